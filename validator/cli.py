@@ -1,0 +1,194 @@
+"""Command line: ``claims-validator check|rules|ruleset``.
+
+Exit codes: 0 = no finding at or above ``--fail-on``; 1 = there are; 2 = usage or
+internal error. stdout carries only the requested document; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .engine import Selection, UsageError, check, collect_inputs
+from .output import tables as views
+from .output.writers import WRITERS
+from .rules.registry import load_all
+from .ruleset import RulesetError
+from .ruleset import load as load_ruleset
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("claims_validator")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else
+                                           logging.INFO if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _split_csv(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+class _Group(click.Group):
+    """Turns any unexpected exception into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (UsageError, RulesetError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except Exception as exc:
+            if log.isEnabledFor(logging.DEBUG):
+                traceback.print_exc(file=sys.stderr)
+            click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                       "(run with -vv for details)", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="claims-validator")
+def main() -> None:
+    """Validate outgoing EDI 837 claim files before they are submitted."""
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "formats", multiple=True, metavar="FMT[,FMT]",
+              help="Output formats: html, json, csv, parquet, junit (repeat or comma-separate). "
+                   "A single json goes to stdout; other formats are written as files.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("reports"), show_default=True,
+              help="Folder for report files, named with the run's timestamp.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Exact path of the report file (single format only).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
+              show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option("--ruleset", "ruleset_name", default="kp-cigna", show_default=True,
+              help="A shipped ruleset name or a path to a ruleset TOML file.")
+@click.option("--members", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Member roster (CSV or Parquet: member_id, product, region, funding).")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rule codes or prefixes (comma-separated, ruff style).")
+@click.option("--ignore", multiple=True, metavar="CODES",
+              help="Skip these rule codes or prefixes.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Extra file-name globs to skip when scanning folders.")
+@click.option("--show-phi", is_flag=True,
+              help="Show patient names, member IDs and birth dates unmasked in reports.")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
+              report_path: Path | None, fail_on: str, ruleset_name: str,
+              members: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
+              exclude: tuple[str, ...], show_phi: bool, verbose: int, quiet: bool) -> None:
+    """Check 837 files, folders (recursive) and globs."""
+    _setup_logging(verbose, quiet)
+    fmts = _split_csv(formats) or [_default_format()]
+    unknown = [f for f in fmts if f not in WRITERS]
+    if unknown:
+        raise click.BadParameter(f"unknown format {unknown[0]!r}; choose from "
+                                 + ", ".join(sorted(WRITERS)), param_hint="--format")
+    if report_path and len(fmts) > 1:
+        raise click.BadParameter("--report takes a single format", param_hint="--report")
+    registry = load_all()
+    codes = _split_csv(select) + _split_csv(ignore)
+    bad = [c for c in codes if c != "ALL" and not any(r.startswith(c) for r in registry)]
+    if bad:
+        raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
+    ruleset = load_ruleset(ruleset_name)
+    selection = Selection.build(ruleset, _split_csv(select), _split_csv(ignore))
+    from .engine import DEFAULT_EXCLUDES
+
+    files = collect_inputs(paths, (*DEFAULT_EXCLUDES, *exclude))
+    options = {"members": members, "show_phi": show_phi}
+    result = check(files, ruleset, selection, options, inputs=list(paths))
+
+    to_stdout = fmts == ["json"] and report_path is None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.started))
+    written: list[Path] = []
+    if to_stdout:
+        from .output.json_report import render
+
+        sys.stdout.write(render(result))
+        sys.stdout.flush()
+    else:
+        for fmt in fmts:
+            writer = WRITERS[fmt]
+            dest = report_path or report_dir / f"claims-report-{stamp}.{writer.extension}"
+            writer.write(result, dest)
+            written.append(dest)
+    if not quiet:
+        _echo_summary(result, written)
+    threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
+    sys.exit(EXIT_FINDINGS if result.worst() >= threshold else EXIT_OK)
+
+
+def _default_format() -> str:
+    return "html" if "html" in WRITERS else "json"
+
+
+def _echo_summary(result, written: list[Path]) -> None:
+    s = views.summary(result)
+    f = s["findings"]
+    rate = (s["claims"] - s["claims_with_errors"]) / s["claims"] * 100 if s["claims"] else 100.0
+    lines = [
+        f"{s['files']} files ({s['files_unreadable']} unreadable), {s['claims']} claims: "
+        f"{s['claims_with_errors']} with errors, {s['claims_with_warnings']} with warnings "
+        f"({rate:.1f}% without errors)",
+        f"findings: {f['error']} errors, {f['warning']} warnings, {f['info']} info"
+        f" in {result.elapsed:.2f}s",
+    ]
+    top = views.top_rules(result)
+    if top:
+        lines.append("top rules: " + ", ".join(f"{r} ({n})" for r, n in top))
+    lines += [f"report: {p}" for p in written]
+    click.echo("\n".join(lines), err=True)
+
+
+@main.command("rules")
+@click.argument("code", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def rules_cmd(code: str | None, fmt: str) -> None:
+    """List every rule, or print one rule's documentation."""
+    import json
+
+    registry = load_all()
+    if code:
+        r = registry.get(code.upper())
+        if r is None:
+            raise click.BadParameter(f"no rule {code!r}; run `claims-validator rules`",
+                                     param_hint="CODE")
+        if fmt == "json":
+            click.echo(json.dumps(_rule_dict(r), indent=2))
+        else:
+            click.echo(f"# {r.code}: {r.title}\n\nseverity: {r.severity}   SNIP level: "
+                       f"{r.snip_level}   family: {r.family}\n\n{r.doc}")
+        return
+    rows = sorted(registry.values(), key=lambda r: r.code)
+    if fmt == "json":
+        click.echo(json.dumps([_rule_dict(r) for r in rows], indent=2))
+        return
+    click.echo(f"{'CODE':<8} {'SEVERITY':<8} SNIP  {'FAMILY':<9} TITLE")
+    for r in rows:
+        click.echo(f"{r.code:<8} {r.severity:<8} {r.snip_level:>4}  {r.family:<9} {r.title}")
+
+
+def _rule_dict(r) -> dict:
+    return {"code": r.code, "title": r.title, "severity": r.severity,
+            "snip_level": r.snip_level, "family": r.family, "summary": r.summary,
+            "doc": r.doc}
+

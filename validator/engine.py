@@ -1,0 +1,228 @@
+"""The pipeline: inputs -> segments -> claim tables -> rules -> findings -> result.
+
+One broken file never stops a batch: whatever goes wrong while reading a file becomes a
+file-level finding and the run moves on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import findings as F
+from .context import Batch, Context
+from .model import tables
+from .rules.registry import ANNOTATORS, REGISTRY, load_all, matches
+from .ruleset import Ruleset
+from .x12.load import LoadError, load
+from .x12.segments import annotate, tokenize
+
+log = logging.getLogger("claims_validator")
+
+# Files a folder scan passes over (documentation and manifests living beside EDI files).
+DEFAULT_EXCLUDES = ("README*", "LICENSE*", "*.md", "*.tsv", "*.license", ".*")
+
+
+class UsageError(Exception):
+    """Bad arguments (exit code 2)."""
+
+
+def collect_inputs(paths: Sequence[str], excludes: Iterable[str] = DEFAULT_EXCLUDES) -> list[Path]:
+    """Expand files, folders (recursively) and globs into a sorted list of files.
+
+    Files named explicitly are always read; files found by a folder scan or a glob skip
+    ``excludes``. A path that matches nothing is a usage error.
+    """
+    excludes = tuple(excludes)
+    out: dict[str, Path] = {}
+
+    def excluded(p: Path) -> bool:
+        return any(fnmatch.fnmatch(p.name, pat) for pat in excludes)
+
+    for arg in paths:
+        p = Path(arg)
+        if p.is_file():
+            out.setdefault(str(p), p)
+        elif p.is_dir():
+            for q in sorted(p.rglob("*")):
+                if q.is_file() and not excluded(q) and not any(
+                    part.startswith(".") for part in q.relative_to(p).parts
+                ):
+                    out.setdefault(str(q), q)
+        else:
+            hits = [Path(h) for h in sorted(glob.glob(arg, recursive=True))]
+            hits = [h for h in hits if h.is_file() and not excluded(h)]
+            if not hits:
+                raise UsageError(f"no such file, folder or glob match: {arg}")
+            for h in hits:
+                out.setdefault(str(h), h)
+    return list(out.values())
+
+
+def read_batch(paths: Sequence[Path]) -> Batch:
+    """Read every file; unreadable ones become rows with ``status = unreadable``."""
+    files: list[dict[str, Any]] = []
+    parts: list[pl.DataFrame] = []
+    load_findings: list[dict[str, Any]] = []
+    for file_id, path in enumerate(paths):
+        row = {"file_id": file_id, "path": str(path), "status": "parsed", "error": None}
+        try:
+            loaded = load(path, str(path))
+            seg = tokenize(loaded, file_id)
+        except LoadError as exc:
+            row.update(status="unreadable", error=exc.message)
+            load_findings.append({"file_id": file_id, "rule": exc.code, "message": exc.message})
+            log.warning("%s: %s", path, exc.message)
+        except Exception as exc:  # a reader bug must not stop the batch
+            log.exception("%s: unexpected error while reading", path)
+            msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
+            row.update(status="unreadable", error=msg)
+            load_findings.append({"file_id": file_id, "rule": "FILE001", "message": msg})
+        else:
+            parts.append(seg)
+            for code, message in loaded.notes:
+                load_findings.append({"file_id": file_id, "rule": code, "message": message})
+        files.append(row)
+    files_df = pl.DataFrame(
+        files, schema={"file_id": pl.UInt32, "path": pl.String, "status": pl.String,
+                       "error": pl.String},
+    )
+    if parts:
+        segs = annotate(pl.concat(parts))
+    else:
+        segs = annotate(pl.DataFrame(schema={"file_id": pl.UInt32, "seg_index": pl.UInt32,
+                                             "el": pl.List(pl.String), "seg_id": pl.String}))
+    txns = tables.transactions(segs)
+    lines = tables.lines(segs)
+    claims = tables.with_service_span(tables.claims(segs, txns), lines)
+    lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
+                                              "message": pl.String})
+          if load_findings else F.empty())
+    return Batch(files_df, segs, txns, claims, lines, F.conform(lf))
+
+
+@dataclass
+class Selection:
+    """Which rules run and at what severity (ruleset settings, then the command line)."""
+
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, ruleset: Ruleset, select: Sequence[str] = (), ignore: Sequence[str] = (),
+              ) -> Selection:
+        return cls(
+            select=list(select) or list(ruleset.select),
+            ignore=list(ruleset.ignore) + list(ignore),
+            severity=dict(ruleset.severity),
+        )
+
+    def enabled(self, code: str) -> bool:
+        return matches(code, self.select) and not matches(code, self.ignore)
+
+
+def run_rules(ctx: Context, selection: Selection) -> pl.DataFrame:
+    """Run every enabled rule and return the finished findings table."""
+    load_all()
+    frames = [ctx.batch.load_findings]
+    for code, r in REGISTRY.items():
+        if r.check is None or not any(selection.enabled(c) for c in r.codes):
+            continue
+        t0 = time.perf_counter()
+        out = r.check(ctx)
+        if out is not None and out.height:
+            if "rule" not in out.columns:
+                out = out.with_columns(rule=pl.lit(code))
+            else:
+                out = out.with_columns(pl.col("rule").fill_null(code))
+            frames.append(out)
+        log.debug("rule %s: %d findings in %.3fs", code, 0 if out is None else out.height,
+                  time.perf_counter() - t0)
+    extra = ctx.options.get("extra_findings") or []
+    frames.extend(extra)
+    found = F.concat(frames)
+    return finish(found, selection)
+
+
+def finish(found: pl.DataFrame, selection: Selection) -> pl.DataFrame:
+    """Drop disabled codes, apply registry severities/overrides and SNIP levels, sort."""
+    meta = pl.DataFrame(
+        {
+            "rule": list(REGISTRY),
+            "_sev": [selection.severity.get(c, r.severity) for c, r in REGISTRY.items()],
+            "_snip": [r.snip_level for r in REGISTRY.values()],
+        },
+        schema={"rule": pl.String, "_sev": pl.String, "_snip": pl.Int8},
+    )
+    enabled = [c for c in REGISTRY if selection.enabled(c)]
+    found = found.filter(pl.col("rule").is_in(enabled))
+    found = found.join(meta, on="rule", how="left").with_columns(
+        severity=pl.coalesce("severity", "_sev"),
+        snip_level=pl.coalesce("snip_level", "_snip"),
+    ).drop("_sev", "_snip")
+    return found.sort(["file_id", "segment_index", "rule"], nulls_last=False,
+                      maintain_order=True)
+
+
+def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """Each claim's worst severity over its own findings and those of its transaction
+    set and file (an envelope error rejects every claim inside)."""
+    rank = pl.col("severity").replace_strict(F.SEVERITY_RANK, return_dtype=pl.Int8)
+    f = found.with_columns(_r=rank)
+    own = f.filter(pl.col("claim_key").is_not_null()).group_by("claim_key").agg(
+        _own=pl.col("_r").max())
+    txn = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_not_null()).group_by(
+        "st_key").agg(_txn=pl.col("_r").max())
+    fil = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_null()).group_by(
+        "file_id").agg(_file=pl.col("_r").max())
+    out = (claims.join(own, on="claim_key", how="left").join(txn, on="st_key", how="left")
+           .join(fil, on="file_id", how="left"))
+    worst = pl.max_horizontal("_own", "_txn", "_file")
+    return out.with_columns(
+        status=pl.when(worst == 2).then(pl.lit("error"))
+        .when(worst == 1).then(pl.lit("warning")).otherwise(pl.lit("pass"))
+    ).drop("_own", "_txn", "_file")
+
+
+@dataclass
+class Result:
+    batch: Batch
+    findings: pl.DataFrame
+    claims: pl.DataFrame  # batch claims plus ``status`` (and rule-family columns, e.g. kp)
+    ruleset: Ruleset
+    inputs: list[str]
+    started: float
+    elapsed: float = 0.0
+
+    def worst(self) -> int:
+        """Highest severity rank present (-1 when there are no findings)."""
+        if not self.findings.height:
+            return -1
+        return int(self.findings["severity"].replace_strict(F.SEVERITY_RANK,
+                                                            return_dtype=pl.Int8).max())
+
+
+def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
+          options: dict[str, Any] | None = None, inputs: Sequence[str] = ()) -> Result:
+    """Read ``paths``, run the rules and return the result."""
+    started = time.time()
+    t0 = time.perf_counter()
+    batch = read_batch(paths)
+    log.info("read %d files, %d claims in %.2fs", batch.files.height, batch.claims.height,
+             time.perf_counter() - t0)
+    ctx = Context(batch, ruleset, options or {})
+    found = run_rules(ctx, selection)
+    claims = claim_status(batch.claims, found)
+    for annotate_claims in ANNOTATORS:
+        claims = claims.join(annotate_claims(ctx), on="claim_key", how="left")
+    return Result(batch, found, claims, ruleset, list(inputs), started,
+                  time.perf_counter() - t0)

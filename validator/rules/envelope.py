@@ -1,0 +1,432 @@
+"""Envelope checks (WEDI SNIP level 1): ISA/IEA, GS/GE, ST/SE integrity.
+
+Each check compares a header with its trailer, or a trailer's count with the real count,
+as joins and group-bys over the segments table.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..context import Context
+from ..x12.segments import el
+from .registry import declare, rule
+
+SID = pl.col("seg_id")
+
+# ISA01..ISA16 fixed widths.
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+declare(
+    "ENV101", "Text before the ISA segment", severity="warning", snip=1, family="envelope",
+    doc="""
+    ## What it does
+    Flags bytes other than white space before the first ISA segment of a file.
+
+    ## Why is this bad?
+    A clearinghouse expects the interchange to start at the first byte; leading text (a
+    mail header, a banner, a note) makes most translators reject the whole file.
+
+    ## Example
+    `Claims for October\\nISA*00*...`
+
+    ## How to fix
+    Export the file again straight from the billing system, or delete everything before
+    `ISA`.
+    """,
+)
+declare(
+    "ENV102", "File is not valid UTF-8", severity="warning", snip=1, family="envelope",
+    doc="""
+    ## What it does
+    Flags a file whose bytes are not valid UTF-8; it is read as Latin-1 instead.
+
+    ## Why is this bad?
+    X12 uses the basic and extended character sets; accented bytes from a legacy code page
+    are often rejected or garbled downstream.
+
+    ## Example
+    A patient name `MU\\xd1OZ` written in Windows-1252.
+
+    ## How to fix
+    Export as ASCII (or UTF-8) and replace accented letters by their plain forms.
+    """,
+)
+
+
+def _isa(ctx: Context) -> pl.DataFrame:
+    return ctx.segments.filter(SID == "ISA")
+
+
+@rule("ENV100", "ISA segment is malformed", severity="error", snip=1, family="envelope")
+def isa_shape(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks that the ISA has exactly 16 elements and that each has its fixed width
+    (ISA06/ISA08 15 characters, ISA09 date YYMMDD, ISA13 nine digits, …).
+
+    ## Why is this bad?
+    The ISA is fixed-length (106 characters). Receivers locate the delimiters by
+    position, so a short or long field makes the whole interchange unreadable (TA1 reject).
+
+    ## Example
+    `ISA*00*          *00*          *ZZ*SENDER*ZZ*RECEIVER ...` (ISA06 not padded to 15)
+
+    ## How to fix
+    Pad every ISA field to its fixed width with trailing spaces (numbers with leading
+    zeros); ISA13 is a 9-digit control number.
+    """
+    isa = _isa(ctx).with_columns(n=pl.col("el").list.len() - 1)
+    lens = pl.concat_list(
+        [pl.col("el").list.get(i + 1, null_on_oob=True).str.len_chars() for i in range(16)]
+    )
+    bad = isa.with_columns(lens=lens).with_columns(
+        bad_field=pl.concat_list(
+            [pl.when(pl.col("lens").list.get(i) != w).then(pl.lit(f"ISA{i + 1:02d}"))
+             for i, w in enumerate(ISA_WIDTHS)]
+        ).list.drop_nulls(),
+        found=pl.col("lens").list.eval(pl.element().cast(pl.String)).list.join("/"),
+    )
+    wrong_count = bad.filter(pl.col("n") != 16).select(
+        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
+        message=pl.format("ISA has {} elements; it must have exactly 16", "n"),
+        expected=pl.lit("16"), found=pl.col("n").cast(pl.String),
+    )
+    wrong_width = bad.filter((pl.col("n") == 16) & (pl.col("bad_field").list.len() > 0)).select(
+        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
+        element=pl.col("bad_field").list.first(),
+        message=pl.format(
+            "ISA fields have the wrong fixed width: {} (field widths found {})",
+            pl.col("bad_field").list.join(", "), "found"),
+        expected=pl.lit("/".join(str(w) for w in ISA_WIDTHS)), found="found",
+    )
+    numeric = bad.filter((pl.col("n") == 16) & ~el(13).str.contains(r"^\d{9}$").fill_null(False))
+    not_numeric = numeric.select(
+        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"), element=pl.lit("ISA13"),
+        message=pl.lit("ISA13 interchange control number must be 9 digits"),
+        expected=pl.lit("9 digits"), found=el(13),
+    )
+    return pl.concat([wrong_count, wrong_width, not_numeric], how="diagonal_relaxed")
+
+
+def _trailer_check(
+    ctx: Context, *, header: str, trailer: str, key: str, ctl_h: int, ctl_t: int,
+    count_t: int, counted: pl.DataFrame, count_label: str, codes: tuple[str, str, str],
+    what: str,
+) -> pl.DataFrame:
+    """Compare a header/trailer pair: control numbers, counts, and the trailer's presence."""
+    s = ctx.segments
+    h = s.filter(SID == header).select(
+        key, "file_id", h_index="seg_index", h_ctl=el(ctl_h).str.strip_chars())
+    t = s.filter(SID == trailer).select(
+        key, t_index="seg_index", t_ctl=el(ctl_t).str.strip_chars(), t_count=el(count_t))
+    t = t.unique(subset=key, keep="first", maintain_order=True)
+    pair = h.join(t, on=key, how="left").join(counted, on=key, how="left").with_columns(
+        pl.col("n").fill_null(0))
+    code_ctl, code_count, code_missing = codes
+    missing = pair.filter(pl.col("t_index").is_null()).select(
+        "file_id", segment_index="h_index", segment_id=pl.lit(header), rule=pl.lit(code_missing),
+        message=pl.format(f"{header} control number {{}} has no {trailer} trailer: the {what} "
+                          "is truncated or its trailer is missing", "h_ctl"),
+        expected=pl.lit(trailer), found=pl.lit(None, pl.String),
+    )
+    present = pair.filter(pl.col("t_index").is_not_null())
+    ctl = present.filter(pl.col("h_ctl") != pl.col("t_ctl")).select(
+        "file_id", segment_index="t_index", segment_id=pl.lit(trailer), rule=pl.lit(code_ctl),
+        element=pl.lit(f"{trailer}{ctl_t:02d}"),
+        message=pl.format(f"{trailer}{ctl_t:02d} control number {{}} does not match "
+                          f"{header}{ctl_h:02d} {{}}", "t_ctl", "h_ctl"),
+        expected="h_ctl", found="t_ctl",
+    )
+    count = present.filter(
+        pl.col("t_count").cast(pl.Int64, strict=False).fill_null(-1) != pl.col("n")
+    ).select(
+        "file_id", segment_index="t_index", segment_id=pl.lit(trailer), rule=pl.lit(code_count),
+        element=pl.lit(f"{trailer}{count_t:02d}"),
+        message=pl.format(f"{trailer}{count_t:02d} says {{}} {count_label} but the {what} "
+                          "holds {}", "t_count", "n"),
+        expected=pl.col("n").cast(pl.String), found="t_count",
+    )
+    return pl.concat([missing, ctl, count], how="diagonal_relaxed")
+
+
+@rule("ENV110", "Interchange trailer does not match its header", severity="error", snip=1,
+      family="envelope", raises=("ENV111", "ENV112"))
+def interchange_trailer(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks each interchange: IEA02 equals ISA13 (ENV110), IEA01 equals the number of GS
+    groups inside (ENV111), and the IEA is present at all (ENV112, a truncated file).
+
+    ## Why is this bad?
+    Trailer mismatches make the receiver reject the whole interchange with a TA1, so every
+    claim inside is returned.
+
+    ## Example
+    `ISA*...*000000905*...~ ... IEA*1*000000906~`
+
+    ## How to fix
+    Regenerate the file; if it was edited by hand, update IEA01/IEA02 to match.
+    """
+    gs = ctx.segments.filter(SID == "GS").group_by("isa_key").agg(n=pl.len())
+    return _trailer_check(ctx, header="ISA", trailer="IEA", key="isa_key", ctl_h=13, ctl_t=2,
+                          count_t=1, counted=gs, count_label="functional groups",
+                          codes=("ENV110", "ENV111", "ENV112"), what="interchange")
+
+
+@rule("ENV120", "Functional group trailer does not match its header", severity="error",
+      snip=1, family="envelope", raises=("ENV121", "ENV122"))
+def group_trailer(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks each functional group: GE02 equals GS06 (ENV120), GE01 equals the number of
+    ST transaction sets inside (ENV121), and the GE is present (ENV122).
+
+    ## Why is this bad?
+    The receiver's 999 rejects the whole functional group, with all its claims.
+
+    ## Example
+    `GS*HC*...*1*X*005010X222A1~ ... GE*2*1~` with only one ST inside.
+
+    ## How to fix
+    Regenerate the file, or set GE01 to the real number of ST segments and GE02 to GS06.
+    """
+    st = ctx.segments.filter(SID == "ST").group_by("gs_key").agg(n=pl.len())
+    return _trailer_check(ctx, header="GS", trailer="GE", key="gs_key", ctl_h=6, ctl_t=2,
+                          count_t=1, counted=st, count_label="transaction sets",
+                          codes=("ENV120", "ENV121", "ENV122"), what="functional group")
+
+
+@rule("ENV130", "Transaction set trailer does not match its header", severity="error",
+      snip=1, family="envelope", raises=("ENV131", "ENV132"))
+def transaction_trailer(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks each transaction set: SE02 equals ST02 (ENV130), SE01 equals the real number of
+    segments from ST to SE inclusive (ENV131), and the SE is present (ENV132).
+
+    ## Why is this bad?
+    A wrong segment count or control number makes the 999 reject the transaction set and
+    every claim in it.
+
+    ## Example
+    `ST*837*0021*005010X222A1~ ... SE*40*0021~` when the set holds 41 segments.
+
+    ## How to fix
+    Regenerate the file, or correct SE01 to the number of segments including ST and SE.
+    """
+    s = ctx.segments.filter(pl.col("st_key").is_not_null())
+    counted = s.group_by("st_key").agg(n=pl.len())
+    out = _trailer_check(ctx, header="ST", trailer="SE", key="st_key", ctl_h=2, ctl_t=2,
+                         count_t=1, counted=counted, count_label="segments",
+                         codes=("ENV130", "ENV131", "ENV132"), what="transaction set")
+    keys = ctx.segments.filter(SID.is_in(["ST", "SE"])).select(
+        "file_id", "seg_index", st_key2="st_key")
+    return out.join(keys, left_on=["file_id", "segment_index"],
+                    right_on=["file_id", "seg_index"], how="left").rename({"st_key2": "st_key"})
+
+
+declare("ENV111", "Interchange group count (IEA01) is wrong", severity="error", snip=1,
+        family="envelope", doc="""
+        ## What it does
+        Part of ENV110: IEA01 must equal the number of GS groups in the interchange.
+
+        ## Why is this bad?
+        The interchange is rejected with a TA1.
+
+        ## Example
+        `IEA*2*000000905~` with one GS/GE group.
+
+        ## How to fix
+        Set IEA01 to the number of functional groups.
+        """)
+declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
+        family="envelope", doc="""
+        ## What it does
+        Part of ENV110: an ISA without its IEA; the file is usually truncated.
+
+        ## Why is this bad?
+        The receiver cannot tell whether the interchange is complete and rejects it.
+
+        ## Example
+        A file that ends in the middle of a claim.
+
+        ## How to fix
+        Send the complete file again; check the transfer or the export that cut it.
+        """)
+declare("ENV121", "Group transaction count (GE01) is wrong", severity="error", snip=1,
+        family="envelope", doc="""
+        ## What it does
+        Part of ENV120: GE01 must equal the number of ST transaction sets in the group.
+
+        ## Why is this bad?
+        The 999 rejects the functional group.
+
+        ## Example
+        `GE*3*1~` with two ST segments.
+
+        ## How to fix
+        Set GE01 to the number of transaction sets.
+        """)
+declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1,
+        family="envelope", doc="""
+        ## What it does
+        Part of ENV120: a GS without its GE.
+
+        ## Why is this bad?
+        The group is incomplete and is rejected.
+
+        ## Example
+        `GS*HC*...~ST*837*...~...SE*...~IEA*1*...~`
+
+        ## How to fix
+        Add the GE trailer (GE01 transaction count, GE02 = GS06) or re-export the file.
+        """)
+declare("ENV131", "Transaction segment count (SE01) is wrong", severity="error", snip=1,
+        family="envelope", doc="""
+        ## What it does
+        Part of ENV130: SE01 must equal the number of segments from ST to SE inclusive.
+
+        ## Why is this bad?
+        The 999 rejects the transaction set with all its claims (IK5 error 4).
+
+        ## Example
+        `SE*30*0001~` closing a set of 29 segments.
+
+        ## How to fix
+        Regenerate the file or correct SE01. Hand edits that add or delete segments must
+        update SE01.
+        """)
+declare("ENV132", "Transaction set has no SE trailer", severity="error", snip=1,
+        family="envelope", doc="""
+        ## What it does
+        Part of ENV130: an ST without its SE; the set is truncated.
+
+        ## Why is this bad?
+        The set is rejected as incomplete.
+
+        ## Example
+        `ST*837*0001*005010X222A1~ ... GE*1*1~` with no SE.
+
+        ## How to fix
+        Re-export the complete file.
+        """)
+
+
+@rule("ENV140", "ST03 and GS08 versions disagree", severity="error", snip=1, family="envelope")
+def version_agreement(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks that the implementation guide version in ST03 equals GS08 of its group.
+
+    ## Why is this bad?
+    The receiver picks the guide from GS08/ST03; when they differ the set is validated
+    against the wrong guide or rejected outright.
+
+    ## Example
+    `GS*HC*...*005010X222A1~ST*837*0001*005010X223A2~`
+
+    ## How to fix
+    Make ST03 and GS08 name the same guide (e.g. `005010X222A1` for an 837P).
+    """
+    t = ctx.transactions
+    return t.filter(
+        pl.col("st03").is_not_null() & pl.col("gs08").is_not_null()
+        & (pl.col("st03") != pl.col("gs08"))
+    ).select(
+        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
+        element=pl.lit("ST03"),
+        message=pl.format("ST03 version {} does not match GS08 version {}", "st03", "gs08"),
+        expected="gs08", found="st03",
+    )
+
+
+@rule("ENV150", "Empty segment", severity="error", snip=1, family="envelope")
+def empty_segment(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags segments that carry no data element at all (e.g. `DTP~` or `REF**~`).
+
+    ## Why is this bad?
+    X12 forbids empty segments; a translator rejects the transaction set (IK3 error 8).
+
+    ## Example
+    `NM1*85*2*CLINIC*****XX*1234567893~N3~N4*DALLAS*TX*752011234~`
+
+    ## How to fix
+    Remove the segment, or fill in its required elements.
+    """
+    s = ctx.segments.filter(
+        ~SID.is_in(["ISA"]) & (pl.col("el").list.slice(1).list.join("") == "")
+    )
+    return s.select(
+        "file_id", "st_key", "seg_index", segment_id="seg_id",
+        claim_key="clm_key",
+        message=pl.format("segment {} has no data elements", "seg_id"),
+    ).rename({"seg_index": "segment_index"})
+
+
+_SEGMENT_ID = r"^[A-Z][A-Z0-9]{1,2}$"
+
+
+@rule("ENV151", "Unknown segment ID", severity="error", snip=1, family="envelope")
+def unknown_segment(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags segment IDs that are not X12 segment identifiers (two or three capital letters
+    or digits, starting with a letter) or are not used by any 5010 837 guide.
+
+    ## Why is this bad?
+    An unknown segment usually means a broken delimiter, a pasted fragment or a
+    proprietary extension; the set is rejected (IK3 error 1).
+
+    ## Example
+    `CLM*A1*100***11:B:1*Y*A*Y*Y~XYZ*1~`
+
+    ## How to fix
+    Remove the segment or fix the delimiter that split it.
+    """
+    known = ctx.derived("known_segments", _known_segments)
+    supported = ctx.transactions.filter(pl.col("supported")).select("st_key")
+    in_837 = pl.col("st_key").is_in(supported["st_key"].implode())
+    s = ctx.segments.filter(
+        ~SID.str.contains(_SEGMENT_ID) | (in_837 & ~SID.is_in(known))
+    )
+    return s.select(
+        "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
+        message=pl.format("unknown segment ID {}", pl.col("seg_id").str.slice(0, 20)),
+        found=pl.col("seg_id").str.slice(0, 20),
+    )
+
+
+@rule("ENV152", "Segment outside a transaction set", severity="error", snip=1,
+      family="envelope")
+def outside_transaction(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags data segments that are not between an ST and its SE (only ISA, GS, GE, IEA and
+    TA1 may stand outside a transaction set).
+
+    ## Why is this bad?
+    The receiver cannot assign them to a transaction set and rejects the group.
+
+    ## Example
+    `SE*20*0001~CLM*X*10***11:B:1*Y*A*Y*Y~GE*1*1~`
+
+    ## How to fix
+    Move the segment inside its transaction set or delete it.
+    """
+    s = ctx.segments.filter(
+        ~pl.col("in_txn") & ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1"])
+    )
+    return s.select(
+        "file_id", segment_index="seg_index", segment_id="seg_id",
+        message=pl.format("segment {} stands outside any ST/SE transaction set",
+                          pl.col("seg_id").str.slice(0, 20)),
+    )
+
+
+def _known_segments() -> list[str]:
+    from ..data import load_list
+
+    return load_list("segment_ids.txt")

@@ -1,0 +1,139 @@
+"""File-level findings: unreadable files and transaction sets this tool does not check."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..context import Context
+from .registry import declare, rule
+
+declare("FILE001", "File is not readable as X12", severity="error", snip=1, family="file", doc="""
+    ## What it does
+    Reports a file that cannot be read as X12 at all: no ISA segment, unusable delimiters,
+    corrupt gzip data, or an I/O error.
+
+    ## Why is this bad?
+    Nothing in it can be submitted; if it was meant to be a claim file, its claims are
+    missing from the batch.
+
+    ## Example
+    A PDF or CSV export dropped into the outgoing folder.
+
+    ## How to fix
+    Re-export the claims as an X12 837 file, or remove the file from the batch folder.
+    """)
+declare("FILE002", "File is UTF-16 encoded", severity="error", snip=1, family="file", doc="""
+    ## What it does
+    Reports a file saved as UTF-16 (two bytes per character).
+
+    ## Why is this bad?
+    X12 receivers read single-byte text; a UTF-16 file is rejected unread.
+
+    ## Example
+    A file saved from Notepad with "Unicode" encoding.
+
+    ## How to fix
+    Save it as ASCII/ANSI (or UTF-8 without BOM).
+    """)
+declare("FILE003", "File is empty or truncated", severity="error", snip=1, family="file", doc="""
+    ## What it does
+    Reports an empty file or one that ends inside its ISA segment.
+
+    ## Why is this bad?
+    Nothing can be read from it; the transfer or export was interrupted.
+
+    ## Example
+    A 0-byte file, or `ISA*00*    ` with nothing after.
+
+    ## How to fix
+    Export or transfer the file again.
+    """)
+
+
+@rule("FILE010", "Transaction set is not an 837 claim", severity="warning", snip=1,
+      family="file")
+def not_a_claim_transaction(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Reports transaction sets other than 837 (835 remittances, 270/271 eligibility, 999
+    acknowledgements, 277 status…) found in the batch. They are listed, not validated.
+
+    ## Why is this bad?
+    An outgoing claim folder should hold claims; a stray 835 or 999 usually means a file
+    was saved to the wrong place, and a claim file may be missing instead.
+
+    ## Example
+    `ST*835*0001*005010X221A1~`
+
+    ## How to fix
+    Move the file out of the outgoing claims folder.
+    """
+    t = ctx.transactions.filter(~pl.col("is_837"))
+    return t.select(
+        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
+        element=pl.lit("ST01"),
+        message=pl.format("transaction set {} ({}) is not an 837 claim; it was not validated",
+                          "st01", pl.col("version").fill_null("no version")),
+        expected=pl.lit("837"), found="st01",
+    )
+
+
+@rule("FILE011", "Unsupported 837 version", severity="error", snip=1, family="file")
+def unsupported_version(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Reports 837 transaction sets in a version other than 5010 (e.g. 004010X098A1). Their
+    claims are listed but not checked further.
+
+    ## Why is this bad?
+    HIPAA has required version 5010 since 2012; payers reject 4010 claims unread.
+
+    ## Example
+    `GS*HC*...*004010X098A1~`
+
+    ## How to fix
+    Produce the claims in 5010 (005010X222A1 professional, 005010X223A2 institutional,
+    005010X224A2 dental).
+    """
+    t = ctx.transactions.filter(
+        pl.col("is_837") & ~pl.col("version").fill_null("").str.starts_with("005010")
+    )
+    return t.select(
+        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
+        element=pl.lit("ST03"),
+        message=pl.format("837 version {} is not supported: claims must be sent in 5010; "
+                          "its claims were listed but not checked",
+                          pl.col("version").fill_null("(none)")),
+        expected=pl.lit("005010X222A1 / 005010X223A2 / 005010X224A2"), found="version",
+    )
+
+
+@rule("FILE012", "837 variant that is not a claim submission", severity="warning", snip=1,
+      family="file")
+def other_837_guide(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Reports 5010 837 transaction sets of guides other than the claim guides X222, X223
+    and X224: predeterminations (X291, X292), post-adjudicated reporting (X298), or sets
+    with no guide in ST03/GS08. Their claims are listed but not checked further.
+
+    ## Why is this bad?
+    These are not claims for payment; sent to a claims payer ID they are rejected.
+
+    ## Example
+    `ST*837*0001*005010X291~`
+
+    ## How to fix
+    Send them through their own channel, or mark the file with the right claim guide.
+    """
+    t = ctx.transactions.filter(
+        pl.col("is_837") & pl.col("version").fill_null("").str.starts_with("005010")
+        & ~pl.col("supported")
+    )
+    return t.select(
+        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
+        element=pl.lit("ST03"),
+        message=pl.format("837 guide {} is not a claim submission guide (X222/X223/X224); "
+                          "its claims were listed but not checked", "version"),
+        expected=pl.lit("005010X222A1 / 005010X223A2 / 005010X224A2"), found="version",
+    )

@@ -1,0 +1,96 @@
+"""Segments table: one row per segment of the batch, placed in its envelope and loop.
+
+The loop structure of an 837 is recovered with whole-column work: running counts of
+ISA/GS/ST/HL/CLM/LX give every segment its keys, and forward-filled "markers" tell which
+loop a segment sits in (claim, line, other-subscriber 2320/2330, NM1 entity).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .load import COMP, ELEM, SEG, LoadedFile
+
+# Segments that open a loop and so end whatever NM1 loop came before them.
+_NM1_RESET = ["HL", "CLM", "SBR", "LX", "SVD", "LIN", "PAT", "ST", "SE", "CR1", "CR2", "PRV"]
+
+
+def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
+    """Split one file's canonical text into ``file_id, seg_index, seg_id, el``.
+
+    ``el`` holds every element with the segment id at position 0, so ``el[1]`` is XX01.
+    ``seg_index`` is 1-based over the non-empty segments from the ISA on.
+    """
+    raw = (
+        pl.Series("raw", [loaded.text])
+        .str.split(SEG)
+        .explode()
+        .str.strip_chars(" \t\n\x00")
+    )
+    df = pl.DataFrame({"raw": raw}).filter(pl.col("raw") != "")
+    return df.select(
+        pl.lit(file_id, pl.UInt32).alias("file_id"),
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("seg_index"),
+        pl.col("raw").str.split(ELEM).alias("el"),
+    ).with_columns(pl.col("el").list.first().alias("seg_id"))
+
+
+def el(i: int) -> pl.Expr:
+    """Element ``i`` (1-based) of the segment, or null when absent or empty."""
+    v = pl.col("el").list.get(i, null_on_oob=True)
+    return pl.when(v != "").then(v)
+
+
+def comp(i: int, j: int) -> pl.Expr:
+    """Component ``j`` (1-based) of composite element ``i``."""
+    v = el(i).str.split(COMP).list.get(j - 1, null_on_oob=True)
+    return pl.when(v != "").then(v)
+
+
+def _key(marker: str) -> pl.Expr:
+    """Running count of a segment id (1 on the first occurrence)."""
+    return (pl.col("seg_id") == marker).cum_sum().cast(pl.UInt32)
+
+
+def _last(mapping: pl.Expr) -> pl.Expr:
+    """Forward-fill a value set on marker rows (null elsewhere)."""
+    return mapping.forward_fill()
+
+
+def annotate(segs: pl.DataFrame) -> pl.DataFrame:
+    """Add envelope and loop keys to a batch's concatenated segments.
+
+    Added columns: ``isa_key, gs_key, st_key, in_txn, hl_key, hl_level, clm_key, lx_key,
+    in_2320, nm1`` (``nm1``: NM101 of the NM1 loop a segment belongs to, or null).
+    Keys are batch-global, so files concatenated in order keep apart.
+    """
+    sid = pl.col("seg_id")
+    df = segs.with_columns(
+        _key("ISA").alias("isa_key"),
+        _key("GS").alias("gs_key"),
+        _key("ST").alias("st_key"),
+        _key("HL").alias("hl_key"),
+        _key("CLM").alias("clm_key"),
+        _key("LX").alias("lx_key"),
+        # Inside a transaction set: last of ST/SE seen is ST (SE itself belongs to it).
+        (_last(pl.when(sid == "ST").then(True).when(sid.is_in(["SE", "GE", "IEA", "ISA", "GS"]))
+               .then(False)) | (sid == "SE")).fill_null(False).alias("in_txn"),
+        # Which structural marker came last: decides claim / line / 2320 membership.
+        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM", "LX", "SBR"])).then(sid)).alias("_mark"),
+        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM"])).then(sid)).alias("_claim_mark"),
+        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM", "LX"])).then(sid)).alias("_line_mark"),
+        _last(pl.when(sid.is_in(["ST", "SE", "HL"])).then(sid)).alias("_hl_mark"),
+        _last(pl.when(sid == "HL").then(pl.col("el").list.get(3, null_on_oob=True))
+              .when(sid == "ST").then(pl.lit(""))).alias("hl_level"),
+        _last(pl.when(sid == "NM1").then(pl.col("el").list.get(1, null_on_oob=True))
+              .when(sid.is_in(_NM1_RESET)).then(pl.lit(""))).alias("nm1"),
+    )
+    return df.with_columns(
+        pl.when(pl.col("_claim_mark") == "CLM").then(pl.col("clm_key")).alias("clm_key"),
+        pl.when(pl.col("_line_mark") == "LX").then(pl.col("lx_key")).alias("lx_key"),
+        pl.when(pl.col("_hl_mark") == "HL").then(pl.col("hl_key")).alias("hl_key"),
+        ((pl.col("_mark") == "SBR") & (pl.col("_claim_mark") == "CLM")).alias("in_2320"),
+        pl.when(pl.col("nm1") != "").then(pl.col("nm1")).alias("nm1"),
+        pl.when(pl.col("hl_level") != "").then(pl.col("hl_level")).alias("hl_level"),
+        pl.when(pl.col("in_txn")).then(pl.col("st_key")).alias("st_key"),
+    ).drop("_mark", "_claim_mark", "_line_mark", "_hl_mark")
