@@ -87,6 +87,10 @@ def main() -> None:
               help="Skip these rule codes or prefixes.")
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Extra file-name globs to skip when scanning folders.")
+@click.option("--ig/--no-ig", "run_ig", default=True, show_default=True,
+              help="Run implementation-guide validation through pyx12 (slow; SNIP 2).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Worker processes for implementation-guide validation (0 = one per core).")
 @click.option("--show-phi", is_flag=True,
               help="Show patient names, member IDs and birth dates unmasked in reports.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
@@ -94,7 +98,8 @@ def main() -> None:
 def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
               report_path: Path | None, fail_on: str, ruleset_name: str,
               members: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-              exclude: tuple[str, ...], show_phi: bool, verbose: int, quiet: bool) -> None:
+              exclude: tuple[str, ...], run_ig: bool, jobs: int, show_phi: bool, verbose: int,
+              quiet: bool) -> None:
     """Check 837 files, folders (recursive) and globs."""
     _setup_logging(verbose, quiet)
     fmts = _split_csv(formats) or [_default_format()]
@@ -114,7 +119,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     from .engine import DEFAULT_EXCLUDES
 
     files = collect_inputs(paths, (*DEFAULT_EXCLUDES, *exclude))
-    options = {"members": members, "show_phi": show_phi}
+    options = {"members": members, "show_phi": show_phi, "ig": run_ig, "jobs": jobs}
     result = check(files, ruleset, selection, options, inputs=list(paths))
 
     to_stdout = fmts == ["json"] and report_path is None
