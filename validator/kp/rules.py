@@ -95,14 +95,6 @@ def _finding(df: pl.DataFrame, segment_index: pl.Expr | str, segment_id: pl.Expr
     )
 
 
-def _member(desc_region: bool = True) -> pl.Expr:
-    """``insured HMO member of Northern California (NCAL)`` (no member data)."""
-    base = pl.format("{} {} member", "funding", "product_name")
-    if not desc_region:
-        return base
-    return pl.concat_str(base, pl.lit(" of "), "region_name")
-
-
 def _sbr_or_clm() -> tuple[pl.Expr, pl.Expr]:
     """Point at SBR04 unless the roster supplied the facts (then the CLM)."""
     from_sbr = (pl.col("source") != "roster") & pl.col("sbr_index").is_not_null()
@@ -144,9 +136,10 @@ def kp100_payer_id(ctx: Context) -> pl.DataFrame:
             .then(pl.lit(f"; {sf} is for self-funded plans only: if this plan is self-funded, say so "
                          "in SBR04 (e.g. SELF-FUNDED) or in the --members roster"))
             .otherwise(pl.lit("")))
-    msg = pl.format("payer ID {} is wrong for an {}: send the claim to {}, {}, payer ID {}{}; "
-                    "verify eligibility at {}",
-                    pl.col("payer_id").fill_null("(none)"), _member(False), "expected_payer_name",
+    msg = pl.format("payer ID {} is wrong for this Kaiser Permanente member ({} {} plan): send the "
+                    "claim to {}, {}, payer ID {}{}; verify eligibility at {}",
+                    pl.col("payer_id").fill_null("(none)"), "funding", "product_name",
+                    "expected_payer_name",
                     "expected_payer_address", "expected_payer_id", hint, pl.lit(cfg.phone))
     return _finding(m, pl.coalesce("payer_nm1_index", "segment_index"),
                     pl.when(pl.col("payer_nm1_index").is_not_null()).then(pl.lit("NM1"))
