@@ -353,17 +353,17 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     m = m.filter(_known_product(cfg, emergency_only=True)).join(
         identify.emergency(ctx), on="claim_key", how="left").filter(~pl.col("emergency"))
 
-    def shown(col: str) -> pl.Expr:
-        return pl.col(col).fill_null([]).list.head(5).list.join(" ")
+    def listed(col: str, label: str, none: str | None) -> pl.Expr:
+        values = pl.col(col).fill_null(pl.lit([], pl.List(pl.String)))
+        text = pl.concat_str(pl.lit(label + " "), values.list.head(5).list.join(" "))
+        return pl.when(values.list.len() > 0).then(text).otherwise(pl.lit(none, pl.String))
 
-    found = pl.concat_str(
-        pl.format("place of service {}", shown("places_of_service")).fill_null(""),
-        pl.format("; procedures {}", shown("procedures")),
-        pl.when(pl.col("revenue_codes").list.len() > 0)
-        .then(pl.format("; revenue codes {}", shown("revenue_codes"))).otherwise(pl.lit("")),
-        pl.when(pl.col("admission_type").is_not_null())
-        .then(pl.format("; admission type {}", "admission_type")).otherwise(pl.lit("")),
-    ).str.replace(r"place of service ;", "place of service none;")
+    found = pl.concat_list(
+        listed("places_of_service", "place of service", "no place of service"),
+        listed("procedures", "procedures", "no procedure codes"),
+        listed("revenue_codes", "revenue codes", None),
+        pl.format("admission type {}", "admission_type"),
+    ).list.drop_nulls().list.join("; ")
     m = m.with_columns(_found=found)
     msg = pl.format("the Cigna PPO network covers only emergency and urgent care for {} members, "
                     "and nothing on this claim marks it as such ({}); if it was emergency or urgent "
