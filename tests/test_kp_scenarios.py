@@ -74,9 +74,10 @@ def test_kp_codes_with_roster(rostered, scenario):
 
 def test_every_rule_fires_and_is_silent_somewhere_in_both_transaction_types():
     codes = {"KP100", "KP101", "KP110", "KP120", "KP130", "KP140", "KP150", "KP160", "KP161"}
-    for group in (P_SCENARIOS, I_SCENARIOS):
+    # KP150 reads AMT*F5, which exists in the 837P 2300 loop only.
+    for group, want in ((P_SCENARIOS, codes), (I_SCENARIOS, codes - {"KP150"})):
         fired = set().union(*(s.expect for s in group))
-        assert fired == codes
+        assert fired == want
         assert any(not s.expect for s in group)
 
 

@@ -374,12 +374,12 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
 
 
 @rule("KP150", "Cost share collected up front from an HMO, EPO or POS 2-Tier member",
-      severity="warning", snip=SNIP, family="kp")
+      severity="warning", snip=SNIP, family="kp", applies_to=("837P",))
 def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     For KP HMO, EPO and POS 2-Tier members, reports a patient amount paid (2300 AMT*F5)
-    greater than zero.
+    greater than zero. 837P only: the 837I claim loop has no patient-paid amount.
 
     ## Why is this bad?
     These members owe nothing until Cigna prices the claim and Kaiser Permanente pays it;
@@ -396,7 +396,8 @@ def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     amount = pl.col("patient_paid").str.strip_chars().cast(pl.Float64, strict=False)
-    m = m.filter(_known_product(cfg, upfront_cost_share=False) & (amount > 0))
+    m = m.filter(_known_product(cfg, upfront_cost_share=False) & (amount > 0)
+                 & (pl.col("transaction_type") == "837P"))
     msg = pl.format("patient paid amount {} (AMT*F5) was collected up front from a {} member: cost "
                     "share may not be collected until Cigna prices the claim and Kaiser Permanente "
                     "pays it; refund it and remove AMT*F5 (questions: {})", "patient_paid",
