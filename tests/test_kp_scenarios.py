@@ -178,3 +178,18 @@ def test_kp_rules_can_be_deselected():
     doc = json.loads(res.stdout)
     assert not [f for f in doc["findings"] if f["rule"].startswith("KP")]
     assert all("kp" in c for c in doc["claims"])
+
+
+@pytest.mark.parametrize("path", [P_FILE, I_FILE], ids=lambda p: p.name)
+def test_scenario_files_pass_the_implementation_guide(path):
+    """The samples break KP rules only: pyx12 finds nothing wrong with them as X12."""
+    import io
+    import logging
+
+    x12n = pytest.importorskip("pyx12.x12n_document")
+    import pyx12.params
+
+    logging.getLogger("pyx12").setLevel(logging.CRITICAL)
+    with path.open(encoding="ascii") as src:
+        assert x12n.x12n_document(param=pyx12.params.params(), src_file=src, fd_997=io.StringIO(),
+                                  fd_html=None, fd_xmldoc=None, map_path=None)
