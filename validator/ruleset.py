@@ -8,6 +8,7 @@ by the rule families (e.g. ``[kp]``). Python holds the logic; the facts live her
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,35 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RulesetError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+# Validators of data sections (``[kp]``…), registered by the rule families that read them.
+SectionValidator = Callable[[Any, str], None]
+SECTION_VALIDATORS: dict[str, SectionValidator] = {}
+
+
+def section_validator(name: str) -> Callable[[SectionValidator], SectionValidator]:
+    """Register ``fn(section, where)`` to check section ``[name]`` when a ruleset is loaded;
+    it raises :class:`RulesetError` naming the bad key."""
+
+    def wrap(fn: SectionValidator) -> SectionValidator:
+        SECTION_VALIDATORS[name] = fn
+        return fn
+
+    return wrap
+
+
+def validate_sections(data: dict[str, Any], where: str) -> None:
+    """Run every family's section validator on the sections present."""
+    from .rules.registry import load_all
+
+    load_all()  # importing the rule families registers their section validators
+    for name, check in SECTION_VALIDATORS.items():
+        if name in data:
+            check(data[name], where)
+
+
 def from_data(data: dict[str, Any], path: str | None) -> Ruleset:
     where = path or "<ruleset>"
+    validate_sections(data, where)
     head = data.get("ruleset", {})
     if not isinstance(head, dict):
         raise RulesetError(f"{where}: [ruleset] must be a table")
