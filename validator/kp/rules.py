@@ -12,7 +12,6 @@ import polars as pl
 
 from ..context import Context
 from ..rules.registry import annotator, rule
-from ..x12.segments import el
 from . import identify
 from .config import POS_UNKNOWN_TIER, KPConfig
 
@@ -32,46 +31,13 @@ def _members(ctx: Context, cfg: KPConfig) -> pl.DataFrame:
     claims = ctx.claims.join(kp, on="claim_key", how="inner")
     names = {p: v.name for p, v in cfg.products.items()} | {POS_UNKNOWN_TIER: "POS (tier unknown)"}
     regions = {r: f"{v.name} ({r})" for r, v in cfg.regions.items()}
-    return _with_positions(ctx, claims).with_columns(
+    # Segment positions (sbr_index, payer_nm1_index, …) come with the claims table.
+    return claims.with_columns(
         product_name=pl.col("product").replace_strict(names, default="unknown product",
                                                       return_dtype=pl.String),
         region_name=pl.col("region").replace_strict(regions, default="unknown region",
                                                     return_dtype=pl.String),
     )
-
-
-def _with_positions(ctx: Context, claims: pl.DataFrame) -> pl.DataFrame:
-    """Segment positions findings point at: SBR, payer NM1/N3/N4, facility/billing N4, AMT*F5."""
-    seg = ctx.segments
-    sid = pl.col("seg_id")
-    outside = pl.col("clm_key").is_null()
-    in_claim = pl.col("clm_key").is_not_null() & pl.col("lx_key").is_null() & ~pl.col("in_2320")
-
-    def first(df: pl.DataFrame, key: str, name: str) -> pl.DataFrame:
-        return (df.filter(pl.col(key).is_not_null()).group_by(key)
-                .agg(pl.col("seg_index").min().alias(name)))
-
-    sub = seg.filter(outside & (pl.col("hl_level") == "22"))
-    payer = sub.filter(pl.col("nm1") == "PR")
-    by_hl = [
-        ("subscriber_hl", first(sub.filter(sid == "SBR"), "hl_key", "sbr_index")),
-        ("subscriber_hl", first(payer.filter(sid == "NM1"), "hl_key", "payer_nm1_index")),
-        ("subscriber_hl", first(payer.filter(sid == "N3"), "hl_key", "payer_n3_index")),
-        ("subscriber_hl", first(payer.filter(sid == "N4"), "hl_key", "payer_n4_index")),
-        ("billing_hl", first(seg.filter(outside & (pl.col("nm1") == "85") & (sid == "N4")),
-                             "hl_key", "billing_n4_index")),
-    ]
-    cz = seg.filter(in_claim)
-    by_claim = [
-        first(cz.filter((pl.col("nm1") == "77") & (sid == "N4")), "clm_key", "facility_n4_index"),
-        first(cz.filter((sid == "AMT") & (el(1) == "F5")), "clm_key", "amt_f5_index"),
-    ]
-    out = claims
-    for key, part in by_hl:
-        out = out.join(part.rename({"hl_key": key}), on=key, how="left")
-    for part in by_claim:
-        out = out.join(part.rename({"clm_key": "claim_key"}), on="claim_key", how="left")
-    return out
 
 
 def _finding(df: pl.DataFrame, segment_index: pl.Expr | str, segment_id: pl.Expr | str,
