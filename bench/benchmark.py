@@ -1,0 +1,158 @@
+"""Benchmark: claims/second and peak RSS of `claims-validator check`, with pyx12 as yardstick.
+
+    python bench/benchmark.py                       # 837P and 837I, 10k and 100k claims
+    python bench/benchmark.py --sizes 10000 --types P --repeat 1 --no-pyx12
+    python bench/benchmark.py --ig                  # also --ig with --jobs 1 and 2 (10k files)
+
+Each measurement runs in a fresh process (its own peak RSS, read with os.wait4); the best
+of ``--repeat`` runs is reported. Files are generated once into ``bench/out/``. Figures on
+a shared 2-core machine are noisy: compare ratios from one run, not absolute numbers
+across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+OUT = HERE / "out"
+
+# Parse only: read the files into the claims and lines tables, nothing else.
+PARSE_ONLY = """
+import sys, time
+from pathlib import Path
+from validator.engine import read_batch
+t = time.perf_counter()
+b = read_batch([Path(sys.argv[1])])
+print(b.claims.height, b.lines.height, time.perf_counter() - t)
+"""
+
+
+@dataclass
+class Run:
+    what: str
+    file: str
+    claims: int
+    seconds: float
+    peak_rss_mb: float
+    input_mb: float
+
+    @property
+    def claims_per_s(self) -> float:
+        return self.claims / self.seconds if self.seconds else 0.0
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None,
+            any_exit: bool = False) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and stdout's last line of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO,
+                            env=env)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in (0, 1) and not any_exit:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+    last = out.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    return seconds, usage.ru_maxrss / 1024, last[0]
+
+
+def best(what: str, path: Path, claims: int, cmd: list[str], repeat: int,
+         parse_only: bool = False, any_exit: bool = False) -> Run:
+    runs = []
+    for _ in range(repeat):
+        seconds, rss, last = measure(cmd, _env(), any_exit)
+        if parse_only:  # the child times itself (excludes interpreter start-up)
+            seconds = float(last.split()[-1])
+        runs.append((seconds, rss))
+    seconds = min(r[0] for r in runs)
+    rss = min(r[1] for r in runs)
+    return Run(what, path.name, claims, seconds, rss, path.stat().st_size / 1e6)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def ensure_file(kind: str, n: int) -> Path:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{kind.lower()}{n // 1000}k.837"
+    if not path.exists():
+        sys.path.insert(0, str(HERE))
+        import generate
+
+        generate.write(kind, n, str(path))
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--types", default="P,I")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-pyx12", action="store_true", help="skip pyx12's x12valid yardstick")
+    ap.add_argument("--ig", action="store_true",
+                    help="also run with implementation-guide validation (--jobs 1 and 2)")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = ap.parse_args()
+    py = sys.executable
+    results: list[Run] = []
+    for kind in args.types.split(","):
+        for n in (int(s) for s in args.sizes.split(",")):
+            path = ensure_file(kind, n)
+            results.append(best(f"parse 837{kind}", path, n, [py, "-c", PARSE_ONLY, str(path)],
+                                args.repeat, parse_only=True))
+            check = [py, "-m", "validator", "check", str(path), "--format", "json", "-q"]
+            results.append(best(f"check --no-ig 837{kind}", path, n, [*check, "--no-ig"],
+                                args.repeat))
+            if args.ig and n <= 10000:
+                for jobs in (1, 2):
+                    results.append(best(f"check --ig --jobs {jobs} 837{kind}", path, n,
+                                        [*check, "--ig", "--jobs", str(jobs)], 1))
+            if not args.no_pyx12 and n <= 10000:
+                x12valid = shutil.which("x12valid")
+                if x12valid:
+                    results.append(best(f"pyx12 x12valid 837{kind}", path, n,
+                                        [x12valid, "--quiet", str(path)], 1, any_exit=True))
+            _print(results[-1:] if results else [])
+    print()
+    _table(results)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) | {"claims_per_s": r.claims_per_s}
+                                         for r in results], indent=2))
+
+
+def _print(runs: list[Run]) -> None:
+    for r in runs:
+        print(f"  {r.what:<30} {r.file:<12} {r.claims_per_s:>10,.0f} claims/s", file=sys.stderr)
+
+
+def _table(results: list[Run]) -> None:
+    print(f"{'measurement':<30} {'file':<12} {'MB':>6} {'claims':>8} {'seconds':>8} "
+          f"{'claims/s':>10} {'peak RSS MB':>11} {'RSS/input':>9}")
+    for r in results:
+        print(f"{r.what:<30} {r.file:<12} {r.input_mb:>6.1f} {r.claims:>8} {r.seconds:>8.2f} "
+              f"{r.claims_per_s:>10,.0f} {r.peak_rss_mb:>11.0f} {r.peak_rss_mb / r.input_mb:>8.1f}x")
+    by = {(r.what.split(" 837")[0], r.file): r for r in results}
+    for (what, file), r in by.items():
+        if what.startswith("pyx12"):
+            ours = by.get(("check --no-ig", file))
+            if ours:
+                print(f"\n{file}: check --no-ig is {ours.claims_per_s / r.claims_per_s:,.0f}x "
+                      f"faster than pyx12's x12valid")
+
+
+if __name__ == "__main__":
+    main()
