@@ -187,8 +187,8 @@ def _merge(base: dict[str, Any], child: dict[str, Any], path: Path_, layer: Laye
         if (target and isinstance(spec, Table) and key not in spec.fields
                 and isinstance(getattr(spec.fields.get(target), "spec", None), ListOf)):
             extras.append((key, target, value))
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, (*path, key), layer, problems)
+        elif isinstance(value, dict) and isinstance(out.get(key, {}), dict):
+            out[key] = _merge(out.get(key, {}), value, (*path, key), layer, problems)
         else:
             out[key] = value
     for key, target, value in extras:

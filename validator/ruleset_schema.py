@@ -229,6 +229,25 @@ class Regex(Spec):
             yield Problem(path, f"malformed pattern {value!r}: {exc}")
 
 
+class Keyword(Spec):
+    """A literal word or phrase matched whole and case-insensitively (not a regex)."""
+
+    describe = "a word or phrase (string)"
+    _META = re.compile(r"[*?|()\[\]{}^$\\+]")
+
+    def check(self, value, path, w):
+        if not isinstance(value, str):
+            yield self.wrong_type(value, path)
+        elif not value.strip():
+            yield Problem(path, "must not be an empty pattern")
+        elif m := self._META.search(value):
+            yield Problem(path, f"malformed pattern {value!r}: {m.group()!r} is not allowed; "
+                                "patterns are literal words or phrases matched whole and "
+                                "case-insensitively, not regular expressions or wildcards")
+        elif not re.search(r"[A-Za-z0-9]", value):
+            yield Problem(path, f"malformed pattern {value!r}: it has no letters or digits")
+
+
 @dataclass
 class RuleCode(Spec):
     """A rule code or code prefix (ruff style); ``exact`` for severity overrides."""
@@ -312,6 +331,7 @@ class Table(Spec):
 
     fields: dict[str, Field]
     describe = "a table"
+    key_name: str = "key"  # what a key names, for messages ("product", "region")
     # Checks across keys (e.g. from <= to); run only when the keys themselves are fine.
     extra_checks: tuple[Callable[[dict[str, Any], Path_], Iterable[Problem]], ...] = ()
 
@@ -339,7 +359,7 @@ class Table(Spec):
         if not w.partial:
             for key, f in self.fields.items():
                 if f.required and key not in value:
-                    found.append(Problem((*path, key), f"required key {key!r} is missing"
+                    found.append(Problem((*path, key), f"required {self.key_name} {key!r} is missing"
                                          + (f" ({f.doc})" if f.doc else ""), kind="missing"))
         if not found:
             for extra in self.extra_checks:
@@ -351,7 +371,7 @@ class Table(Spec):
         if w.extends:
             names += [EXTRA_PREFIX + k for k, f in self.fields.items() if isinstance(f.spec, ListOf)]
         where = f"in [{format_path(path)}]" if path else "at the top level"
-        return Problem((*path, key), f"unknown key {key!r} {where}", suggest(key, names),
+        return Problem((*path, key), f"unknown {self.key_name} {key!r} {where}", suggest(key, names),
                        "unknown-key")
 
 
@@ -460,7 +480,30 @@ def field_at(path: Path_) -> Spec | None:
 
 
 __all__ = [
-    "FUNDING", "PRODUCTS", "REGIONS", "SEVERITIES", "US_STATES", "AnyOf", "Bool", "Date", "Enum",
-    "Field", "Int", "ListOf", "MapOf", "Problem", "Regex", "RuleCode", "Spec", "Str", "Table",
-    "format_path", "missing_only", "register_section", "schema", "to_date", "validate",
+    "FUNDING",
+    "PRODUCTS",
+    "REGIONS",
+    "SEVERITIES",
+    "US_STATES",
+    "AnyOf",
+    "Bool",
+    "Date",
+    "Enum",
+    "Field",
+    "Int",
+    "Keyword",
+    "ListOf",
+    "MapOf",
+    "Problem",
+    "Regex",
+    "RuleCode",
+    "Spec",
+    "Str",
+    "Table",
+    "format_path",
+    "missing_only",
+    "register_section",
+    "schema",
+    "to_date",
+    "validate",
 ]

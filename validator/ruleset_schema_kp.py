@@ -11,9 +11,9 @@ from .ruleset_schema import (
     Date,
     Enum,
     Field,
+    Keyword,
     ListOf,
     MapOf,
-    Regex,
     Str,
     Table,
     register_section,
@@ -27,7 +27,10 @@ def _upper(value: object) -> object:
 PRODUCT = Enum("product", PRODUCTS)
 # Identification may find a POS plan whose tier is unknown.
 PRODUCT_OR_POS = Enum("product", (*PRODUCTS, "POS"))
-WORDS = ListOf(Str(), normalize=_upper)
+# Literal words, matched whole and case-insensitively (not regular expressions).
+WORD = Keyword()
+WORDS = ListOf(WORD, normalize=_upper, min_items=1)
+SOME_WORDS = ListOf(WORD, normalize=_upper)
 
 ROUTE = Table({
     "payer_name": Field(Str(), required=True),
@@ -55,31 +58,38 @@ REGION_INFO = Table({
 })
 
 KP = Table({
-    "phone": Field(Str(r"\d{3}[.\- ]\d{3}[.\- ]\d{4}", "a phone number like 888.831.0761"),
+    "phone": Field(Str(r"\+?[0-9][0-9 ().-]{6,}", "a phone number like 888.831.0761"),
                    required=True),
     "kp_states": Field(ListOf(Enum("state", tuple(US_STATES))), required=True),
     "identify": Field(Table({
         "payer_ids": Field(ListOf(Str(r"[A-Za-z0-9]{2,80}", "a payer ID")), required=True),
-        "patterns": Field(ListOf(Regex(), normalize=_upper), required=True,
-                          doc="KP names in NM103/SBR04 (whole word, case-insensitive)"),
-        "self_funded": Field(WORDS, required=True),
+        "patterns": Field(WORDS, required=True,
+                          doc="KP names in NM103/SBR04 (whole words, case-insensitive)"),
+        "self_funded": Field(SOME_WORDS, required=True),
     }), required=True),
     "routes": Field(Table({f: Field(ROUTE, required=True) for f in FUNDING}), required=True),
-    "products": Field(MapOf(PRODUCT, PRODUCT_INFO), required=True),
+    # Every product needs its facts (a table with other keys is a misspelt product).
+    "products": Field(Table({p: Field(PRODUCT_INFO, required=True) for p in PRODUCTS},
+                                  key_name="product"),
+                      required=True),
     "plan_keywords": Field(ListOf(Table({
         "product": Field(PRODUCT_OR_POS, required=True),
         "keywords": Field(WORDS, required=True),
-    })), required=True),
+    }), min_items=1), required=True, doc="[[kp.plan_keywords]] tables, first match wins"),
     "claim_filing": Field(MapOf(Str(r"[A-Z0-9]{1,2}", "a claim filing code"), PRODUCT_OR_POS),
                           required=True),
-    "regions": Field(MapOf(Enum("region", REGIONS), REGION_INFO), required=True),
+    # Every region; their order is the order region keywords are tried.
+    "regions": Field(Table({r: Field(REGION_INFO, required=True) for r in REGIONS},
+                                 key_name="region"),
+                     required=True),
     "emergency": Field(Table({
         "places_of_service": Field(ListOf(Str(r"\d{2}", "a 2-digit place of service")),
                                    required=True),
         "procedures": Field(ListOf(Str(r"[A-Z0-9]{5}", "a 5-character procedure code"),
                                    normalize=_upper), required=True),
         "admission_types": Field(ListOf(Str(r"\d", "a 1-digit admission type")), required=True),
-        "revenue_codes": Field(ListOf(Str(r"\d{4}", "a 4-digit revenue code")), required=True),
+        "revenue_codes": Field(ListOf(Str(r"\d{3,4}", "a 4-digit revenue code"),
+                                      normalize=lambda v: str(v).zfill(4)), required=True),
     }), required=True),
 })
 

@@ -13,6 +13,7 @@ A case is a TOML expectations file beside an EDI file (rulesets/README.md, "Test
     [claims]
     "CLM-1" = ["KP100"]             # the exact set of codes each claim raises
     "CLM-2" = []
+    "CLM-3" = ["KP101:error"]       # ``:severity`` also checks the (overridden) severity
 
 Every claim of the EDI file must be listed, and every listed claim must be in the file.
 """
@@ -32,17 +33,40 @@ import polars as pl
 
 from .ruleset_compose import resolve_parent
 from .ruleset_schema import (
+    SEVERITIES,
     AnyOf,
     Bool,
+    Enum,
     Field,
     ListOf,
     MapOf,
     Problem,
     RuleCode,
+    Spec,
     Str,
     Table,
     Walk,
 )
+
+
+class ExpectedCode(Spec):
+    """``CODE`` or ``CODE:severity`` (an exact rule code)."""
+
+    describe = "a rule code, optionally with :severity (string)"
+    code = RuleCode(exact=True, allow_all=False)
+    severity = Enum("severity", SEVERITIES)
+
+    def check(self, value, path, w):
+        if not isinstance(value, str):
+            yield self.wrong_type(value, path)
+            return
+        code, _, sev = value.partition(":")
+        yield from self.code.check(code, path, w)
+        if sev:
+            yield from self.severity.check(sev, path, w)
+
+
+CODES = ListOf(ExpectedCode(), normalize=lambda v: str(v).partition(":")[0])
 
 CASE_SCHEMA = Table({
     "case": Field(Table({
@@ -52,10 +76,10 @@ CASE_SCHEMA = Table({
         "ruleset": Field(Str()),
         "only": Field(AnyOf((RuleCode(allow_all=False), ListOf(RuleCode(allow_all=False))),
                             (str, list))),
-        "file_codes": Field(ListOf(RuleCode(exact=True, allow_all=False))),
+        "file_codes": Field(CODES),
         "ig": Field(Bool()),
     }), required=True),
-    "claims": Field(MapOf(Str(), ListOf(RuleCode(exact=True, allow_all=False))), required=True),
+    "claims": Field(MapOf(Str(), CODES), required=True),
 })
 
 
@@ -205,48 +229,52 @@ def _run(path: Path, registry: Mapping[str, Any], res: CaseResult) -> None:
                "jobs": 1}
     result = check([edi], ruleset, Selection.build(ruleset), options, inputs=[str(edi)])
 
-    def keep(code: str) -> bool:
-        return not only or any(code.startswith(p) for p in only)
-
     unreadable = result.batch.files.filter(pl.col("status") != "parsed")
     if unreadable.height:
         res.diffs.append(f"case.edi: the file could not be read: {unreadable['error'][0]}")
     claims = result.claims.select("claim_key", "claim_id")
-    found = result.findings.select("claim_key", "rule")
+    keep = pl.any_horizontal([pl.col("rule").str.starts_with(p) for p in only]) if only else pl.lit(True)
+    found = result.findings.filter(keep).select("claim_key", "rule", "severity")
     per_claim = (claims.join(found, on="claim_key", how="left")
                  .group_by("claim_key", "claim_id", maintain_order=True)
-                 .agg(pl.col("rule").drop_nulls().unique()))
+                 .agg(pl.struct("rule", "severity").filter(pl.col("rule").is_not_null())
+                      .unique(maintain_order=True).alias("found")))
     res.claims = per_claim.height
     counts = per_claim.group_by("claim_id").len()
     for cid, n in counts.filter(pl.col("len") > 1).iter_rows():
         res.diffs.append(f"claim {cid!r} occurs {n} times in the EDI file; claim IDs in a "
                          "test case must be unique")
-    actual: dict[str, set[str]] = {}
-    for _key, cid, rules in per_claim.iter_rows():
-        actual.setdefault(cid, set()).update(c for c in rules if keep(c))
+    actual: dict[str, dict[str, str]] = {}
+    for _key, cid, got in per_claim.iter_rows():
+        actual.setdefault(cid, {}).update({f["rule"]: f["severity"] for f in got})
     for cid, got in actual.items():
         if cid not in expected:
             listed = ", ".join(sorted(got)) or "nothing"
             res.diffs.append(f"claim {cid!r} is in the EDI file but not in [claims] (it raised "
                              f"{listed}; add \"{cid}\" = {json.dumps(sorted(got))} if that is right)")
             continue
-        res.diffs += _diff(f"claim {cid!r}", set(expected[cid]), got)
+        res.diffs += _diff(f"claim {cid!r}", expected[cid], got)
     for cid in expected:
         if cid not in actual:
             res.diffs.append(f"claim {cid!r} is in [claims] but not in the EDI file")
-    outside = set(found.filter(pl.col("claim_key").is_null())["rule"].to_list())
-    res.diffs += _diff("outside claims (case.file_codes)", set(case.get("file_codes", [])),
-                       {c for c in outside if keep(c)})
+    outside = found.filter(pl.col("claim_key").is_null())
+    res.diffs += _diff("outside claims (case.file_codes)", case.get("file_codes", []),
+                       dict(zip(outside["rule"], outside["severity"], strict=True)))
     res.status = "fail" if res.diffs else "pass"
 
 
-def _diff(label: str, want: set[str], got: set[str]) -> list[str]:
-    missing, unexpected = sorted(want - got), sorted(got - want)
+def _diff(label: str, want: list[str], got: dict[str, str]) -> list[str]:
+    """Differences between expected ``CODE[:severity]`` entries and raised code -> severity."""
+    wanted = dict(item.partition(":")[::2] for item in want)
+    missing = sorted(set(wanted) - set(got))
+    unexpected = sorted(set(got) - set(wanted))
     parts = []
     if missing:
         parts.append("missing " + ", ".join(missing) + " (expected, not raised)")
     if unexpected:
         parts.append("unexpected " + ", ".join(unexpected) + " (raised, not expected)")
+    parts += [f"{code} raised as {got[code]}, expected {sev}"
+              for code, sev in sorted(wanted.items()) if sev and code in got and got[code] != sev]
     return [f"{label}: " + "; ".join(parts)] if parts else []
 
 
