@@ -149,17 +149,29 @@ def compose(path: Path, registry: Mapping[str, Any] | None = None) -> Composed:
     if len(out.layers) > 1:
         for p in missing_only(out.data):
             out.problems.append(_locate_in_chain(out.layers, p))
+    unique = {(p.file, p.line, p.key, p.message): p for p in out.problems}
+    out.problems = list(unique.values())
     return out
 
 
 def _locate_in_chain(layers: list[Layer], p: Problem) -> Problem:
-    """Attribute a problem of the merged data to the file that shows most of its path."""
-    best, best_depth = layers[0], 0
+    """Attribute a problem of the merged data to the nearest file holding the table the key
+    is missing from (else the file that shows most of its path)."""
     for layer in layers:
-        depth, _ = layer.index.locate(p.path)
-        if depth > best_depth:
-            best, best_depth = layer, depth
+        if _has(layer.data, p.path[:-1]):
+            return layer.problem(p)
+    best = max(layers, key=lambda layer: layer.index.locate(p.path)[0])
     return best.problem(p)
+
+
+def _has(data: Any, path: Path_) -> bool:
+    for part in path:
+        in_list = isinstance(part, int) and isinstance(data, list) and part < len(data)
+        in_table = isinstance(part, str) and isinstance(data, dict) and part in data
+        if not (in_list or in_table):
+            return False
+        data = data[part]
+    return True
 
 
 def _merge_chain(out: Composed) -> dict[str, Any]:
