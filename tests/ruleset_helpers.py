@@ -49,7 +49,7 @@ class Claim:
     bill_type: str = "13"  # 837I CLM05-1
     cl101: str | None = "1"  # 837I admission type
     lines: list[Line] = field(default_factory=lambda: [Line()])
-    f5: str | None = None  # AMT*F5 (patient paid)
+    f5: str | None = None  # AMT*F5 (patient paid; 837P only)
     facility_state: str | None = "TX"
     billing_state: str = "FL"
 
@@ -179,7 +179,7 @@ KP_CASES = [
               member_id="OTHER0001", **ROSTER_PLAN),
     ], roster="member_id,product,region,funding\nRSTR0001,PPO,NW,insured\n"
               "RSTR0002,HMO,CO,self-funded\nRSTR0003,EPO,SCAL,insured\nRSTR0004,HMO,NCAL,insured\n"),
-    Case("kp-837i", "I", "Institutional claims: every KP rule on an 837I", [
+    Case("kp-837i", "I", "Institutional claims: the KP rules on an 837I (KP150 is 837P-only)", [
         Claim("I-OK-HMO-ER-REV0450", [], "emergency room revenue code 0450"),
         Claim("I-OK-EPO-URGENT-CL101-2", [], "admission type 2 (urgent)", plan="KAISER CO EPO",
               cl101="2", lines=ELECTIVE),
@@ -200,8 +200,6 @@ KP_CASES = [
               lines=ELECTIVE),
         Claim("I-KP140-BILL-TYPE-23", ["KP140"], "bill type 23 is not place of service 23",
               bill_type="23", cl101="3", lines=ELECTIVE),
-        Claim("I-KP150-POS2-PAID", ["KP150"], "patient paid 100 up front", plan="KAISER GA POS 2",
-              f5="100"),
         Claim("I-KP160-POS-NO-TIER", ["KP160"], "POS without a tier", plan="KAISER SCAL POS",
               cl101="3", lines=ELECTIVE),
         Claim("I-KP161-NO-REGION", ["KP161"], "no region word", plan="KAISER EPO"),
@@ -274,7 +272,8 @@ def _claim(c: Claim, kind: str) -> list[str]:
     out = [f"CLM*{c.claim_id}*{total}***{c.bill_type}:A:1**A*Y*Y",
            f"DTP*434*RD8*{c.date}-{c.statement_to or c.date}"]
     out += [f"CL1*{c.cl101}*7*01"] if c.cl101 else []
-    out += [f"AMT*F5*{c.f5}"] if c.f5 is not None else []
+    if c.f5 is not None:
+        raise ValueError(f"{c.claim_id}: the 837I claim loop has no AMT*F5 (patient paid)")
     out += ["HI*ABK:R69", "NM1*71*1*DOE*JOHN****XX*1234567893", *_facility(c)]
     for n, line in enumerate(c.lines, 1):
         out += [f"LX*{n}", f"SV2*{line.revenue}*HC:{line.procedure}*100*UN*1",

@@ -24,9 +24,9 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+POS_UNKNOWN_TIER = "POS"  # identification may find a POS plan whose tier is unknown
 PRODUCT = Enum("product", PRODUCTS)
-# Identification may find a POS plan whose tier is unknown.
-PRODUCT_OR_POS = Enum("product", (*PRODUCTS, "POS"))
+PRODUCT_OR_POS = Enum("product", (*PRODUCTS, POS_UNKNOWN_TIER))
 # Literal words, matched whole and case-insensitively (not regular expressions).
 WORD = Keyword()
 WORDS = ListOf(WORD, normalize=_upper, min_items=1)
