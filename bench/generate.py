@@ -633,10 +633,13 @@ def generate(kind: str, n_claims: int, *, seed: int = 1, claims_per_st: int = 50
              patient_share: float = 0.3, facility_share: float = 0.5, amt_share: float = 0.1,
              stats: Stats | None = None) -> str:
     """Return a complete 837 interchange ('P' = 005010X222A1, 'I' = 005010X223A2)."""
-    return "".join(iter_x12(kind, n_claims, seed=seed, claims_per_st=claims_per_st,
+    text = "".join(iter_x12(kind, n_claims, seed=seed, claims_per_st=claims_per_st,
                             kp_share=kp_share, lines_per_claim=lines_per_claim,
                             patient_share=patient_share, facility_share=facility_share,
                             amt_share=amt_share, stats=stats))
+    if stats is not None:
+        stats.bytes = len(text)
+    return text
 
 
 def write(kind: str, n_claims: int, out: str | TextIO, *, gzip: bool = False,

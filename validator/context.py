@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from .ruleset import Ruleset
+from .x12.segments import with_el
 
 
 @dataclass
@@ -32,7 +33,21 @@ class Context:
 
     @property
     def segments(self) -> pl.DataFrame:
+        """All segments (``raw`` text, no elements): filter first, then ``with_el``."""
         return self.batch.segments
+
+    def segs(self, *seg_ids: str, supported: bool = True) -> pl.DataFrame:
+        """Segments with these ids, with the ``el`` list column; by default only those of
+        supported 5010 837 transaction sets. Cached per call signature."""
+
+        def build() -> pl.DataFrame:
+            s = self.batch.segments.filter(pl.col("seg_id").is_in(list(seg_ids)))
+            if supported:
+                keys = self.transactions.filter(pl.col("supported")).get_column("st_key")
+                s = s.filter(pl.col("st_key").is_in(keys.implode()))
+            return with_el(s)
+
+        return self.derived(f"segs:{','.join(seg_ids)}:{supported}", build)
 
     @property
     def transactions(self) -> pl.DataFrame:

@@ -28,7 +28,7 @@ from .x12.segments import annotate, tokenize
 log = logging.getLogger("claims_validator")
 
 # Files a folder scan passes over (documentation and manifests living beside EDI files).
-DEFAULT_EXCLUDES = ("README*", "LICENSE*", "*.md", "*.tsv", "*.license", ".*")
+DEFAULT_EXCLUDES = ("README*", "LICENSE*", "*.md", "*.tsv", "*.csv", "*.parquet", "*.license", ".*")
 
 
 class UsageError(Exception):

@@ -10,6 +10,7 @@ validator/ruleset_compose.py; rulesets/README.md documents the format.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,15 +63,44 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RulesetError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+# Validators of data sections (``[kp]``…), registered by the rule families that read them.
+SectionValidator = Callable[[Any, str], None]
+SECTION_VALIDATORS: dict[str, SectionValidator] = {}
+
+
+def section_validator(name: str) -> Callable[[SectionValidator], SectionValidator]:
+    """Register ``fn(section, where)`` to check section ``[name]`` when a ruleset is loaded;
+    it raises :class:`RulesetError` naming the bad key."""
+
+    def wrap(fn: SectionValidator) -> SectionValidator:
+        SECTION_VALIDATORS[name] = fn
+        return fn
+
+    return wrap
+
+
+def validate_sections(data: dict[str, Any], where: str) -> None:
+    """Run every family's section validator on the sections present."""
+    from .rules.registry import load_all
+
+    load_all()  # importing the rule families registers their section validators
+    for name, check in SECTION_VALIDATORS.items():
+        if name in data:
+            check(data[name], where)
+
+
 def from_data(data: dict[str, Any], path: str | None) -> Ruleset:
-    """A ruleset from effective (already merged) data, checked against the schema."""
+    """A ruleset from effective (already merged) data, checked against the schema
+    (validator/ruleset_schema.py), then by any section validator a family registered for
+    checks the schema cannot express."""
     from .rules.registry import load_all
     from .ruleset_schema import validate
 
+    where = path or "<ruleset>"
     problems = validate(data, registry=load_all())
     if problems:
-        raise RulesetError(problem_report(path or "<ruleset>",
-                                          [p.at(path, None) for p in problems]))
+        raise RulesetError(problem_report(where, [p.at(path, None) for p in problems]))
+    validate_sections(data, where)
     head = data.get("ruleset", {})
     rules = data.get("rules", {})
     return Ruleset(

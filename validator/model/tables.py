@@ -9,23 +9,33 @@ from __future__ import annotations
 import polars as pl
 
 from ..x12.load import COMP
-from ..x12.segments import comp, el
+from ..x12.segments import comp, el, with_el
 
 SID = pl.col("seg_id")
 
 # Version string fragment -> transaction type, and which are claim implementations we check.
 _TYPE_BY_GUIDE = {
-    "X222": "837P", "X223": "837I", "X224": "837D",
-    "X098": "837P", "X096": "837I", "X097": "837D",
-    "X291": "837P", "X292": "837I", "X298": "837P",
+    "X222": "837P",
+    "X223": "837I",
+    "X224": "837D",
+    "X098": "837P",
+    "X096": "837I",
+    "X097": "837D",
+    "X291": "837P",
+    "X292": "837I",
+    "X298": "837P",
 }
 SUPPORTED_GUIDES = ("X222", "X223", "X224")
 
 
 def _first(df: pl.DataFrame, key: str, cond: pl.Expr, **cols: pl.Expr) -> pl.DataFrame:
-    """First segment per ``key`` matching ``cond``, projected to ``cols``."""
+    """First segment per ``key`` matching ``cond``, projected to ``cols``.
+
+    Keys are running counts, so rows arrive sorted by key: the first of each key is the
+    row whose key differs from the previous one (no hashing needed).
+    """
     hit = df.filter(cond & pl.col(key).is_not_null())
-    hit = hit.unique(subset=key, keep="first", maintain_order=True)
+    hit = hit.filter(pl.col(key) != pl.col(key).shift(1, fill_value=0))
     return hit.select(pl.col(key), **cols)
 
 
@@ -39,7 +49,8 @@ def _dtp_range(prefix: str) -> dict[str, pl.Expr]:
     return {
         f"{prefix}_from": _date(value.str.slice(0, 8)),
         f"{prefix}_to": _date(
-            pl.when(el(2) == "RD8").then(value.str.split("-").list.get(1, null_on_oob=True))
+            pl.when(el(2) == "RD8")
+            .then(value.str.split("-").list.get(1, null_on_oob=True))
             .otherwise(value.str.slice(0, 8))
         ),
     }
@@ -47,19 +58,24 @@ def _dtp_range(prefix: str) -> dict[str, pl.Expr]:
 
 def transactions(segs: pl.DataFrame) -> pl.DataFrame:
     """One row per ST: envelope identifiers, version and transaction type."""
-    isa = segs.filter(SID == "ISA").select(
-        "isa_key", isa13=el(13).str.strip_chars(), isa12=el(12)
-    )
-    gs = segs.filter(SID == "GS").select("gs_key", gs06=el(6), gs08=el(8), gs01=el(1))
-    bht = _first(segs, "st_key", SID == "BHT", bht04=_date(el(4)), bht06=el(6))
-    st = segs.filter(SID == "ST").select(
-        "st_key", "file_id", "isa_key", "gs_key",
-        st_index=pl.col("seg_index"), st01=el(1), st02=el(2), st03=el(3),
+    env = with_el(segs.filter(SID.is_in(["ISA", "GS", "ST", "BHT"])))
+    isa = env.filter(SID == "ISA").select("isa_key", isa13=el(13).str.strip_chars(), isa12=el(12))
+    gs = env.filter(SID == "GS").select("gs_key", gs06=el(6), gs08=el(8), gs01=el(1))
+    bht = _first(env, "st_key", SID == "BHT", bht04=_date(el(4)), bht06=el(6))
+    st = env.filter(SID == "ST").select(
+        "st_key",
+        "file_id",
+        "isa_key",
+        "gs_key",
+        st_index=pl.col("seg_index"),
+        st01=el(1),
+        st02=el(2),
+        st03=el(3),
     )
     df = (
-        st.join(isa, on="isa_key", how="left")
-        .join(gs, on="gs_key", how="left")
-        .join(bht, on="st_key", how="left")
+        st.join(isa, on="isa_key", how="left", maintain_order="left")
+        .join(gs, on="gs_key", how="left", maintain_order="left")
+        .join(bht, on="st_key", how="left", maintain_order="left")
         .with_columns(version=pl.coalesce("st03", "gs08"))
     )
     guide = pl.col("version").str.extract(r"(X\d{3})", 1)
@@ -76,149 +92,299 @@ def transactions(segs: pl.DataFrame) -> pl.DataFrame:
 
 def _hl_chain(segs: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
     """Resolve each claim's patient, subscriber and billing-provider HL by parent IDs."""
-    hl = segs.filter(SID == "HL").select(
+    hl = with_el(segs.filter(SID == "HL")).select(
         "hl_key", "st_key", hl_id=el(1), hl_parent=el(2), hl_code=el(3)
     )
     by_id = hl.select("st_key", "hl_id", "hl_key", "hl_parent")
-    own = clm.join(hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left")
+    own = clm.join(
+        hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left", maintain_order="left"
+    )
     own = own.with_columns(
         patient_hl=pl.when(pl.col("hl_code") == "23").then(pl.col("hl_key")),
         _sub_id=pl.when(pl.col("hl_code") == "23").then(pl.col("hl_parent")),
     )
     parent = by_id.rename({"hl_id": "_sub_id", "hl_key": "_sub_hl", "hl_parent": "_bill_id"})
-    own = own.join(parent, on=["st_key", "_sub_id"], how="left")
+    own = own.join(parent, on=["st_key", "_sub_id"], how="left", maintain_order="left")
     own = own.with_columns(
         subscriber_hl=pl.coalesce(pl.col("_sub_hl"), pl.when(pl.col("hl_code") != "23").then("hl_key")),
         _bill_id=pl.coalesce("_bill_id", pl.when(pl.col("hl_code") != "23").then("hl_parent")),
     )
     bill = by_id.select("st_key", _bill_id="hl_id", billing_hl="hl_key")
-    own = own.join(bill, on=["st_key", "_bill_id"], how="left")
+    own = own.join(bill, on=["st_key", "_bill_id"], how="left", maintain_order="left")
     return own.drop("_sub_id", "_sub_hl", "_bill_id", "hl_parent", "hl_code")
+
+
+def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """Align each part (unique, ascending ``key``) to the rows of ``keys``.
+
+    A binary search replaces a join (parts come out of ``_first`` sorted by key), and
+    the caller stacks the results horizontally: no wide frame is copied per part.
+    """
+    want = keys.get_column(key).fill_null(0)
+    out = []
+    for part in parts:
+        have = part.get_column(key)
+        if not have.len():
+            out.append(part.drop(key).clear(keys.height))
+            continue
+        idx = have.search_sorted(want, side="left").clip(0, have.len() - 1)
+        hit = have.gather(idx) == want
+        out.append(part.drop(key)[idx].select(pl.when(hit).then(pl.all()).name.keep()))
+    return out
 
 
 def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     """One row per CLM segment (the claim's 2300 loop and the loops above it)."""
-    clm = segs.filter(SID == "CLM").select(
-        claim_key=pl.col("clm_key"), file_id="file_id", st_key="st_key", hl_key="hl_key",
+    clm = with_el(segs.filter(SID == "CLM")).select(
+        claim_key=pl.col("clm_key"),
+        file_id="file_id",
+        st_key="st_key",
+        hl_key="hl_key",
         segment_index="seg_index",
-        claim_id=el(1), total_charge=el(2),
-        facility_code=comp(5, 1), facility_qualifier=comp(5, 2), frequency_code=comp(5, 3),
+        claim_id=el(1),
+        total_charge=el(2),
+        facility_code=comp(5, 1),
+        facility_qualifier=comp(5, 2),
+        frequency_code=comp(5, 3),
     )
     clm = _hl_chain(segs, clm)
-    out_of_claim = pl.col("clm_key").is_null()
+    # One pass over the big table for the HL-level segments outside claims (2000A-2010CA)
+    # and one for the claim-level segments (2300/2310x).
+    hdr = with_el(
+        segs.select("seg_id", "seg_index", "raw", "hl_key", "hl_level", "nm1", "clm_key").filter(
+            pl.col("clm_key").is_null()
+            & pl.col("hl_key").is_not_null()
+            & SID.is_in(["NM1", "N3", "N4", "REF", "SBR", "DMG", "PAT"])
+        )
+    )
+    cz = with_el(
+        segs.select("seg_id", "seg_index", "raw", "nm1", "clm_key", "lx_key", "in_2320").filter(
+            pl.col("clm_key").is_not_null()
+            & pl.col("lx_key").is_null()
+            & ~pl.col("in_2320")
+            & SID.is_in(["DTP", "AMT", "CL1", "REF", "NM1", "N4"])
+        )
+    ).rename({"clm_key": "claim_key"})
     # Billing provider (2000A/2010AA).
-    bill = segs.filter(out_of_claim & (pl.col("nm1") == "85"))
-    billing = _first(bill, "hl_key", SID == "NM1", billing_name=el(3),
-                     billing_npi=pl.when(el(8) == "XX").then(el(9)))
-    for part in (
-        _first(bill, "hl_key", SID == "N3", billing_address1=el(1), billing_address2=el(2)),
-        _first(bill, "hl_key", SID == "N4", billing_city=el(1), billing_state=el(2),
-               billing_zip=el(3)),
-        _first(bill, "hl_key", (SID == "REF") & el(1).is_in(["EI", "SY"]),
-               billing_tax_id=el(2), billing_tax_qualifier=el(1)),
-    ):
-        billing = billing.join(part, on="hl_key", how="full", coalesce=True)
-    billing = billing.rename({"hl_key": "billing_hl"})
+    bill = hdr.filter(pl.col("nm1") == "85")
+    billing = [
+        _first(
+            bill,
+            "hl_key",
+            SID == "NM1",
+            billing_nm1_index=pl.col("seg_index"),
+            billing_name=el(3),
+            billing_npi=pl.when(el(8) == "XX").then(el(9)),
+        ),
+        _first(
+            bill,
+            "hl_key",
+            SID == "N3",
+            billing_n3_index=pl.col("seg_index"),
+            billing_address1=el(1),
+            billing_address2=el(2),
+        ),
+        _first(
+            bill,
+            "hl_key",
+            SID == "N4",
+            billing_n4_index=pl.col("seg_index"),
+            billing_city=el(1),
+            billing_state=el(2),
+            billing_zip=el(3),
+        ),
+        _first(
+            bill,
+            "hl_key",
+            (SID == "REF") & el(1).is_in(["EI", "SY"]),
+            billing_ref_index=pl.col("seg_index"),
+            billing_tax_id=el(2),
+            billing_tax_qualifier=el(1),
+        ),
+    ]
     # Subscriber (2000B, 2010BA) and payer (2010BB).
-    sub_zone = segs.filter(out_of_claim & (pl.col("hl_level") == "22"))
-    subscriber = _first(sub_zone, "hl_key", SID == "SBR",
-                        sbr01=el(1), sbr02=el(2), group_number=el(3), plan_name=el(4),
-                        claim_filing=el(9))
+    sub_zone = hdr.filter(pl.col("hl_level") == "22")
     il = sub_zone.filter(pl.col("nm1") == "IL")
     pr = sub_zone.filter(pl.col("nm1") == "PR")
-    for part in (
-        _first(il, "hl_key", SID == "NM1", subscriber_last=el(3), subscriber_first=el(4),
-               member_id=el(9)),
+    subscriber = [
+        _first(
+            sub_zone,
+            "hl_key",
+            SID == "SBR",
+            sbr_index=pl.col("seg_index"),
+            sbr01=el(1),
+            sbr02=el(2),
+            group_number=el(3),
+            plan_name=el(4),
+            claim_filing=el(9),
+        ),
+        _first(
+            il,
+            "hl_key",
+            SID == "NM1",
+            subscriber_nm1_index=pl.col("seg_index"),
+            subscriber_last=el(3),
+            subscriber_first=el(4),
+            member_id=el(9),
+        ),
         _first(il, "hl_key", SID == "N4", subscriber_state=el(2)),
         _first(il, "hl_key", SID == "DMG", subscriber_birth=_date(el(2))),
-        _first(pr, "hl_key", SID == "NM1", payer_name=el(3), payer_id_qualifier=el(8),
-               payer_id=el(9)),
-        _first(pr, "hl_key", SID == "N3", payer_address1=el(1), payer_address2=el(2)),
-        _first(pr, "hl_key", SID == "N4", payer_city=el(1), payer_state=el(2), payer_zip=el(3)),
-    ):
-        subscriber = subscriber.join(part, on="hl_key", how="full", coalesce=True)
-    subscriber = subscriber.rename({"hl_key": "subscriber_hl"})
+        _first(
+            pr,
+            "hl_key",
+            SID == "NM1",
+            payer_nm1_index=pl.col("seg_index"),
+            payer_name=el(3),
+            payer_id_qualifier=el(8),
+            payer_id=el(9),
+        ),
+        _first(
+            pr,
+            "hl_key",
+            SID == "N3",
+            payer_n3_index=pl.col("seg_index"),
+            payer_address1=el(1),
+            payer_address2=el(2),
+        ),
+        _first(
+            pr,
+            "hl_key",
+            SID == "N4",
+            payer_n4_index=pl.col("seg_index"),
+            payer_city=el(1),
+            payer_state=el(2),
+            payer_zip=el(3),
+        ),
+    ]
     # Patient (2000C, 2010CA).
-    pat_zone = segs.filter(out_of_claim & (pl.col("hl_level") == "23"))
-    patient = _first(pat_zone, "hl_key", SID == "PAT", patient_relationship=el(1))
+    pat_zone = hdr.filter(pl.col("hl_level") == "23")
     qc = pat_zone.filter(pl.col("nm1") == "QC")
-    for part in (
-        _first(qc, "hl_key", SID == "NM1", patient_last=el(3), patient_first=el(4),
-               patient_id=el(9)),
+    patient = [
+        _first(pat_zone, "hl_key", SID == "PAT", patient_relationship=el(1)),
+        _first(
+            qc,
+            "hl_key",
+            SID == "NM1",
+            patient_nm1_index=pl.col("seg_index"),
+            patient_last=el(3),
+            patient_first=el(4),
+            patient_id=el(9),
+        ),
         _first(qc, "hl_key", SID == "DMG", patient_birth=_date(el(2))),
-    ):
-        patient = patient.join(part, on="hl_key", how="full", coalesce=True)
-    patient = patient.rename({"hl_key": "patient_hl"})
+    ]
     # Claim (2300) and its provider loops (2310x).
-    cz = segs.filter(pl.col("clm_key").is_not_null() & pl.col("lx_key").is_null()
-                     & ~pl.col("in_2320")).rename({"clm_key": "claim_key"})
-    dtp = (SID == "DTP")
+    dtp = SID == "DTP"
+    day = _date(el(3).str.slice(0, 8))
     claim_parts = [
         _first(cz, "claim_key", dtp & (el(1) == "472"), **_dtp_range("claim_date")),
         _first(cz, "claim_key", dtp & (el(1) == "434"), **_dtp_range("statement")),
-        _first(cz, "claim_key", dtp & (el(1) == "435"), admission_date=_date(el(3).str.slice(0, 8))),
-        _first(cz, "claim_key", dtp & (el(1) == "431"), onset_date=_date(el(3).str.slice(0, 8))),
+        _first(cz, "claim_key", dtp & (el(1) == "435"), admission_date=day),
+        _first(cz, "claim_key", dtp & (el(1) == "431"), onset_date=day),
         _first(cz, "claim_key", dtp & (el(1) == "096"), discharge_hour=el(3)),
-        _first(cz, "claim_key", (SID == "AMT") & (el(1) == "F5"), patient_paid=el(2)),
-        _first(cz, "claim_key", SID == "CL1", admission_type=el(1)),
-        _first(cz, "claim_key", (SID == "REF") & (el(1) == "F8"), payer_claim_number=el(2)),
-        _first(cz, "claim_key", (SID == "NM1") & (el(1) == "77"), facility_name=el(3),
-               facility_npi=pl.when(el(8) == "XX").then(el(9))),
-        _first(cz.filter(pl.col("nm1") == "77"), "claim_key", SID == "N4",
-               facility_city=el(1), facility_state=el(2), facility_zip=el(3)),
-        _first(cz, "claim_key", (SID == "NM1") & (el(1) == "82"),
-               rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+        _first(
+            cz,
+            "claim_key",
+            (SID == "AMT") & (el(1) == "F5"),
+            amt_f5_index=pl.col("seg_index"),
+            patient_paid=el(2),
+        ),
+        _first(cz, "claim_key", SID == "CL1", cl1_index=pl.col("seg_index"), admission_type=el(1)),
+        _first(
+            cz,
+            "claim_key",
+            (SID == "REF") & (el(1) == "F8"),
+            ref_f8_index=pl.col("seg_index"),
+            payer_claim_number=el(2),
+        ),
+        _first(
+            cz,
+            "claim_key",
+            (SID == "NM1") & (el(1) == "77"),
+            facility_nm1_index=pl.col("seg_index"),
+            facility_name=el(3),
+            facility_npi=pl.when(el(8) == "XX").then(el(9)),
+        ),
+        _first(
+            cz.filter(pl.col("nm1") == "77"),
+            "claim_key",
+            SID == "N4",
+            facility_n4_index=pl.col("seg_index"),
+            facility_city=el(1),
+            facility_state=el(2),
+            facility_zip=el(3),
+        ),
+        _first(
+            cz,
+            "claim_key",
+            (SID == "NM1") & (el(1) == "82"),
+            rendering_nm1_index=pl.col("seg_index"),
+            rendering_npi=pl.when(el(8) == "XX").then(el(9)),
+        ),
     ]
-    out = clm
-    for part in claim_parts:
-        out = out.join(part, on="claim_key", how="left")
-    out = (
-        out.join(billing, on="billing_hl", how="left")
-        .join(subscriber, on="subscriber_hl", how="left")
-        .join(patient, on="patient_hl", how="left")
-    )
-    tx = txns.select("st_key", "transaction_type", "version", "supported", "isa13", "gs06",
-                     "st02", "bht04")
-    return out.join(tx, on="st_key", how="left").with_columns(
+    tx = txns.select("st_key", "transaction_type", "version", "supported", "isa13", "gs06", "st02", "bht04")
+    rename = lambda parts, to: [p.rename({"hl_key": to}) for p in parts]  # noqa: E731
+    cols = [
+        clm,
+        *_gather(clm, "claim_key", claim_parts),
+        *_gather(clm, "billing_hl", rename(billing, "billing_hl")),
+        *_gather(clm, "subscriber_hl", rename(subscriber, "subscriber_hl")),
+        *_gather(clm, "patient_hl", rename(patient, "patient_hl")),
+        *_gather(clm, "st_key", [tx]),
+    ]
+    return pl.concat(cols, how="horizontal").with_columns(
         patient_is_subscriber=pl.col("patient_hl").is_null(),
     )
 
 
 def lines(segs: pl.DataFrame) -> pl.DataFrame:
     """One row per LX (2400): service segment, codes, charge, units, dates."""
-    lz = segs.filter(pl.col("lx_key").is_not_null() & pl.col("clm_key").is_not_null())
+    lz = with_el(
+        segs.select("seg_id", "raw", "seg_index", "clm_key", "lx_key").filter(
+            pl.col("lx_key").is_not_null()
+            & pl.col("clm_key").is_not_null()
+            & SID.is_in(["LX", "SV1", "SV2", "SV3", "DTP"])
+        )
+    )
     lx = lz.filter(SID == "LX").select(
-        line_key="lx_key", claim_key="clm_key", line_number=el(1),
+        line_key="lx_key",
+        claim_key="clm_key",
+        line_number=el(1),
         lx_index="seg_index",
     )
-    service = _first(
-        lz, "lx_key", SID.is_in(["SV1", "SV2", "SV3"]),
-        service_segment="seg_id", service_index="seg_index",
-        # SV101 / SV202 / SV301 composite: qualifier, code, modifiers.
-        procedure_qualifier=pl.when(SID == "SV2").then(comp(2, 1)).otherwise(comp(1, 1)),
-        procedure_code=pl.when(SID == "SV2").then(comp(2, 2)).otherwise(comp(1, 2)),
-        modifiers=pl.concat_list(
-            [pl.when(SID == "SV2").then(comp(2, k)).otherwise(comp(1, k)) for k in range(3, 7)]
-        ).list.drop_nulls(),
-        revenue_code=pl.when(SID == "SV2").then(el(1)),
-        charge=pl.when(SID == "SV2").then(el(3)).otherwise(el(2)),
-        unit_basis=pl.when(SID == "SV1").then(el(3)).when(SID == "SV2").then(el(4)),
-        units=pl.when(SID == "SV1").then(el(4)).when(SID == "SV2").then(el(5))
-        .otherwise(el(6)),
-        place_of_service=pl.when(SID == "SV1").then(el(5)).when(SID == "SV3").then(el(3)),
-        diagnosis_pointers=pl.when(SID == "SV1").then(el(7).str.split(COMP)),
-    ).rename({"lx_key": "line_key"})
-    dates = _first(lz.filter(pl.col("seg_id") == "DTP"), "lx_key", el(1) == "472",
-                   **_dtp_range("line_date")).rename({"lx_key": "line_key"})
-    return lx.join(service, on="line_key", how="left").join(dates, on="line_key", how="left")
+    sv = lz.filter(SID.is_in(["SV1", "SV2", "SV3"])).unique(
+        subset="lx_key", keep="first", maintain_order=True
+    )
+    is1, is2 = SID == "SV1", SID == "SV2"
+    # SV101 / SV202 / SV301 composite, split once: qualifier, code, modifiers.
+    sv = sv.with_columns(_proc=pl.when(is2).then(el(2)).otherwise(el(1)).str.split(COMP))
+    proc = pl.col("_proc").list
+    service = sv.select(
+        line_key="lx_key",
+        service_segment="seg_id",
+        service_index="seg_index",
+        procedure_qualifier=proc.get(0, null_on_oob=True),
+        procedure_code=proc.get(1, null_on_oob=True),
+        modifiers=proc.slice(2, 4),
+        revenue_code=pl.when(is2).then(el(1)),
+        charge=pl.when(is2).then(el(3)).otherwise(el(2)),
+        unit_basis=pl.when(is1).then(el(3)).when(is2).then(el(4)),
+        units=pl.when(is1).then(el(4)).when(is2).then(el(5)).otherwise(el(6)),
+        place_of_service=pl.when(is1).then(el(5)).when(SID == "SV3").then(el(3)),
+        diagnosis_pointers=pl.when(is1).then(el(7).str.split(COMP)),
+    )
+    dates = _first(lz, "lx_key", (SID == "DTP") & (el(1) == "472"), **_dtp_range("line_date")).rename(
+        {"lx_key": "line_key"}
+    )
+    return pl.concat([lx, *_gather(lx, "line_key", [service, dates])], how="horizontal")
 
 
 def with_service_span(claims_df: pl.DataFrame, lines_df: pl.DataFrame) -> pl.DataFrame:
     """Earliest and latest service date over the claim and its lines."""
     span = lines_df.group_by("claim_key").agg(
-        pl.col("line_date_from").min().alias("_lf"), pl.col("line_date_to").max().alias("_lt"),
+        pl.col("line_date_from").min().alias("_lf"),
+        pl.col("line_date_to").max().alias("_lt"),
     )
-    out = claims_df.join(span, on="claim_key", how="left")
+    out = claims_df.join(span, on="claim_key", how="left", maintain_order="left")
     return out.with_columns(
         service_date_from=pl.min_horizontal("_lf", "claim_date_from", "statement_from"),
         service_date_to=pl.max_horizontal("_lt", "claim_date_to", "statement_to"),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import polars as pl
 
 from ..context import Context
-from ..x12.segments import el
+from ..x12.load import COMP, ELEM, REP
+from ..x12.segments import el, with_el
 from .registry import declare, rule
 
 SID = pl.col("seg_id")
@@ -55,7 +56,7 @@ declare(
 
 
 def _isa(ctx: Context) -> pl.DataFrame:
-    return ctx.segments.filter(SID == "ISA")
+    return with_el(ctx.segments.filter(SID == "ISA"))
 
 
 @rule("ENV100", "ISA segment is malformed", severity="error", snip=1, family="envelope")
@@ -116,9 +117,9 @@ def _trailer_check(
 ) -> pl.DataFrame:
     """Compare a header/trailer pair: control numbers, counts, and the trailer's presence."""
     s = ctx.segments
-    h = s.filter(SID == header).select(
+    h = with_el(s.filter(SID == header)).select(
         key, "file_id", h_index="seg_index", h_ctl=el(ctl_h).str.strip_chars())
-    t = s.filter(SID == trailer).select(
+    t = with_el(s.filter(SID == trailer)).select(
         key, t_index="seg_index", t_ctl=el(ctl_t).str.strip_chars(), t_count=el(count_t))
     t = t.unique(subset=key, keep="first", maintain_order=True)
     pair = h.join(t, on=key, how="left").join(counted, on=key, how="left").with_columns(
@@ -357,7 +358,7 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     Remove the segment, or fill in its required elements.
     """
     s = ctx.segments.filter(
-        ~SID.is_in(["ISA"]) & (pl.col("el").list.slice(1).list.join("") == "")
+        (SID != "ISA") & pl.col("raw").str.contains(f"^[^{ELEM}]*[{ELEM}{COMP}{REP}]*$")
     )
     return s.select(
         "file_id", "st_key", "seg_index", segment_id="seg_id",

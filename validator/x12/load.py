@@ -46,7 +46,7 @@ class LoadedFile:
     """A file's text with canonical separators, plus what was noticed on the way."""
 
     path: str
-    text: str  # canonical separators, starts at the first ISA
+    data: bytes  # UTF-8 with canonical separators, starting at the first ISA
     delimiters: Delimiters
     offset: int  # bytes skipped before the ISA
     notes: list[tuple[str, str]] = field(default_factory=list)  # (rule code, message)
@@ -136,10 +136,13 @@ def load(path: Path, display: str) -> LoadedFile:
     if delims.repetition:
         table[ord(delims.repetition)] = ord(REP)
     delete = b"\r" if delims.segment == "\n" else b"\r\n"
+    # \x01 is the tokenizer's column separator: keep it out of the data.
+    table[1] = ord("?")
     canon = body.translate(bytes(table), delete)
-    try:
-        text = canon.decode("utf-8")
-    except UnicodeDecodeError:
-        text = canon.decode("latin-1")
-        notes.append(("ENV102", "file is not valid UTF-8; read as Latin-1"))
-    return LoadedFile(path=display, text=text, delimiters=delims, offset=start, notes=notes)
+    if not canon.isascii():
+        try:
+            canon.decode("utf-8")
+        except UnicodeDecodeError:
+            canon = canon.decode("latin-1").encode("utf-8")
+            notes.append(("ENV102", "file is not valid UTF-8; read as Latin-1"))
+    return LoadedFile(path=display, data=canon, delimiters=delims, offset=start, notes=notes)

@@ -1,42 +1,81 @@
 """Segments table: one row per segment of the batch, placed in its envelope and loop.
 
 The loop structure of an 837 is recovered with whole-column work: running counts of
-ISA/GS/ST/HL/CLM/LX give every segment its keys, and forward-filled "markers" tell which
-loop a segment sits in (claim, line, other-subscriber 2320/2330, NM1 entity).
+ISA/GS/ST/HL/CLM/LX give every segment its keys, and forward-filled markers (small
+integer codes, cheap to fill) tell which loop a segment sits in (claim, line,
+other-subscriber 2320/2330, NM1 entity).
+
+The table keeps each segment's ``raw`` text; elements are split only for the subsets a
+consumer selects (``with_el``), which keeps filters over millions of rows cheap.
 """
 
 from __future__ import annotations
+
+import io
 
 import polars as pl
 
 from .load import COMP, ELEM, SEG, LoadedFile
 
+# Segment ids that drive the loop structure, as small integer codes.
+_CODES = {
+    "ISA": 1,
+    "GS": 2,
+    "ST": 3,
+    "SE": 4,
+    "GE": 5,
+    "IEA": 6,
+    "HL": 7,
+    "CLM": 8,
+    "LX": 9,
+    "SBR": 10,
+    "NM1": 11,
+    "SVD": 12,
+    "LIN": 13,
+    "PAT": 14,
+    "CR1": 15,
+    "CR2": 16,
+    "PRV": 17,
+}
+ISA, GS, ST, SE, GE, IEA, HL, CLM, LX, SBR, NM1 = range(1, 12)
 # Segments that open a loop and so end whatever NM1 loop came before them.
-_NM1_RESET = ["HL", "CLM", "SBR", "LX", "SVD", "LIN", "PAT", "ST", "SE", "CR1", "CR2", "PRV"]
+_NM1_RESET = [HL, CLM, SBR, LX, ST, SE, 12, 13, 14, 15, 16, 17]
 
 
 def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
-    """Split one file's canonical text into ``file_id, seg_index, seg_id, el``.
+    """Split one file's canonical bytes into ``file_id, seg_index, seg_id, raw``.
 
-    ``el`` holds every element with the segment id at position 0, so ``el[1]`` is XX01.
-    ``seg_index`` is 1-based over the non-empty segments from the ISA on.
+    ``seg_index`` is 1-based over the non-empty segments from the ISA on. Polars' CSV
+    reader does the splitting (one column, the segment terminator as end of line).
     """
-    raw = (
-        pl.Series("raw", [loaded.text])
-        .str.split(SEG)
-        .explode()
-        .str.strip_chars(" \t\n\x00")
+    df = pl.read_csv(
+        io.BytesIO(loaded.data),
+        has_header=False,
+        separator="\x01",
+        eol_char=SEG,
+        quote_char=None,
+        schema={"raw": pl.String},
+        truncate_ragged_lines=True,
     )
-    df = pl.DataFrame({"raw": raw}).filter(pl.col("raw") != "")
+    raw = pl.col("raw")
+    if b"\x1c " in loaded.data or b"\x1c\t" in loaded.data or b"\n" in loaded.data:
+        raw = raw.str.strip_chars(" \t\n")  # indented segments
+    df = df.select(raw).filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
     return df.select(
         pl.lit(file_id, pl.UInt32).alias("file_id"),
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("seg_index"),
-        pl.col("raw").str.split(ELEM).alias("el"),
-    ).with_columns(pl.col("el").list.first().alias("seg_id"))
+        pl.col("raw").str.slice(0, 3).str.strip_chars_end(ELEM).alias("seg_id"),
+        "raw",
+    )
+
+
+def with_el(df: pl.DataFrame) -> pl.DataFrame:
+    """Add the ``el`` list column (el[0] = segment id, el[1] = XX01 …) to a subset."""
+    return df.with_columns(el=pl.col("raw").str.split(ELEM))
 
 
 def el(i: int) -> pl.Expr:
-    """Element ``i`` (1-based) of the segment, or null when absent or empty."""
+    """Element ``i`` (1-based) of the segment, or null when absent or empty (needs ``el``)."""
     v = pl.col("el").list.get(i, null_on_oob=True)
     return pl.when(v != "").then(v)
 
@@ -47,50 +86,69 @@ def comp(i: int, j: int) -> pl.Expr:
     return pl.when(v != "").then(v)
 
 
-def _key(marker: str) -> pl.Expr:
-    """Running count of a segment id (1 on the first occurrence)."""
-    return (pl.col("seg_id") == marker).cum_sum().cast(pl.UInt32)
+def starts(seg_id: str, *qualifiers: str) -> pl.Expr:
+    """Segment ``seg_id`` whose first element is one of ``qualifiers`` (raw prefix test)."""
+    raw = pl.col("raw")
+    out = pl.lit(False)
+    for q in qualifiers:
+        head = f"{seg_id}{ELEM}{q}"
+        out = out | (raw == head) | raw.str.starts_with(head + ELEM)
+    return out
 
 
-def _last(mapping: pl.Expr) -> pl.Expr:
-    """Forward-fill a value set on marker rows (null elsewhere)."""
-    return mapping.forward_fill()
+def _mark(on: int, off: list[int]) -> pl.Expr:
+    """1 from a segment coded ``on`` until one coded in ``off`` (0), forward-filled."""
+    code = pl.col("_code")
+    return pl.when(code == on).then(1).when(code.is_in(off)).then(0).forward_fill() == 1
+
+
+def _lookup(values: pl.Series, key: str) -> pl.Expr:
+    """``values[key - 1]`` for a dense 1-based running key (null where there is none)."""
+    if not values.len():
+        return pl.lit(None, pl.String)
+    idx = (pl.col(key).cast(pl.Int64) - 1).clip(lower_bound=0)
+    return pl.lit(values).gather(idx)
 
 
 def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     """Add envelope and loop keys to a batch's concatenated segments.
 
-    Added columns: ``isa_key, gs_key, st_key, in_txn, hl_key, hl_level, clm_key, lx_key,
-    in_2320, nm1`` (``nm1``: NM101 of the NM1 loop a segment belongs to, or null).
+    Added columns: ``isa_key, gs_key, st_key (null outside ST..SE), in_txn, hl_key,
+    hl_level (HL03 of the current HL), clm_key (null outside a claim), lx_key (null
+    outside a service line), in_2320, nm1`` (NM101 of the NM1 loop a segment belongs to).
     Keys are batch-global, so files concatenated in order keep apart.
     """
-    sid = pl.col("seg_id")
-    df = segs.with_columns(
-        _key("ISA").alias("isa_key"),
-        _key("GS").alias("gs_key"),
-        _key("ST").alias("st_key"),
-        _key("HL").alias("hl_key"),
-        _key("CLM").alias("clm_key"),
-        _key("LX").alias("lx_key"),
-        # Inside a transaction set: last of ST/SE seen is ST (SE itself belongs to it).
-        (_last(pl.when(sid == "ST").then(True).when(sid.is_in(["SE", "GE", "IEA", "ISA", "GS"]))
-               .then(False)) | (sid == "SE")).fill_null(False).alias("in_txn"),
-        # Which structural marker came last: decides claim / line / 2320 membership.
-        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM", "LX", "SBR"])).then(sid)).alias("_mark"),
-        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM"])).then(sid)).alias("_claim_mark"),
-        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM", "LX"])).then(sid)).alias("_line_mark"),
-        _last(pl.when(sid.is_in(["ST", "SE", "HL"])).then(sid)).alias("_hl_mark"),
-        _last(pl.when(sid == "HL").then(pl.col("el").list.get(3, null_on_oob=True))
-              .when(sid == "ST").then(pl.lit(""))).alias("hl_level"),
-        _last(pl.when(sid == "NM1").then(pl.col("el").list.get(1, null_on_oob=True))
-              .when(sid.is_in(_NM1_RESET)).then(pl.lit(""))).alias("nm1"),
+    df = segs.with_columns(_code=pl.col("seg_id").replace_strict(_CODES, default=0, return_dtype=pl.UInt8))
+    code = pl.col("_code")
+
+    def key(c: int) -> pl.Expr:
+        return (code == c).cum_sum().cast(pl.UInt32)
+
+    df = df.with_columns(
+        isa_key=key(ISA),
+        gs_key=key(GS),
+        st_key=key(ST),
+        hl_key=key(HL),
+        clm_key=key(CLM),
+        lx_key=key(LX),
+        _nm1_key=key(NM1),
+        in_txn=_mark(ST, [SE, GE, IEA, ISA, GS]).fill_null(False) | (code == SE),
+        _in_clm=_mark(CLM, [ST, SE, HL]),
+        _in_lx=_mark(LX, [ST, SE, HL, CLM]),
+        _in_hl=_mark(HL, [ST, SE]),
+        _in_sbr=_mark(SBR, [ST, SE, HL, CLM, LX]),
+        _in_nm1=_mark(NM1, _NM1_RESET),
     )
+    # HL03 per HL and NM101 per NM1, looked up by the dense running keys.
+    hl_levels = with_el(df.filter(code == HL)).select(el(3)).to_series()
+    nm101 = with_el(df.filter(code == NM1)).select(el(1)).to_series()
+    in_clm = pl.col("_in_clm").fill_null(False)
     return df.with_columns(
-        pl.when(pl.col("_claim_mark") == "CLM").then(pl.col("clm_key")).alias("clm_key"),
-        pl.when(pl.col("_line_mark") == "LX").then(pl.col("lx_key")).alias("lx_key"),
-        pl.when(pl.col("_hl_mark") == "HL").then(pl.col("hl_key")).alias("hl_key"),
-        ((pl.col("_mark") == "SBR") & (pl.col("_claim_mark") == "CLM")).alias("in_2320"),
-        pl.when(pl.col("nm1") != "").then(pl.col("nm1")).alias("nm1"),
-        pl.when(pl.col("hl_level") != "").then(pl.col("hl_level")).alias("hl_level"),
-        pl.when(pl.col("in_txn")).then(pl.col("st_key")).alias("st_key"),
-    ).drop("_mark", "_claim_mark", "_line_mark", "_hl_mark")
+        st_key=pl.when(pl.col("in_txn")).then("st_key"),
+        hl_key=pl.when(pl.col("_in_hl")).then("hl_key"),
+        clm_key=pl.when(in_clm).then("clm_key"),
+        lx_key=pl.when(pl.col("_in_lx")).then("lx_key"),
+        in_2320=pl.col("_in_sbr").fill_null(False) & in_clm,
+        hl_level=pl.when(pl.col("_in_hl")).then(_lookup(hl_levels, "hl_key")),
+        nm1=pl.when(pl.col("_in_nm1")).then(_lookup(nm101, "_nm1_key")),
+    ).drop("_code", "_nm1_key", "_in_clm", "_in_lx", "_in_hl", "_in_sbr", "_in_nm1")
