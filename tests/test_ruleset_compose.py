@@ -68,6 +68,14 @@ def test_extra_list_after_a_replaced_list(tmp_path):
     assert load(str(child)).data["kp"]["identify"]["patterns"] == ["KAISER", "KFHP"]
 
 
+def test_extra_appends_to_the_default_when_the_parent_has_none(tmp_path):
+    child = write(tmp_path, "office.toml", '[ruleset]\nextends = "kp-cigna"\n[rules]\n'
+                  'extra_select = ["KP"]\nextra_ignore = ["KP150"]\n')
+    rs = load(str(child))
+    assert rs.select == ["ALL", "KP"]  # not "only KP": the parent selects everything
+    assert rs.ignore == ["KP150"]
+
+
 def test_three_levels_and_relative_paths(tmp_path):
     write(tmp_path, "shared/region.toml", '[ruleset]\nextends = "kp-cigna"\n[rules]\n'
           'extra_ignore = ["KP161"]\n[kp.identify]\nextra_patterns = ["KFHP"]\n')

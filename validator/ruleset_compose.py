@@ -206,9 +206,10 @@ def _merge(base: dict[str, Any], child: dict[str, Any], path: Path_, layer: Laye
     for key, target, value in extras:
         if not isinstance(value, list):
             continue  # reported by the schema check
-        current = out.get(target)
+        f = spec.fields[target]  # type: ignore[union-attr]
+        current = out.get(target, f.default)
         current = list(current) if isinstance(current, list) else []
-        lst = spec.fields[target].spec  # type: ignore[union-attr]
+        lst = f.spec
         norm = lst.normalize or (lambda v: v)
         have = {_hashable(norm(v)) for v in current}
         for i, item in enumerate(value):

@@ -323,6 +323,7 @@ class Field:
     spec: Spec
     required: bool = False
     doc: str = ""
+    default: Any = None  # the value when absent (what ``extra_<key>`` appends to)
 
 
 @dataclass
@@ -424,7 +425,8 @@ RULESET_HEAD = Table({
 })
 
 RULES = Table({
-    "select": Field(ListOf(RuleCode()), doc="rule codes or prefixes to run (default ALL)"),
+    "select": Field(ListOf(RuleCode()), doc="rule codes or prefixes to run (default ALL)",
+                    default=["ALL"]),
     "ignore": Field(ListOf(RuleCode()), doc="rule codes or prefixes to skip"),
     "severity": Field(MapOf(RuleCode(exact=True, allow_all=False),
                             Enum("severity", SEVERITIES)),
