@@ -451,7 +451,12 @@ def schema() -> Table:
 
 
 def _load_family_sections() -> None:
+    """Families register their sections when imported (the catalog imports every rule
+    module); the KP schema is imported here directly."""
     from . import ruleset_schema_kp  # noqa: F401  (registers [kp])
+    from .rules.registry import load_all
+
+    load_all()
 
 
 def validate(data: dict[str, Any], *, registry: Mapping[str, Any] | None = None,
