@@ -198,7 +198,6 @@ def _rule_dict(r) -> dict:
             "doc": r.doc}
 
 
-
 from .cli_ruleset import ruleset_group  # noqa: E402  (the `ruleset` commands)
 
 main.add_command(ruleset_group)

@@ -63,7 +63,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RulesetError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-# Validators of data sections (``[kp]``…), registered by the rule families that read them.
+# Extra validators of data sections, registered by the rule families that read them, for
+# checks the schema (validator/ruleset_schema.py; register_section) cannot express. The
+# schema runs first; [kp] needs none.
 SectionValidator = Callable[[Any, str], None]
 SECTION_VALIDATORS: dict[str, SectionValidator] = {}
 
