@@ -288,7 +288,8 @@ def summary(results: Sequence[CaseResult]) -> str:
     n = len(results)
     by = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")}
     text = f"{n} case{'s' if n != 1 else ''}: {by['pass']} passed, {by['fail']} failed"
-    return text + (f", {by['error']} errors" if by["error"] else "")
+    n_err = by["error"]
+    return text + (f", {n_err} error{'s' if n_err != 1 else ''}" if n_err else "")
 
 
 def text_report(results: Sequence[CaseResult]) -> str:
@@ -298,7 +299,7 @@ def text_report(results: Sequence[CaseResult]) -> str:
         if r.ruleset:
             head += f"  ({r.ruleset}, {r.claims} claim{'s' if r.claims != 1 else ''})"
         out.append(head)
-        out += [f"      {d}" for d in r.diffs]
+        out += [f"      {line}" for d in r.diffs for line in d.splitlines()]
     out.append(summary(results))
     return "\n".join(out) + "\n"
 
