@@ -83,7 +83,7 @@ KP_CASES = [
         Claim("P101-WRONG-ADDRESS", ["KP101"], "right payer ID, another address",
               payer_address=("PO BOX 740800", "ATLANTA", "GA", "30374")),
         Claim("P101-OK-NORMALISED", [], "case, P.O./PO and 5- vs 9-digit ZIP do not matter",
-              payer_address=("po box 188061", "chattanooga", "tn", "37422")),
+              payer_address=("po box 188061", "chattanooga", "TN", "37422")),
         Claim("P101-OK-NO-ADDRESS", [], "no payer N3/N4: nothing to compare", payer_address=None),
         Claim("P101-WRONG-ID-ADDRESS-NOT-CHECKED", ["KP100"], "address only checked when the "
               "payer ID is right", payer_id="12345", payer_address=("PO BOX 1", "MIAMI", "FL", "33101")),
