@@ -43,28 +43,28 @@ def _edit(old: str, new: str) -> str:
 
 BROKEN = [
     # (edit, text the error must contain)
-    (('name = "HMO"\n', 'name = "HMO"\ncolour = "red"\n'), "unknown key kp.products.HMO.colour"),
+    (('name = "HMO"\n', 'name = "HMO"\ncolour = "red"\n'), "kp.products.HMO.colour: unknown key 'colour'"),
     (("[kp.emergency]\n", "[kp.emergency]\nplace_of_service = []\n"),
-     "unknown key kp.emergency.place_of_service"),
-    (('phone = "888.831.0761"\n', 'phone = "888.831.0761"\nphones = []\n'), "unknown key kp.phones"),
+     "kp.emergency.place_of_service: unknown key 'place_of_service'"),
+    (('phone = "888.831.0761"\n', 'phone = "888.831.0761"\nphones = []\n'), "kp.phones: unknown key"),
     (("emergency_only = true\n", 'emergency_only = "yes"\n'),
-     "kp.products.HMO.emergency_only must be true or false"),
-    (('phone = "888.831.0761"', "phone = 8888310761"), "kp.phone must be a non-empty string"),
-    (('payer_ids = ["94320"]', 'payer_ids = "94320"'), "kp.identify.payer_ids must be a list"),
+     "kp.products.HMO.emergency_only: must be true or false"),
+    (('phone = "888.831.0761"', "phone = 8888310761"), "kp.phone: must be a string"),
+    (('payer_ids = ["94320"]', 'payer_ids = "94320"'), "kp.identify.payer_ids: must be a list"),
     (("effective = 2022-08-01", 'effective = "2022-13-01"'),
-     "kp.products.HMO.effective is not a valid date"),
-    (("effective = 2022-10-01", "effective = 20221001"), "kp.products.POS2.effective must be a date"),
+     "kp.products.HMO.effective: '2022-13-01' is not a real date"),
+    (("effective = 2022-10-01", "effective = 20221001"), "kp.products.POS2.effective: must be a date"),
     (("effective = 2022-08-01", "effective = 2022-08-01T10:00:00"),
-     "kp.products.HMO.effective must be a date"),
+     "kp.products.HMO.effective: must be a date"),
     (('excluded_insured_products = ["PPO", "POS3"]', 'excluded_insured_products = ["PPO", "POS4"]'),
-     "kp.regions.NW.excluded_insured_products has unknown product 'POS4'"),
-    (("[kp.products.PPO]", "[kp.products.HDHP]"), "unknown product kp.products.HDHP"),
-    (('product = "EPO"', 'product = "EPP"'), "kp.plan_keywords[3].product is unknown product 'EPP'"),
-    (('HM = "HMO"', 'HM = "HMX"'), "kp.claim_filing.HM is unknown product 'HMX'"),
-    (("[kp.regions.HI]", "[kp.regions.TX]"), "unknown region kp.regions.TX"),
-    (('phone = "888.831.0761"\n', ""), "kp.phone is missing"),
-    (('payer_id = "62308"\n', ""), "kp.routes.insured.payer_id is missing"),
-    (('kp_states = ["CA",', 'kp_states = ["CAL",'), "kp.kp_states has 'CAL'"),
+     "kp.regions.NW.excluded_insured_products[1]: unknown product 'POS4'"),
+    (("[kp.products.PPO]", "[kp.products.HDHP]"), "kp.products.HDHP: unknown product 'HDHP'"),
+    (('product = "EPO"', 'product = "EPP"'), "kp.plan_keywords[3].product: unknown product 'EPP'"),
+    (('HM = "HMO"', 'HM = "HMX"'), "kp.claim_filing.HM: unknown product 'HMX'"),
+    (("[kp.regions.HI]", "[kp.regions.TX]"), "kp.regions.TX: unknown region 'TX'"),
+    (('phone = "888.831.0761"\n', ""), "kp.phone: required key 'phone' is missing"),
+    (('payer_id = "62308"\n', ""), "kp.routes.insured.payer_id: required key 'payer_id' is missing"),
+    (('kp_states = ["CA",', 'kp_states = ["CAL",'), "kp.kp_states[0]: unknown state 'CAL'"),
 ]
 
 
@@ -81,7 +81,7 @@ def test_malformed_ruleset_is_refused_naming_the_key(tmp_path: Path, edit, needl
 def test_section_must_be_a_table():
     data = tomllib.loads(SHIPPED)
     data["kp"] = 3
-    with pytest.raises(RulesetError, match=r"kp must be a table"):
+    with pytest.raises(RulesetError, match=r"kp: must be a table"):
         from_data(data, "inline.toml")
 
 

@@ -197,3 +197,7 @@ def _rule_dict(r) -> dict:
             "snip_level": r.snip_level, "family": r.family, "summary": r.summary,
             "doc": r.doc}
 
+
+from .cli_ruleset import ruleset_group  # noqa: E402  (the `ruleset` commands)
+
+main.add_command(ruleset_group)

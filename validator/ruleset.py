@@ -1,8 +1,10 @@
 """Rulesets: TOML data that configures the rules (payer routes, code lists, selections).
 
-A ruleset file has a ``[ruleset]`` header (name, version, description), an optional
-``[rules]`` table (``select``, ``ignore``, ``severity`` overrides) and data sections read
-by the rule families (e.g. ``[kp]``). Python holds the logic; the facts live here.
+A ruleset file has a ``[ruleset]`` header (name, version, description, ``extends``), an
+optional ``[rules]`` table (``select``, ``ignore``, ``severity`` overrides) and data sections
+read by the rule families (e.g. ``[kp]``). Python holds the logic; the facts live here.
+The keys are described once, in validator/ruleset_schema.py; ``extends`` is resolved by
+validator/ruleset_compose.py; rulesets/README.md documents the format.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Ruleset:
     ignore: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    parents: list[str] = field(default_factory=list)  # files it extends, nearest first
 
     def section(self, name: str) -> dict[str, Any]:
         return self.data.get(name, {})
@@ -60,7 +63,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RulesetError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-# Validators of data sections (``[kp]``…), registered by the rule families that read them.
+# Extra validators of data sections, registered by the rule families that read them, for
+# checks the schema (validator/ruleset_schema.py; register_section) cannot express. The
+# schema runs first; [kp] needs none.
 SectionValidator = Callable[[Any, str], None]
 SECTION_VALIDATORS: dict[str, SectionValidator] = {}
 
@@ -87,36 +92,52 @@ def validate_sections(data: dict[str, Any], where: str) -> None:
 
 
 def from_data(data: dict[str, Any], path: str | None) -> Ruleset:
+    """A ruleset from effective (already merged) data, checked against the schema
+    (validator/ruleset_schema.py), then by any section validator a family registered for
+    checks the schema cannot express."""
+    from .rules.registry import load_all
+    from .ruleset_schema import validate
+
     where = path or "<ruleset>"
+    problems = validate(data, registry=load_all())
+    if problems:
+        raise RulesetError(problem_report(where, [p.at(path, None) for p in problems]))
     validate_sections(data, where)
     head = data.get("ruleset", {})
-    if not isinstance(head, dict):
-        raise RulesetError(f"{where}: [ruleset] must be a table")
     rules = data.get("rules", {})
-    if not isinstance(rules, dict):
-        raise RulesetError(f"{where}: [rules] must be a table")
-
-    def str_list(key: str, default: list[str]) -> list[str]:
-        value = rules.get(key, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise RulesetError(f"{where}: rules.{key} must be a list of strings")
-        return value
-
-    severity = rules.get("severity", {})
-    if not isinstance(severity, dict):
-        raise RulesetError(f"{where}: rules.severity must be a table of CODE = \"severity\"")
     return Ruleset(
         name=str(head.get("name", Path(path).stem if path else "inline")),
         version=str(head.get("version", "0")),
         path=path,
         data=data,
-        select=str_list("select", ["ALL"]),
-        ignore=str_list("ignore", []),
-        severity=dict(severity),
+        select=list(rules.get("select", ["ALL"])),
+        ignore=list(rules.get("ignore", [])),
+        severity=dict(rules.get("severity", {})),
         description=str(head.get("description", "")),
     )
 
 
 def load(name_or_path: str = DEFAULT_RULESET) -> Ruleset:
+    """Read a ruleset and the rulesets it ``extends``; refuse it, naming the keys, when
+    anything is wrong (validator/ruleset_schema.py)."""
+    from .rules.registry import load_all
+    from .ruleset_compose import compose
+
     path = resolve(name_or_path)
-    return from_data(read_toml(path), str(path))
+    composed = compose(path, registry=load_all())
+    if composed.problems:
+        raise RulesetError(problem_report(str(path), composed.problems))
+    ruleset = from_data(composed.data, str(path))
+    ruleset.parents = composed.parents
+    return ruleset
+
+
+def problem_report(where: str, problems: list, limit: int = 10) -> str:
+    """One message for a list of :class:`~validator.ruleset_schema.Problem`."""
+    lines = [p.render() for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"... and {len(problems) - limit} more "
+                     f"(run `claims-validator ruleset lint {where}`)")
+    head = f"ruleset {where} is not valid ({len(problems)} problem"
+    head += "s):" if len(problems) != 1 else "):"
+    return "\n  ".join([head, *lines])
