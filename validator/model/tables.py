@@ -74,26 +74,43 @@ def transactions(segs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _hl_parent(df: pl.DataFrame, hl: pl.DataFrame, at: str, parent_id: str, prefix: str,
+               ) -> pl.DataFrame:
+    """Join the HL whose HL01 is ``parent_id``: the nearest one at or before HL key ``at``
+    in the same transaction set (HL IDs are meant to be unique; this also copes when not).
+    Adds ``<prefix>_hl``, ``<prefix>_parent`` (its HL02) and ``<prefix>_code`` (its HL03)."""
+    right = hl.select(
+        "st_key", pl.col("hl_id").alias(parent_id), pl.col("hl_key").alias(f"{prefix}_hl"),
+        pl.col("hl_key").alias("_right_at"), pl.col("hl_parent").alias(f"{prefix}_parent"),
+        pl.col("hl_code").alias(f"{prefix}_code"),
+    ).filter(pl.col(parent_id).is_not_null() & pl.col("st_key").is_not_null()).sort("_right_at")
+    left = df.with_columns(pl.col(at).fill_null(0).alias("_left_at")).sort("_left_at")
+    out = left.join_asof(right, left_on="_left_at", right_on="_right_at", by=["st_key", parent_id],
+                         strategy="backward", check_sortedness=False)
+    return out.drop("_left_at", "_right_at").sort("claim_key")
+
+
 def _hl_chain(segs: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
-    """Resolve each claim's patient, subscriber and billing-provider HL by parent IDs."""
+    """Resolve each claim's patient (2000C), subscriber (2000B) and billing-provider (2000A)
+    HL by following HL02 parent IDs upward from the HL the CLM sits in."""
     hl = segs.filter(SID == "HL").select(
         "hl_key", "st_key", hl_id=el(1), hl_parent=el(2), hl_code=el(3)
     )
-    by_id = hl.select("st_key", "hl_id", "hl_key", "hl_parent")
     own = clm.join(hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left")
+    is_pat, is_sub = pl.col("hl_code") == "23", pl.col("hl_code") == "22"
     own = own.with_columns(
-        patient_hl=pl.when(pl.col("hl_code") == "23").then(pl.col("hl_key")),
-        _sub_id=pl.when(pl.col("hl_code") == "23").then(pl.col("hl_parent")),
+        patient_hl=pl.when(is_pat).then(pl.col("hl_key")),
+        _sub_id=pl.when(is_pat).then(pl.col("hl_parent")),
     )
-    parent = by_id.rename({"hl_id": "_sub_id", "hl_key": "_sub_hl", "hl_parent": "_bill_id"})
-    own = own.join(parent, on=["st_key", "_sub_id"], how="left")
+    own = _hl_parent(own, hl, "hl_key", "_sub_id", "_sub")
     own = own.with_columns(
-        subscriber_hl=pl.coalesce(pl.col("_sub_hl"), pl.when(pl.col("hl_code") != "23").then("hl_key")),
-        _bill_id=pl.coalesce("_bill_id", pl.when(pl.col("hl_code") != "23").then("hl_parent")),
+        subscriber_hl=pl.when(is_sub).then(pl.col("hl_key")).otherwise(pl.col("_sub_hl")),
+        _bill_id=pl.when(is_sub).then(pl.col("hl_parent")).otherwise(pl.col("_sub_parent")),
     )
-    bill = by_id.select("st_key", _bill_id="hl_id", billing_hl="hl_key")
-    own = own.join(bill, on=["st_key", "_bill_id"], how="left")
-    return own.drop("_sub_id", "_sub_hl", "_bill_id", "hl_parent", "hl_code")
+    own = _hl_parent(own, hl, "subscriber_hl", "_bill_id", "_bill")
+    return own.rename({"_bill_hl": "billing_hl"}).drop(
+        "_sub_id", "_sub_hl", "_sub_parent", "_sub_code", "_bill_id", "_bill_parent",
+        "_bill_code", "hl_parent", "hl_code")
 
 
 def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:

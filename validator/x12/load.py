@@ -6,7 +6,9 @@ sentence a person can act on; the caller records it and moves on to the next fil
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,36 +75,67 @@ def _looks_utf16(raw: bytes) -> bool:
     return len(head) >= 8 and head.count(0) >= len(head) // 3
 
 
+_ISA = re.compile(rb"(?<![A-Za-z0-9])ISA(?=[^A-Za-z0-9\s])")
+_WS = b" \t\r\n"
+
+
+def _bad_delimiter(ch: bytes, *others: bytes) -> bool:
+    return not ch or ch.isalnum() or ch in (b" ", b"\t") or ch in others
+
+
+def _from_gs(raw: bytes, start: int, elem: bytes) -> tuple[bytes, bytes] | None:
+    """Fallback for an ISA with a wrong element count: ``(ISA16, terminator)`` read from
+    what stands right before the following ``GS`` segment."""
+    gs = raw.find(b"GS" + elem, start + 3, start + 800)
+    if gs < 0:
+        return None
+    k = gs - 1
+    while k > start and raw[k : k + 1] in _WS:
+        k -= 1
+    if raw[k - 1 : k] == elem:  # "...*:\nGS": ISA16 is last, a newline terminates
+        return (raw[k : k + 1], b"\n") if k < gs - 1 else None
+    return raw[k - 1 : k], raw[k : k + 1]
+
+
 def find_delimiters(raw: bytes, start: int) -> Delimiters:
     """Delimiters from the ISA at ``start``.
 
     Element separator = 4th character; ISA16 follows the 16th element separator and the
     segment terminator is the character right after ISA16. Counting separators (rather
-    than fixed offsets) also reads ISAs whose fields are not padded to width.
+    than fixed offsets) also reads ISAs whose fields are not padded to width; an ISA with
+    too few or too many elements is read up to the following GS (ENV100 reports it).
     """
     if len(raw) < start + 4:
         raise LoadError("FILE003", "file is truncated inside the ISA segment")
     elem = raw[start + 3 : start + 4]
-    if elem.isalnum() or elem in (b" ", b"\r", b"\n"):
+    if _bad_delimiter(elem, b"\r", b"\n"):
         raise LoadError("FILE001", f"ISA element separator {elem!r} is not a valid delimiter")
     pos = start
     for _ in range(16):
         pos = raw.find(elem, pos + 1, start + 400)
         if pos < 0:
-            raise LoadError("FILE003", "file is truncated inside the ISA segment (fewer than 16 elements)")
-    if len(raw) < pos + 3:
-        raise LoadError("FILE003", "file is truncated inside the ISA segment (no segment terminator)")
-    comp = raw[pos + 1 : pos + 2]
-    term = raw[pos + 2 : pos + 3]
-    if term == b"\r":
+            break
+    comp, term = (raw[pos + 1 : pos + 2], raw[pos + 2 : pos + 3]) if pos >= 0 else (b"", b"")
+    if term in (b"\r", b"\n"):
         term = b"\n"
-    if term.isalnum() or term in (elem, comp):
-        raise LoadError("FILE001", f"ISA segment terminator {term!r} is not a valid delimiter")
-    fields = raw[start:pos].split(elem)
+    if _bad_delimiter(comp, elem, b"\r", b"\n") or _bad_delimiter(term, elem, comp):
+        found = _from_gs(raw, start, elem)
+        if found is None:
+            if pos < 0 or len(raw) < pos + 3:
+                raise LoadError("FILE003", "file is truncated inside the ISA segment")
+            raise LoadError("FILE001", f"cannot find the ISA segment terminator (ISA16 {comp!r}, "
+                                       f"terminator {term!r} are not valid delimiters)")
+        comp, term = found
+        if _bad_delimiter(comp, elem, b"\r", b"\n") or _bad_delimiter(term, elem, comp):
+            raise LoadError("FILE001", f"ISA delimiters are not valid (component {comp!r}, "
+                                       f"terminator {term!r})")
+    end = raw.find(term, start + 3)
+    fields = raw[start : end if end > 0 else start + 106].split(elem)
     isa11 = fields[11][:1] if len(fields) > 11 else b""
+    version = fields[12].strip() if len(fields) > 12 else b""
     rep = None
-    version = fields[12] if len(fields) > 12 else b""
-    if version >= b"00402" and isa11 and not isa11.isalnum() and isa11 not in (elem, comp, term, b" "):
+    # ISA11 is the repetition separator from 00402 on; in 4010 it is the standards ID "U".
+    if version >= b"00402" and not _bad_delimiter(isa11, elem, comp, term, b"\r", b"\n"):
         rep = isa11
     return Delimiters(
         element=elem.decode("latin-1"),
@@ -112,8 +145,30 @@ def find_delimiters(raw: bytes, start: int) -> Delimiters:
     )
 
 
+def _canonical(chunk: bytes, d: Delimiters) -> bytes:
+    """Translate one interchange's delimiters to the canonical control characters."""
+    table = bytearray(range(256))
+    table[ord(d.segment)] = ord(SEG)
+    table[ord(d.element)] = ord(ELEM)
+    table[ord(d.component)] = ord(COMP)
+    if d.repetition:
+        table[ord(d.repetition)] = ord(REP)
+    return chunk.translate(bytes(table), b"\r" if d.segment == "\n" else b"\r\n")
+
+
+def _next_isa(raw: bytes, pos: int, d: Delimiters) -> int:
+    """Start of the next interchange after the one at ``pos`` (-1 when none)."""
+    term = d.segment.encode("latin-1")
+    m = re.compile(re.escape(term) + rb"\s*(ISA)(?=[^A-Za-z0-9\s])").search(raw, pos + 3)
+    return m.start(1) if m else -1
+
+
 def load(path: Path, display: str) -> LoadedFile:
-    """Read ``path`` and return its text with canonical separators."""
+    """Read ``path`` and return its text with canonical separators.
+
+    Each interchange (ISA..IEA) is translated with its own ISA's delimiters, so files that
+    concatenate interchanges from different senders still read correctly.
+    """
     raw = read_bytes(path)
     if not raw.strip():
         raise LoadError("FILE003", "file is empty")
@@ -122,24 +177,32 @@ def load(path: Path, display: str) -> LoadedFile:
     notes: list[tuple[str, str]] = []
     if raw[:3] == b"\xef\xbb\xbf":
         raw = raw[3:]
-    start = raw.find(b"ISA")
-    if start < 0:
+    m = _ISA.search(raw)
+    if m is None:
+        if raw.lstrip().startswith(b"ISA"):
+            raise LoadError("FILE003", "file is truncated inside the ISA segment")
         raise LoadError("FILE001", "not an X12 file: no ISA segment found")
+    start = m.start()
     if raw[:start].strip():
         notes.append(("ENV101", f"{start} bytes of text before the ISA segment were ignored"))
-    delims = find_delimiters(raw, start)
-    body = raw[start:]
-    table = bytearray(range(256))
-    table[ord(delims.segment)] = ord(SEG)
-    table[ord(delims.element)] = ord(ELEM)
-    table[ord(delims.component)] = ord(COMP)
-    if delims.repetition:
-        table[ord(delims.repetition)] = ord(REP)
-    delete = b"\r" if delims.segment == "\n" else b"\r\n"
-    canon = body.translate(bytes(table), delete)
+    first = find_delimiters(raw, start)
+    if first.segment == "\n":  # newline terminator: CRLF and lone CR count as newlines
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        start = _ISA.search(raw).start()  # type: ignore[union-attr]
+    parts: list[bytes] = []
+    pos, delims = start, first
+    while True:
+        nxt = _next_isa(raw, pos, delims)
+        parts.append(_canonical(raw[pos : nxt if nxt >= 0 else len(raw)], delims))
+        if nxt < 0:
+            break
+        pos = nxt
+        with contextlib.suppress(LoadError):  # a broken later ISA keeps the previous ones
+            delims = find_delimiters(raw, pos)
+    canon = b"".join(parts)
     try:
         text = canon.decode("utf-8")
     except UnicodeDecodeError:
         text = canon.decode("latin-1")
         notes.append(("ENV102", "file is not valid UTF-8; read as Latin-1"))
-    return LoadedFile(path=display, text=text, delimiters=delims, offset=start, notes=notes)
+    return LoadedFile(path=display, text=text, delimiters=first, offset=start, notes=notes)

@@ -11,8 +11,10 @@ import polars as pl
 
 from .load import COMP, ELEM, SEG, LoadedFile
 
+# Envelope segments end every loop (also across files: each file starts with an ISA).
+_ENVELOPE = ["ISA", "GS", "ST", "SE", "GE", "IEA"]
 # Segments that open a loop and so end whatever NM1 loop came before them.
-_NM1_RESET = ["HL", "CLM", "SBR", "LX", "SVD", "LIN", "PAT", "ST", "SE", "CR1", "CR2", "PRV"]
+_NM1_RESET = [*_ENVELOPE, "HL", "CLM", "SBR", "LX", "SVD", "LIN", "PAT", "CR1", "CR2", "PRV"]
 
 
 def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
@@ -65,6 +67,14 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     Keys are batch-global, so files concatenated in order keep apart.
     """
     sid = pl.col("seg_id")
+
+    def mark(*ids: str) -> pl.Expr:
+        """The last of ``ids`` (or of the envelope segments) seen so far."""
+        return _last(pl.when(sid.is_in([*_ENVELOPE, *ids])).then(sid))
+
+    # Inside a transaction set: the last ST/SE/envelope segment seen is an ST; an SE
+    # belongs to the set it closes (an SE with no open ST stands outside).
+    open_st = _last(pl.when(sid == "ST").then(True).when(sid.is_in(_ENVELOPE)).then(False))
     df = segs.with_columns(
         _key("ISA").alias("isa_key"),
         _key("GS").alias("gs_key"),
@@ -72,16 +82,15 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
         _key("HL").alias("hl_key"),
         _key("CLM").alias("clm_key"),
         _key("LX").alias("lx_key"),
-        # Inside a transaction set: last of ST/SE seen is ST (SE itself belongs to it).
-        (_last(pl.when(sid == "ST").then(True).when(sid.is_in(["SE", "GE", "IEA", "ISA", "GS"]))
-               .then(False)) | (sid == "SE")).fill_null(False).alias("in_txn"),
+        (open_st.fill_null(False) | ((sid == "SE") & open_st.shift(1).fill_null(False)))
+        .alias("in_txn"),
         # Which structural marker came last: decides claim / line / 2320 membership.
-        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM", "LX", "SBR"])).then(sid)).alias("_mark"),
-        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM"])).then(sid)).alias("_claim_mark"),
-        _last(pl.when(sid.is_in(["ST", "SE", "HL", "CLM", "LX"])).then(sid)).alias("_line_mark"),
-        _last(pl.when(sid.is_in(["ST", "SE", "HL"])).then(sid)).alias("_hl_mark"),
+        mark("HL", "CLM", "LX", "SBR").alias("_mark"),
+        mark("HL", "CLM").alias("_claim_mark"),
+        mark("HL", "CLM", "LX").alias("_line_mark"),
+        mark("HL").alias("_hl_mark"),
         _last(pl.when(sid == "HL").then(pl.col("el").list.get(3, null_on_oob=True))
-              .when(sid == "ST").then(pl.lit(""))).alias("hl_level"),
+              .when(sid.is_in(_ENVELOPE)).then(pl.lit(""))).alias("hl_level"),
         _last(pl.when(sid == "NM1").then(pl.col("el").list.get(1, null_on_oob=True))
               .when(sid.is_in(_NM1_RESET)).then(pl.lit(""))).alias("nm1"),
     )
