@@ -150,7 +150,7 @@ def _trailer_check(
     return pl.concat([missing, ctl, count], how="diagonal_relaxed")
 
 
-@rule("ENV110", "Interchange trailer does not match its header", severity="error", snip=1,
+@rule("ENV110", "IEA02 does not match ISA13 (interchange control number)", severity="error", snip=1,
       family="envelope", raises=("ENV111", "ENV112"))
 def interchange_trailer(ctx: Context) -> pl.DataFrame:
     """
@@ -174,7 +174,7 @@ def interchange_trailer(ctx: Context) -> pl.DataFrame:
                           codes=("ENV110", "ENV111", "ENV112"), what="interchange")
 
 
-@rule("ENV120", "Functional group trailer does not match its header", severity="error",
+@rule("ENV120", "GE02 does not match GS06 (group control number)", severity="error",
       snip=1, family="envelope", raises=("ENV121", "ENV122"))
 def group_trailer(ctx: Context) -> pl.DataFrame:
     """
@@ -197,7 +197,7 @@ def group_trailer(ctx: Context) -> pl.DataFrame:
                           codes=("ENV120", "ENV121", "ENV122"), what="functional group")
 
 
-@rule("ENV130", "Transaction set trailer does not match its header", severity="error",
+@rule("ENV130", "SE02 does not match ST02 (transaction set control number)", severity="error",
       snip=1, family="envelope", raises=("ENV131", "ENV132"))
 def transaction_trailer(ctx: Context) -> pl.DataFrame:
     """
@@ -226,7 +226,7 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
                     right_on=["file_id", "seg_index"], how="left").rename({"st_key2": "st_key"})
 
 
-declare("ENV111", "Interchange group count (IEA01) is wrong", severity="error", snip=1,
+declare("ENV111", "IEA01 is not the number of functional groups", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV110: IEA01 must equal the number of GS groups in the interchange.
@@ -254,7 +254,7 @@ declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
         ## How to fix
         Send the complete file again; check the transfer or the export that cut it.
         """)
-declare("ENV121", "Group transaction count (GE01) is wrong", severity="error", snip=1,
+declare("ENV121", "GE01 is not the number of transaction sets", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV120: GE01 must equal the number of ST transaction sets in the group.
@@ -282,7 +282,7 @@ declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1
         ## How to fix
         Add the GE trailer (GE01 transaction count, GE02 = GS06) or re-export the file.
         """)
-declare("ENV131", "Transaction segment count (SE01) is wrong", severity="error", snip=1,
+declare("ENV131", "SE01 is not the number of segments in the set", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV130: SE01 must equal the number of segments from ST to SE inclusive.
@@ -356,9 +356,9 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Remove the segment, or fill in its required elements.
     """
-    s = ctx.segments.filter(
-        ~SID.is_in(["ISA"]) & (pl.col("el").list.slice(1).list.join("") == "")
-    )
+    # Repetition/component separators alone (``REF*:~``) carry no data either.
+    data = pl.col("el").list.slice(1).list.join("").str.replace_all("[\x1e\x1f]", "")
+    s = ctx.segments.filter((SID != "ISA") & (data == ""))
     return s.select(
         "file_id", "st_key", "seg_index", segment_id="seg_id",
         claim_key="clm_key",
@@ -416,14 +416,52 @@ def outside_transaction(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Move the segment inside its transaction set or delete it.
     """
+    # Envelope segments are checked by ENV153 (a trailer with no open header).
     s = ctx.segments.filter(
-        ~pl.col("in_txn") & ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1"])
+        ~pl.col("in_txn") & ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1", "SE"])
     )
     return s.select(
         "file_id", segment_index="seg_index", segment_id="seg_id",
         message=pl.format("segment {} stands outside any ST/SE transaction set",
                           pl.col("seg_id").str.slice(0, 20)),
     )
+
+
+# Trailer -> (its header, the segments whose last occurrence decides whether it is open).
+_TRAILERS = {"SE": ("ST", ["ISA", "GS", "ST", "SE", "GE", "IEA"]),
+             "GE": ("GS", ["ISA", "GS", "GE", "IEA"]),
+             "IEA": ("ISA", ["ISA", "IEA"])}
+
+
+@rule("ENV153", "Trailer without an open header", severity="error", snip=1, family="envelope")
+def orphan_trailer(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags an SE, GE or IEA trailer that closes nothing: no ST, GS or ISA is open before
+    it (a duplicated trailer, or a header that was deleted).
+
+    ## Why is this bad?
+    The receiver cannot pair the trailer with a header; the envelope is broken and the
+    group or interchange is rejected.
+
+    ## Example
+    `SE*20*0001~SE*20*0001~GE*1*1~` (the second SE closes nothing).
+
+    ## How to fix
+    Delete the extra trailer, or restore the missing ST/GS/ISA header.
+    """
+    s = ctx.segments
+    frames = []
+    for trailer, (header, markers) in _TRAILERS.items():
+        last = pl.when(SID.is_in(markers)).then(SID).forward_fill().shift(1)
+        hit = s.with_columns(_prev=last).filter((SID == trailer) & (pl.col("_prev") != header)
+                                                 | (SID == trailer) & pl.col("_prev").is_null())
+        frames.append(hit.select(
+            "file_id", segment_index="seg_index", segment_id="seg_id",
+            message=pl.lit(f"{trailer} trailer has no open {header} header before it"),
+            expected=pl.lit(header), found=pl.col("_prev").fill_null("start of file"),
+        ))
+    return pl.concat(frames)
 
 
 def _known_segments() -> list[str]:
