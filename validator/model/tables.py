@@ -201,6 +201,12 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _item(col: str, i: int) -> pl.Expr:
+    """Item ``i`` (0-based) of a list column, null when absent or empty."""
+    v = pl.col(col).list.get(i, null_on_oob=True)
+    return pl.when(v != "").then(v)
+
+
 def lines(segs: pl.DataFrame) -> pl.DataFrame:
     """One row per LX (2400): service segment, codes, charge, units, dates."""
     lz = segs.filter(pl.col("lx_key").is_not_null() & pl.col("clm_key").is_not_null())
@@ -208,24 +214,26 @@ def lines(segs: pl.DataFrame) -> pl.DataFrame:
         line_key="lx_key", claim_key="clm_key", line_number=el(1),
         lx_index="seg_index",
     )
-    service = _first(
-        lz, "lx_key", SID.is_in(["SV1", "SV2", "SV3"]),
-        service_segment="seg_id", service_index="seg_index",
-        # SV101 / SV202 / SV301 composite: qualifier, code, modifiers.
-        procedure_qualifier=pl.when(SID == "SV2").then(comp(2, 1)).otherwise(comp(1, 1)),
-        procedure_code=pl.when(SID == "SV2").then(comp(2, 2)).otherwise(comp(1, 2)),
-        modifiers=pl.concat_list(
-            [pl.when(SID == "SV2").then(comp(2, k)).otherwise(comp(1, k)) for k in range(3, 7)]
-        ).list.drop_nulls(),
-        revenue_code=pl.when(SID == "SV2").then(el(1)),
-        charge=pl.when(SID == "SV2").then(el(3)).otherwise(el(2)),
-        unit_basis=pl.when(SID == "SV1").then(el(3)).when(SID == "SV2").then(el(4)),
-        units=pl.when(SID == "SV1").then(el(4)).when(SID == "SV2").then(el(5))
-        .otherwise(el(6)),
-        place_of_service=pl.when(SID == "SV1").then(el(5)).when(SID == "SV3").then(el(3)),
-        diagnosis_pointers=pl.when(SID == "SV1").then(el(7).str.split(COMP)),
-    ).rename({"lx_key": "line_key"})
-    dates = _first(lz.filter(pl.col("seg_id") == "DTP"), "lx_key", el(1) == "472",
+    sv = lz.filter(SID.is_in(["SV1", "SV2", "SV3"])).unique(
+        subset="lx_key", keep="first", maintain_order=True)
+    is1, is2 = SID == "SV1", SID == "SV2"
+    # SV101 / SV202 / SV301 composite: qualifier, code, modifiers 1-4; split once.
+    sv = sv.with_columns(
+        _p=pl.when(is2).then(el(2)).otherwise(el(1)).str.split(COMP),
+    )
+    service = sv.select(
+        line_key="lx_key", service_segment="seg_id", service_index="seg_index",
+        procedure_qualifier=_item("_p", 0), procedure_code=_item("_p", 1),
+        modifiers=pl.col("_p").list.slice(2, 4).list.eval(
+            pl.element().filter(pl.element() != "")).fill_null(pl.lit([], pl.List(pl.String))),
+        revenue_code=pl.when(is2).then(el(1)),
+        charge=pl.when(is2).then(el(3)).otherwise(el(2)),
+        unit_basis=pl.when(is1).then(el(3)).when(is2).then(el(4)),
+        units=pl.when(is1).then(el(4)).when(is2).then(el(5)).otherwise(el(6)),
+        place_of_service=pl.when(is1).then(el(5)).when(SID == "SV3").then(el(3)),
+        diagnosis_pointers=pl.when(is1).then(el(7).str.split(COMP)),
+    )
+    dates = _first(lz.filter((SID == "DTP") & (el(1) == "472")), "lx_key", pl.lit(True),
                    **_dtp_range("line_date")).rename({"lx_key": "line_key"})
     return lx.join(service, on="line_key", how="left").join(dates, on="line_key", how="left")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +74,19 @@ def _looks_utf16(raw: bytes) -> bool:
     return len(head) >= 8 and head.count(0) >= len(head) // 3
 
 
-_ISA = re.compile(rb"(?<![A-Za-z0-9])ISA(?=[^A-Za-z0-9\s])")
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _find_isa(raw: bytes, pos: int = 0) -> int:
+    """Offset of the next ``ISA`` that starts a segment (not inside a word such as LISA,
+    followed by a delimiter), or -1. ``bytes.find`` keeps this fast on large files."""
+    while (i := raw.find(b"ISA", pos)) >= 0:
+        after = raw[i + 3 : i + 4]
+        if (i == 0 or raw[i - 1] not in _WORD) and after and after[0] not in _WORD \
+                and not after.isspace():
+            return i
+        pos = i + 1
+    return -1
 _WS = b" \t\r\n"
 
 
@@ -159,8 +170,16 @@ def _canonical(chunk: bytes, d: Delimiters) -> bytes:
 def _next_isa(raw: bytes, pos: int, d: Delimiters) -> int:
     """Start of the next interchange after the one at ``pos`` (-1 when none)."""
     term = d.segment.encode("latin-1")
-    m = re.compile(re.escape(term) + rb"\s*(ISA)(?=[^A-Za-z0-9\s])").search(raw, pos + 3)
-    return m.start(1) if m else -1
+    skip = b" \t" if term == b"\n" else _WS
+    while (i := _find_isa(raw, pos + 3)) >= 0:
+        # A real ISA follows the previous segment's terminator (and maybe white space).
+        k = i - 1
+        while k > pos and raw[k] in skip:
+            k -= 1
+        if raw[k : k + 1] == term:
+            return i
+        pos = i
+    return -1
 
 
 def load(path: Path, display: str) -> LoadedFile:
@@ -177,18 +196,17 @@ def load(path: Path, display: str) -> LoadedFile:
     notes: list[tuple[str, str]] = []
     if raw[:3] == b"\xef\xbb\xbf":
         raw = raw[3:]
-    m = _ISA.search(raw)
-    if m is None:
+    start = _find_isa(raw)
+    if start < 0:
         if raw.lstrip().startswith(b"ISA"):
             raise LoadError("FILE003", "file is truncated inside the ISA segment")
         raise LoadError("FILE001", "not an X12 file: no ISA segment found")
-    start = m.start()
     if raw[:start].strip():
         notes.append(("ENV101", f"{start} bytes of text before the ISA segment were ignored"))
     first = find_delimiters(raw, start)
     if first.segment == "\n":  # newline terminator: CRLF and lone CR count as newlines
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        start = _ISA.search(raw).start()  # type: ignore[union-attr]
+        start = _find_isa(raw)
     parts: list[bytes] = []
     pos, delims = start, first
     while True:

@@ -11,10 +11,14 @@ import polars as pl
 
 from .load import COMP, ELEM, SEG, LoadedFile
 
-# Envelope segments end every loop (also across files: each file starts with an ISA).
+# Structural segments as small integer codes, ordered so that each marker set is a range:
+# 1-6 envelope (ends every loop, also across files: each file starts with an ISA),
+# 7 HL, 8 CLM, 9 LX, 10 SBR, 11-16 other segments that end an NM1 loop, 17 NM1.
 _ENVELOPE = ["ISA", "GS", "ST", "SE", "GE", "IEA"]
-# Segments that open a loop and so end whatever NM1 loop came before them.
-_NM1_RESET = [*_ENVELOPE, "HL", "CLM", "SBR", "LX", "SVD", "LIN", "PAT", "CR1", "CR2", "PRV"]
+_CODES = {s: i for i, s in enumerate(
+    [*_ENVELOPE, "HL", "CLM", "LX", "SBR", "SVD", "LIN", "PAT", "CR1", "CR2", "PRV", "NM1"],
+    start=1)}
+_ST, _HL, _CLM, _LX, _SBR, _NM1 = (_CODES[s] for s in ("ST", "HL", "CLM", "LX", "SBR", "NM1"))
 
 
 def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
@@ -49,14 +53,20 @@ def comp(i: int, j: int) -> pl.Expr:
     return pl.when(v != "").then(v)
 
 
-def _key(marker: str) -> pl.Expr:
-    """Running count of a segment id (1 on the first occurrence)."""
-    return (pl.col("seg_id") == marker).cum_sum().cast(pl.UInt32)
+def _key(code: int) -> pl.Expr:
+    """Running count of a structural segment (1 on the first occurrence)."""
+    return (pl.col("_code") == code).cum_sum().cast(pl.UInt32)
 
 
 def _last(mapping: pl.Expr) -> pl.Expr:
     """Forward-fill a value set on marker rows (null elsewhere)."""
     return mapping.forward_fill()
+
+
+def _mark(last: int) -> pl.Expr:
+    """Code of the last segment with code 1..``last`` seen so far (envelope always counts)."""
+    code = pl.col("_code")
+    return _last(pl.when((code > 0) & (code <= last)).then(code))
 
 
 def annotate(segs: pl.DataFrame) -> pl.DataFrame:
@@ -66,40 +76,38 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     in_2320, nm1`` (``nm1``: NM101 of the NM1 loop a segment belongs to, or null).
     Keys are batch-global, so files concatenated in order keep apart.
     """
-    sid = pl.col("seg_id")
-
-    def mark(*ids: str) -> pl.Expr:
-        """The last of ``ids`` (or of the envelope segments) seen so far."""
-        return _last(pl.when(sid.is_in([*_ENVELOPE, *ids])).then(sid))
-
+    code = pl.col("_code")
+    env = (code > 0) & (code <= len(_ENVELOPE))
     # Inside a transaction set: the last ST/SE/envelope segment seen is an ST; an SE
     # belongs to the set it closes (an SE with no open ST stands outside).
-    open_st = _last(pl.when(sid == "ST").then(True).when(sid.is_in(_ENVELOPE)).then(False))
+    open_st = _last(pl.when(code == _ST).then(True).when(env).then(False))
     df = segs.with_columns(
-        _key("ISA").alias("isa_key"),
-        _key("GS").alias("gs_key"),
-        _key("ST").alias("st_key"),
-        _key("HL").alias("hl_key"),
-        _key("CLM").alias("clm_key"),
-        _key("LX").alias("lx_key"),
-        (open_st.fill_null(False) | ((sid == "SE") & open_st.shift(1).fill_null(False)))
-        .alias("in_txn"),
+        pl.col("seg_id").replace_strict(_CODES, default=0, return_dtype=pl.UInt8).alias("_code")
+    ).with_columns(
+        _key(_CODES["ISA"]).alias("isa_key"),
+        _key(_CODES["GS"]).alias("gs_key"),
+        _key(_ST).alias("st_key"),
+        _key(_HL).alias("hl_key"),
+        _key(_CLM).alias("clm_key"),
+        _key(_LX).alias("lx_key"),
+        (open_st.fill_null(False)
+         | ((code == _CODES["SE"]) & open_st.shift(1).fill_null(False))).alias("in_txn"),
         # Which structural marker came last: decides claim / line / 2320 membership.
-        mark("HL", "CLM", "LX", "SBR").alias("_mark"),
-        mark("HL", "CLM").alias("_claim_mark"),
-        mark("HL", "CLM", "LX").alias("_line_mark"),
-        mark("HL").alias("_hl_mark"),
-        _last(pl.when(sid == "HL").then(pl.col("el").list.get(3, null_on_oob=True))
-              .when(sid.is_in(_ENVELOPE)).then(pl.lit(""))).alias("hl_level"),
-        _last(pl.when(sid == "NM1").then(pl.col("el").list.get(1, null_on_oob=True))
-              .when(sid.is_in(_NM1_RESET)).then(pl.lit(""))).alias("nm1"),
+        _mark(_SBR).alias("_mark"),
+        _mark(_CLM).alias("_claim_mark"),
+        _mark(_LX).alias("_line_mark"),
+        _mark(_HL).alias("_hl_mark"),
+        _last(pl.when(code == _HL).then(pl.col("el").list.get(3, null_on_oob=True))
+              .when(env).then(pl.lit(""))).alias("hl_level"),
+        _last(pl.when(code == _NM1).then(pl.col("el").list.get(1, null_on_oob=True))
+              .when(code > 0).then(pl.lit(""))).alias("nm1"),
     )
     return df.with_columns(
-        pl.when(pl.col("_claim_mark") == "CLM").then(pl.col("clm_key")).alias("clm_key"),
-        pl.when(pl.col("_line_mark") == "LX").then(pl.col("lx_key")).alias("lx_key"),
-        pl.when(pl.col("_hl_mark") == "HL").then(pl.col("hl_key")).alias("hl_key"),
-        ((pl.col("_mark") == "SBR") & (pl.col("_claim_mark") == "CLM")).alias("in_2320"),
+        pl.when(pl.col("_claim_mark") == _CLM).then(pl.col("clm_key")).alias("clm_key"),
+        pl.when(pl.col("_line_mark") == _LX).then(pl.col("lx_key")).alias("lx_key"),
+        pl.when(pl.col("_hl_mark") == _HL).then(pl.col("hl_key")).alias("hl_key"),
+        ((pl.col("_mark") == _SBR) & (pl.col("_claim_mark") == _CLM)).alias("in_2320"),
         pl.when(pl.col("nm1") != "").then(pl.col("nm1")).alias("nm1"),
         pl.when(pl.col("hl_level") != "").then(pl.col("hl_level")).alias("hl_level"),
         pl.when(pl.col("in_txn")).then(pl.col("st_key")).alias("st_key"),
-    ).drop("_mark", "_claim_mark", "_line_mark", "_hl_mark")
+    ).drop("_code", "_mark", "_claim_mark", "_line_mark", "_hl_mark")
