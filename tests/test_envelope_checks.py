@@ -203,3 +203,12 @@ def test_trailer_titles_name_the_elements():
     assert "IEA01" in reg["ENV111"].title
     assert "GE02" in reg["ENV120"].title and "SE02" in reg["ENV130"].title
     assert set(reg["ENV110"].raises) == {"ENV111", "ENV112"}
+
+
+def test_837_without_a_guide_takes_its_type_from_the_service_segments(tmp_path):
+    segs = interchange(transaction(version="005010"), version="005010")
+    segs = replace(segs, 3, "ST*837*0001")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("FILE012", 3)]
+    assert result.batch.claims["transaction_type"].to_list() == ["837P"]
+    assert result.batch.transactions["transaction_type"].to_list() == ["837P"]

@@ -19,6 +19,7 @@ _TYPE_BY_GUIDE = {
     "X098": "837P", "X096": "837I", "X097": "837D",
     "X291": "837P", "X292": "837I", "X298": "837P",
 }
+_TYPE_BY_SERVICE = {"SV1": "837P", "SV2": "837I", "SV3": "837D"}
 SUPPORTED_GUIDES = ("X222", "X223", "X224")
 
 
@@ -62,16 +63,22 @@ def transactions(segs: pl.DataFrame) -> pl.DataFrame:
         .join(bht, on="st_key", how="left")
         .with_columns(version=pl.coalesce("st03", "gs08"))
     )
+    # Without a guide in ST03/GS08 the first service segment tells the type (SV1/SV2/SV3).
+    svc = _first(segs, "st_key", SID.is_in(list(_TYPE_BY_SERVICE)), _svc=SID)
+    df = df.join(svc, on="st_key", how="left")
     guide = pl.col("version").str.extract(r"(X\d{3})", 1)
-    ttype = guide.replace_strict(_TYPE_BY_GUIDE, default=None, return_dtype=pl.String)
+    ttype = pl.coalesce(
+        guide.replace_strict(_TYPE_BY_GUIDE, default=None, return_dtype=pl.String),
+        pl.col("_svc").replace_strict(_TYPE_BY_SERVICE, default=None, return_dtype=pl.String),
+    )
     return df.with_columns(
         guide=guide,
         transaction_type=pl.when(pl.col("st01") == "837").then(ttype).otherwise(pl.col("st01")),
         is_837=pl.col("st01") == "837",
         supported=(pl.col("st01") == "837")
         & pl.col("version").str.starts_with("005010")
-        & guide.is_in(SUPPORTED_GUIDES),
-    )
+        & guide.is_in(SUPPORTED_GUIDES).fill_null(False),
+    ).drop("_svc")
 
 
 def _hl_parent(df: pl.DataFrame, hl: pl.DataFrame, at: str, parent_id: str, prefix: str,
