@@ -122,3 +122,25 @@ def test_real_process_streams(files):
     code, out, err = run_cli(["check", "--format", "json", "/no/such/path"], subprocess_run=True)
     assert code == 2 and out == "" and "no such file" in err
     _no_traceback(err)
+
+
+def test_reader_bug_in_one_file_is_contained(files, monkeypatch):
+    # An unexpected exception while reading one file: that file is unreadable, the others
+    # are checked, and no traceback is printed.
+    import validator.engine
+
+    real = validator.engine.tokenize
+
+    def flaky(loaded, file_id):
+        if loaded.path.endswith("bad.edi"):
+            raise ValueError("simulated reader bug")
+        return real(loaded, file_id)
+
+    monkeypatch.setattr(validator.engine, "tokenize", flaky)
+    code, out, err = run_cli([*BASE, files["bad"], files["good"]])
+    assert code == 1
+    doc = json.loads(out)
+    assert [f["status"] for f in doc["files"]] == ["unreadable", "parsed"]
+    assert "simulated reader bug" in doc["files"][0]["error"]
+    assert [c["claim_id"] for c in doc["claims"]] == ["C1"]
+    _no_traceback(err)
