@@ -144,3 +144,26 @@ def test_reader_bug_in_one_file_is_contained(files, monkeypatch):
     assert "simulated reader bug" in doc["files"][0]["error"]
     assert [c["claim_id"] for c in doc["claims"]] == ["C1"]
     _no_traceback(err)
+
+
+def test_folder_scan_and_globs(tmp_path, monkeypatch):
+    good = edi(interchange())
+    (tmp_path / "sub").mkdir()
+    write_edi(tmp_path / "sub", good, "a.edi")
+    write_edi(tmp_path, good, "b.837")
+    for skipped in ("README.md", "MANIFEST.tsv", ".hidden.edi", "LICENSE"):
+        write_edi(tmp_path, "not x12", skipped)
+    code, out, err = run_cli([*BASE, str(tmp_path)])
+    assert code == 0, err
+    names = sorted(f["path"].rsplit("/", 1)[1] for f in json.loads(out)["files"])
+    assert names == ["a.edi", "b.837"]
+    code, out, _ = run_cli([*BASE, "--exclude", "*.837", str(tmp_path)])
+    assert [f["path"].rsplit("/", 1)[1] for f in json.loads(out)["files"]] == ["a.edi"]
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli([*BASE, "**/*.edi"])
+    assert code == 0
+    assert [f["path"] for f in json.loads(out)["files"]] == ["sub/a.edi"]
+    # A file named explicitly is always read, even one a folder scan would skip.
+    code, out, _ = run_cli([*BASE, "README.md"])
+    assert code == 1
+    assert json.loads(out)["findings"][0]["rule"] == "FILE001"

@@ -176,3 +176,22 @@ def test_load_error_is_an_exception_with_a_code(tmp_path):
     with pytest.raises(LoadError) as err:
         load(write_edi(tmp_path, "hello"), "x")
     assert err.value.code == "FILE001"
+
+
+def test_latin1_bytes_are_read_with_a_warning(tmp_path):
+    text = edi(interchange()).replace("DOE", "MU\xd1OZ").encode("latin-1")
+    result = check_files(write_edi(tmp_path, text))
+    assert codes(result) == [("ENV102", None)]
+    assert result.batch.claims["subscriber_last"].to_list() == ["MU\xd1OZ"]
+
+
+def test_gzip_magic_without_gz_name(tmp_path):
+    path = write_edi(tmp_path, gzip.compress(edi(interchange()).encode()), "claims.837")
+    assert _claims(check_files(path)) == [("C1", "100")]
+
+
+def test_blank_lines_and_trailing_spaces(tmp_path):
+    text = edi(interchange(), after="  \r\n\r\n\t")
+    result = check_files(write_edi(tmp_path, text))
+    assert codes(result) == []
+    assert result.batch.claims["segment_index"].to_list() == [17]
