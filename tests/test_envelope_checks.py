@@ -212,3 +212,10 @@ def test_837_without_a_guide_takes_its_type_from_the_service_segments(tmp_path):
     assert codes(result) == [("FILE012", 3)]
     assert result.batch.claims["transaction_type"].to_list() == ["837P"]
     assert result.batch.transactions["transaction_type"].to_list() == ["837P"]
+
+
+def test_env100_isa09_isa10_digits(tmp_path):
+    bad = isa().replace("*250315*1200*", "*25-3-1*12:0*")
+    result = run(tmp_path, interchange(isa_text=bad))
+    assert codes(result) == [("ENV100", 1), ("ENV100", 1)]
+    assert sorted(result.findings["element"].to_list()) == ["ISA09", "ISA10"]

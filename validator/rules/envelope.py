@@ -100,13 +100,16 @@ def isa_shape(ctx: Context) -> pl.DataFrame:
             pl.col("bad_field").list.join(", "), "found"),
         expected=pl.lit("/".join(str(w) for w in ISA_WIDTHS)), found="found",
     )
-    numeric = bad.filter((pl.col("n") == 16) & ~el(13).str.contains(r"^\d{9}$").fill_null(False))
-    not_numeric = numeric.select(
-        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"), element=pl.lit("ISA13"),
-        message=pl.lit("ISA13 interchange control number must be 9 digits"),
-        expected=pl.lit("9 digits"), found=el(13),
-    )
-    return pl.concat([wrong_count, wrong_width, not_numeric], how="diagonal_relaxed")
+    not_numeric = [
+        bad.filter((pl.col("n") == 16) & ~el(i).str.contains(rf"^\d{{{width}}}$").fill_null(False))
+        .select("file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
+                element=pl.lit(f"ISA{i:02d}"), message=pl.lit(f"ISA{i:02d} {what} must be "
+                                                              f"{width} digits"),
+                expected=pl.lit(f"{width} digits"), found=el(i))
+        for i, width, what in ((9, 6, "interchange date (YYMMDD)"), (10, 4, "interchange time "
+                               "(HHMM)"), (13, 9, "interchange control number"))
+    ]
+    return pl.concat([wrong_count, wrong_width, *not_numeric], how="diagonal_relaxed")
 
 
 def _trailer_check(
