@@ -82,8 +82,9 @@ def read_batch(paths: Sequence[Path]) -> Batch:
             load_findings.append({"file_id": file_id, "rule": exc.code, "message": exc.message})
             log.warning("%s: %s", path, exc.message)
         except Exception as exc:  # a reader bug must not stop the batch
-            log.exception("%s: unexpected error while reading", path)
             msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
+            log.error("%s: %s", path, msg)
+            log.debug("traceback of the reader error", exc_info=True)  # shown with -vv only
             row.update(status="unreadable", error=msg)
             load_findings.append({"file_id": file_id, "rule": "FILE001", "message": msg})
         else:
@@ -99,7 +100,7 @@ def read_batch(paths: Sequence[Path]) -> Batch:
         segs = annotate(pl.concat(parts))
     else:
         segs = annotate(pl.DataFrame(schema={"file_id": pl.UInt32, "seg_index": pl.UInt32,
-                                             "el": pl.List(pl.String), "seg_id": pl.String}))
+                                             "seg_id": pl.String, "raw": pl.String}))
     txns = tables.transactions(segs)
     lines = tables.lines(segs)
     claims = tables.with_service_span(tables.claims(segs, txns), lines)

@@ -25,6 +25,7 @@ _TYPE_BY_GUIDE = {
     "X292": "837I",
     "X298": "837P",
 }
+_TYPE_BY_SERVICE = {"SV1": "837P", "SV2": "837I", "SV3": "837D"}
 SUPPORTED_GUIDES = ("X222", "X223", "X224")
 
 
@@ -78,40 +79,63 @@ def transactions(segs: pl.DataFrame) -> pl.DataFrame:
         .join(bht, on="st_key", how="left", maintain_order="left")
         .with_columns(version=pl.coalesce("st03", "gs08"))
     )
+    # Without a guide in ST03/GS08 the first service segment tells the type (SV1/SV2/SV3).
+    svc = _first(segs.select("seg_id", "st_key").filter(SID.is_in(list(_TYPE_BY_SERVICE))),
+                 "st_key", pl.lit(True), _svc=SID)
+    df = df.join(svc, on="st_key", how="left", maintain_order="left")
     guide = pl.col("version").str.extract(r"(X\d{3})", 1)
-    ttype = guide.replace_strict(_TYPE_BY_GUIDE, default=None, return_dtype=pl.String)
+    ttype = pl.coalesce(
+        guide.replace_strict(_TYPE_BY_GUIDE, default=None, return_dtype=pl.String),
+        pl.col("_svc").replace_strict(_TYPE_BY_SERVICE, default=None, return_dtype=pl.String),
+    )
     return df.with_columns(
         guide=guide,
         transaction_type=pl.when(pl.col("st01") == "837").then(ttype).otherwise(pl.col("st01")),
         is_837=pl.col("st01") == "837",
         supported=(pl.col("st01") == "837")
-        & pl.col("version").str.starts_with("005010")
-        & guide.is_in(SUPPORTED_GUIDES),
-    )
+        & pl.col("version").str.starts_with("005010").fill_null(False)
+        & guide.is_in(SUPPORTED_GUIDES).fill_null(False),
+    ).drop("_svc")
+
+
+def _hl_parent(df: pl.DataFrame, hl: pl.DataFrame, at: str, parent_id: str, prefix: str,
+               ) -> pl.DataFrame:
+    """Join the HL whose HL01 is ``parent_id``: the nearest one at or before HL key ``at``
+    in the same transaction set (HL IDs are meant to be unique; this also copes when not).
+    Adds ``<prefix>_hl``, ``<prefix>_parent`` (its HL02) and ``<prefix>_code`` (its HL03)."""
+    right = hl.select(
+        "st_key", pl.col("hl_id").alias(parent_id), pl.col("hl_key").alias(f"{prefix}_hl"),
+        pl.col("hl_key").alias("_right_at"), pl.col("hl_parent").alias(f"{prefix}_parent"),
+        pl.col("hl_code").alias(f"{prefix}_code"),
+    ).filter(pl.col(parent_id).is_not_null() & pl.col("st_key").is_not_null()).sort("_right_at")
+    left = df.with_columns(pl.col(at).fill_null(0).alias("_left_at")).sort("_left_at")
+    out = left.join_asof(right, left_on="_left_at", right_on="_right_at", by=["st_key", parent_id],
+                         strategy="backward", check_sortedness=False)
+    return out.drop("_left_at", "_right_at").sort("claim_key")
 
 
 def _hl_chain(segs: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
-    """Resolve each claim's patient, subscriber and billing-provider HL by parent IDs."""
+    """Resolve each claim's patient (2000C), subscriber (2000B) and billing-provider (2000A)
+    HL by following HL02 parent IDs upward from the HL the CLM sits in."""
     hl = with_el(segs.filter(SID == "HL")).select(
         "hl_key", "st_key", hl_id=el(1), hl_parent=el(2), hl_code=el(3)
     )
-    by_id = hl.select("st_key", "hl_id", "hl_key", "hl_parent")
-    own = clm.join(
-        hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left", maintain_order="left"
-    )
+    own = clm.join(hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left",
+                   maintain_order="left")
+    is_pat, is_sub = pl.col("hl_code") == "23", pl.col("hl_code") == "22"
     own = own.with_columns(
-        patient_hl=pl.when(pl.col("hl_code") == "23").then(pl.col("hl_key")),
-        _sub_id=pl.when(pl.col("hl_code") == "23").then(pl.col("hl_parent")),
+        patient_hl=pl.when(is_pat).then(pl.col("hl_key")),
+        _sub_id=pl.when(is_pat).then(pl.col("hl_parent")),
     )
-    parent = by_id.rename({"hl_id": "_sub_id", "hl_key": "_sub_hl", "hl_parent": "_bill_id"})
-    own = own.join(parent, on=["st_key", "_sub_id"], how="left", maintain_order="left")
+    own = _hl_parent(own, hl, "hl_key", "_sub_id", "_sub")
     own = own.with_columns(
-        subscriber_hl=pl.coalesce(pl.col("_sub_hl"), pl.when(pl.col("hl_code") != "23").then("hl_key")),
-        _bill_id=pl.coalesce("_bill_id", pl.when(pl.col("hl_code") != "23").then("hl_parent")),
+        subscriber_hl=pl.when(is_sub).then(pl.col("hl_key")).otherwise(pl.col("_sub_hl")),
+        _bill_id=pl.when(is_sub).then(pl.col("hl_parent")).otherwise(pl.col("_sub_parent")),
     )
-    bill = by_id.select("st_key", _bill_id="hl_id", billing_hl="hl_key")
-    own = own.join(bill, on=["st_key", "_bill_id"], how="left", maintain_order="left")
-    return own.drop("_sub_id", "_sub_hl", "_bill_id", "hl_parent", "hl_code")
+    own = _hl_parent(own, hl, "subscriber_hl", "_bill_id", "_bill")
+    return own.rename({"_bill_hl": "billing_hl"}).drop(
+        "_sub_id", "_sub_hl", "_sub_parent", "_sub_code", "_bill_id", "_bill_parent",
+        "_bill_code", "hl_parent", "hl_code")
 
 
 def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.DataFrame]:
@@ -336,6 +360,12 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _item(col: str, i: int) -> pl.Expr:
+    """Item ``i`` (0-based) of a list column, null when absent or empty."""
+    v = pl.col(col).list.get(i, null_on_oob=True)
+    return pl.when(v != "").then(v)
+
+
 def lines(segs: pl.DataFrame) -> pl.DataFrame:
     """One row per LX (2400): service segment, codes, charge, units, dates."""
     lz = with_el(
@@ -362,9 +392,13 @@ def lines(segs: pl.DataFrame) -> pl.DataFrame:
         line_key="lx_key",
         service_segment="seg_id",
         service_index="seg_index",
-        procedure_qualifier=proc.get(0, null_on_oob=True),
-        procedure_code=proc.get(1, null_on_oob=True),
-        modifiers=proc.slice(2, 4),
+        procedure_qualifier=_item("_proc", 0),
+        procedure_code=_item("_proc", 1),
+        # Modifiers 1-4; empty positions dropped only where there are any (rare, slow path).
+        modifiers=pl.when(proc.slice(2, 4).list.contains(""))
+        .then(proc.slice(2, 4).list.eval(pl.element().filter(pl.element() != "")))
+        .otherwise(proc.slice(2, 4))
+        .fill_null(pl.lit([], pl.List(pl.String))),
         revenue_code=pl.when(is2).then(el(1)),
         charge=pl.when(is2).then(el(3)).otherwise(el(2)),
         unit_basis=pl.when(is1).then(el(3)).when(is2).then(el(4)),

@@ -101,13 +101,16 @@ def isa_shape(ctx: Context) -> pl.DataFrame:
             pl.col("bad_field").list.join(", "), "found"),
         expected=pl.lit("/".join(str(w) for w in ISA_WIDTHS)), found="found",
     )
-    numeric = bad.filter((pl.col("n") == 16) & ~el(13).str.contains(r"^\d{9}$").fill_null(False))
-    not_numeric = numeric.select(
-        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"), element=pl.lit("ISA13"),
-        message=pl.lit("ISA13 interchange control number must be 9 digits"),
-        expected=pl.lit("9 digits"), found=el(13),
-    )
-    return pl.concat([wrong_count, wrong_width, not_numeric], how="diagonal_relaxed")
+    not_numeric = [
+        bad.filter((pl.col("n") == 16) & ~el(i).str.contains(rf"^\d{{{width}}}$").fill_null(False))
+        .select("file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
+                element=pl.lit(f"ISA{i:02d}"), message=pl.lit(f"ISA{i:02d} {what} must be "
+                                                              f"{width} digits"),
+                expected=pl.lit(f"{width} digits"), found=el(i))
+        for i, width, what in ((9, 6, "interchange date (YYMMDD)"), (10, 4, "interchange time "
+                               "(HHMM)"), (13, 9, "interchange control number"))
+    ]
+    return pl.concat([wrong_count, wrong_width, *not_numeric], how="diagonal_relaxed")
 
 
 def _trailer_check(
@@ -151,7 +154,7 @@ def _trailer_check(
     return pl.concat([missing, ctl, count], how="diagonal_relaxed")
 
 
-@rule("ENV110", "Interchange trailer does not match its header", severity="error", snip=1,
+@rule("ENV110", "IEA02 does not match ISA13 (interchange control number)", severity="error", snip=1,
       family="envelope", raises=("ENV111", "ENV112"))
 def interchange_trailer(ctx: Context) -> pl.DataFrame:
     """
@@ -175,7 +178,7 @@ def interchange_trailer(ctx: Context) -> pl.DataFrame:
                           codes=("ENV110", "ENV111", "ENV112"), what="interchange")
 
 
-@rule("ENV120", "Functional group trailer does not match its header", severity="error",
+@rule("ENV120", "GE02 does not match GS06 (group control number)", severity="error",
       snip=1, family="envelope", raises=("ENV121", "ENV122"))
 def group_trailer(ctx: Context) -> pl.DataFrame:
     """
@@ -198,7 +201,7 @@ def group_trailer(ctx: Context) -> pl.DataFrame:
                           codes=("ENV120", "ENV121", "ENV122"), what="functional group")
 
 
-@rule("ENV130", "Transaction set trailer does not match its header", severity="error",
+@rule("ENV130", "SE02 does not match ST02 (transaction set control number)", severity="error",
       snip=1, family="envelope", raises=("ENV131", "ENV132"))
 def transaction_trailer(ctx: Context) -> pl.DataFrame:
     """
@@ -227,7 +230,7 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
                     right_on=["file_id", "seg_index"], how="left").rename({"st_key2": "st_key"})
 
 
-declare("ENV111", "Interchange group count (IEA01) is wrong", severity="error", snip=1,
+declare("ENV111", "IEA01 is not the number of functional groups", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV110: IEA01 must equal the number of GS groups in the interchange.
@@ -255,7 +258,7 @@ declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
         ## How to fix
         Send the complete file again; check the transfer or the export that cut it.
         """)
-declare("ENV121", "Group transaction count (GE01) is wrong", severity="error", snip=1,
+declare("ENV121", "GE01 is not the number of transaction sets", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV120: GE01 must equal the number of ST transaction sets in the group.
@@ -283,7 +286,7 @@ declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1
         ## How to fix
         Add the GE trailer (GE01 transaction count, GE02 = GS06) or re-export the file.
         """)
-declare("ENV131", "Transaction segment count (SE01) is wrong", severity="error", snip=1,
+declare("ENV131", "SE01 is not the number of segments in the set", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV130: SE01 must equal the number of segments from ST to SE inclusive.
@@ -357,9 +360,10 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Remove the segment, or fill in its required elements.
     """
-    s = ctx.segments.filter(
-        (SID != "ISA") & pl.col("raw").str.contains(f"^[^{ELEM}]*[{ELEM}{COMP}{REP}]*$")
-    )
+    # Repetition/component separators alone (``REF*:~``) carry no data either.
+    # Only the segment ID and separators: no element carries data.
+    bare = pl.col("raw").str.contains(f"^[^{ELEM}]*[{ELEM}{COMP}{REP}]*$")
+    s = ctx.segments.filter((SID != "ISA") & bare)
     return s.select(
         "file_id", "st_key", "seg_index", segment_id="seg_id",
         claim_key="clm_key",
@@ -417,14 +421,54 @@ def outside_transaction(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Move the segment inside its transaction set or delete it.
     """
+    # Envelope segments are checked by ENV153 (a trailer with no open header).
     s = ctx.segments.filter(
-        ~pl.col("in_txn") & ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1"])
+        ~pl.col("in_txn") & ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1", "SE"])
     )
     return s.select(
         "file_id", segment_index="seg_index", segment_id="seg_id",
         message=pl.format("segment {} stands outside any ST/SE transaction set",
                           pl.col("seg_id").str.slice(0, 20)),
     )
+
+
+# Trailer -> (its header, the segments whose last occurrence decides whether it is open).
+_TRAILERS = {"SE": ("ST", ["ISA", "GS", "ST", "SE", "GE", "IEA"]),
+             "GE": ("GS", ["ISA", "GS", "GE", "IEA"]),
+             "IEA": ("ISA", ["ISA", "IEA"])}
+
+
+@rule("ENV153", "Trailer without an open header", severity="error", snip=1, family="envelope")
+def orphan_trailer(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags an SE, GE or IEA trailer that closes nothing: no ST, GS or ISA is open before
+    it (a duplicated trailer, or a header that was deleted).
+
+    ## Why is this bad?
+    The receiver cannot pair the trailer with a header; the envelope is broken and the
+    group or interchange is rejected.
+
+    ## Example
+    `SE*20*0001~SE*20*0001~GE*1*1~` (the second SE closes nothing).
+
+    ## How to fix
+    Delete the extra trailer, or restore the missing ST/GS/ISA header.
+    """
+    # Only envelope segments matter here; keeping just them keeps the fills cheap.
+    s = ctx.segments.select("file_id", "seg_index", "seg_id").filter(
+        SID.is_in(["ISA", "GS", "ST", "SE", "GE", "IEA"]))
+    frames = []
+    for trailer, (header, markers) in _TRAILERS.items():
+        last = pl.when(SID.is_in(markers)).then(SID).forward_fill().shift(1)
+        hit = s.with_columns(_prev=last).filter((SID == trailer) & (pl.col("_prev") != header)
+                                                 | (SID == trailer) & pl.col("_prev").is_null())
+        frames.append(hit.select(
+            "file_id", segment_index="seg_index", segment_id="seg_id",
+            message=pl.lit(f"{trailer} trailer has no open {header} header before it"),
+            expected=pl.lit(header), found=pl.col("_prev").fill_null("start of file"),
+        ))
+    return pl.concat(frames)
 
 
 def _known_segments() -> list[str]:

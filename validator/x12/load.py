@@ -6,6 +6,7 @@ sentence a person can act on; the caller records it and moves on to the next fil
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import zlib
 from dataclasses import dataclass, field
@@ -73,36 +74,79 @@ def _looks_utf16(raw: bytes) -> bool:
     return len(head) >= 8 and head.count(0) >= len(head) // 3
 
 
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _find_isa(raw: bytes, pos: int = 0) -> int:
+    """Offset of the next ``ISA`` that starts a segment (not inside a word such as LISA,
+    followed by a delimiter), or -1. ``bytes.find`` keeps this fast on large files."""
+    while (i := raw.find(b"ISA", pos)) >= 0:
+        after = raw[i + 3 : i + 4]
+        if (i == 0 or raw[i - 1] not in _WORD) and after and after[0] not in _WORD \
+                and not after.isspace():
+            return i
+        pos = i + 1
+    return -1
+_WS = b" \t\r\n"
+
+
+def _bad_delimiter(ch: bytes, *others: bytes) -> bool:
+    return not ch or ch.isalnum() or ch in (b" ", b"\t") or ch in others
+
+
+def _from_gs(raw: bytes, start: int, elem: bytes) -> tuple[bytes, bytes] | None:
+    """Fallback for an ISA with a wrong element count: ``(ISA16, terminator)`` read from
+    what stands right before the following ``GS`` segment."""
+    gs = raw.find(b"GS" + elem, start + 3, start + 800)
+    if gs < 0:
+        return None
+    k = gs - 1
+    while k > start and raw[k : k + 1] in _WS:
+        k -= 1
+    if raw[k - 1 : k] == elem:  # "...*:\nGS": ISA16 is last, a newline terminates
+        return (raw[k : k + 1], b"\n") if k < gs - 1 else None
+    return raw[k - 1 : k], raw[k : k + 1]
+
+
 def find_delimiters(raw: bytes, start: int) -> Delimiters:
     """Delimiters from the ISA at ``start``.
 
     Element separator = 4th character; ISA16 follows the 16th element separator and the
     segment terminator is the character right after ISA16. Counting separators (rather
-    than fixed offsets) also reads ISAs whose fields are not padded to width.
+    than fixed offsets) also reads ISAs whose fields are not padded to width; an ISA with
+    too few or too many elements is read up to the following GS (ENV100 reports it).
     """
     if len(raw) < start + 4:
         raise LoadError("FILE003", "file is truncated inside the ISA segment")
     elem = raw[start + 3 : start + 4]
-    if elem.isalnum() or elem in (b" ", b"\r", b"\n"):
+    if _bad_delimiter(elem, b"\r", b"\n"):
         raise LoadError("FILE001", f"ISA element separator {elem!r} is not a valid delimiter")
     pos = start
     for _ in range(16):
         pos = raw.find(elem, pos + 1, start + 400)
         if pos < 0:
-            raise LoadError("FILE003", "file is truncated inside the ISA segment (fewer than 16 elements)")
-    if len(raw) < pos + 3:
-        raise LoadError("FILE003", "file is truncated inside the ISA segment (no segment terminator)")
-    comp = raw[pos + 1 : pos + 2]
-    term = raw[pos + 2 : pos + 3]
-    if term == b"\r":
+            break
+    comp, term = (raw[pos + 1 : pos + 2], raw[pos + 2 : pos + 3]) if pos >= 0 else (b"", b"")
+    if term in (b"\r", b"\n"):
         term = b"\n"
-    if term.isalnum() or term in (elem, comp):
-        raise LoadError("FILE001", f"ISA segment terminator {term!r} is not a valid delimiter")
-    fields = raw[start:pos].split(elem)
+    if _bad_delimiter(comp, elem, b"\r", b"\n") or _bad_delimiter(term, elem, comp):
+        found = _from_gs(raw, start, elem)
+        if found is None:
+            if pos < 0 or len(raw) < pos + 3:
+                raise LoadError("FILE003", "file is truncated inside the ISA segment")
+            raise LoadError("FILE001", f"cannot find the ISA segment terminator (ISA16 {comp!r}, "
+                                       f"terminator {term!r} are not valid delimiters)")
+        comp, term = found
+        if _bad_delimiter(comp, elem, b"\r", b"\n") or _bad_delimiter(term, elem, comp):
+            raise LoadError("FILE001", f"ISA delimiters are not valid (component {comp!r}, "
+                                       f"terminator {term!r})")
+    end = raw.find(term, start + 3)
+    fields = raw[start : end if end > 0 else start + 106].split(elem)
     isa11 = fields[11][:1] if len(fields) > 11 else b""
+    version = fields[12].strip() if len(fields) > 12 else b""
     rep = None
-    version = fields[12] if len(fields) > 12 else b""
-    if version >= b"00402" and isa11 and not isa11.isalnum() and isa11 not in (elem, comp, term, b" "):
+    # ISA11 is the repetition separator from 00402 on; in 4010 it is the standards ID "U".
+    if version >= b"00402" and not _bad_delimiter(isa11, elem, comp, term, b"\r", b"\n"):
         rep = isa11
     return Delimiters(
         element=elem.decode("latin-1"),
@@ -112,8 +156,39 @@ def find_delimiters(raw: bytes, start: int) -> Delimiters:
     )
 
 
+def _canonical(chunk: bytes, d: Delimiters) -> bytes:
+    """Translate one interchange's delimiters to the canonical control characters."""
+    table = bytearray(range(256))
+    table[ord(d.segment)] = ord(SEG)
+    table[ord(d.element)] = ord(ELEM)
+    table[ord(d.component)] = ord(COMP)
+    if d.repetition:
+        table[ord(d.repetition)] = ord(REP)
+    table[1] = ord("?")  # \x01 is the tokenizer's column separator: keep it out of the data
+    return chunk.translate(bytes(table), b"\r" if d.segment == "\n" else b"\r\n")
+
+
+def _next_isa(raw: bytes, pos: int, d: Delimiters) -> int:
+    """Start of the next interchange after the one at ``pos`` (-1 when none)."""
+    term = d.segment.encode("latin-1")
+    skip = b" \t" if term == b"\n" else _WS
+    while (i := _find_isa(raw, pos + 3)) >= 0:
+        # A real ISA follows the previous segment's terminator (and maybe white space).
+        k = i - 1
+        while k > pos and raw[k] in skip:
+            k -= 1
+        if raw[k : k + 1] == term:
+            return i
+        pos = i
+    return -1
+
+
 def load(path: Path, display: str) -> LoadedFile:
-    """Read ``path`` and return its text with canonical separators."""
+    """Read ``path`` and return its text with canonical separators.
+
+    Each interchange (ISA..IEA) is translated with its own ISA's delimiters, so files that
+    concatenate interchanges from different senders still read correctly.
+    """
     raw = read_bytes(path)
     if not raw.strip():
         raise LoadError("FILE003", "file is empty")
@@ -122,27 +197,32 @@ def load(path: Path, display: str) -> LoadedFile:
     notes: list[tuple[str, str]] = []
     if raw[:3] == b"\xef\xbb\xbf":
         raw = raw[3:]
-    start = raw.find(b"ISA")
+    start = _find_isa(raw)
     if start < 0:
+        if raw.lstrip().startswith(b"ISA"):
+            raise LoadError("FILE003", "file is truncated inside the ISA segment")
         raise LoadError("FILE001", "not an X12 file: no ISA segment found")
     if raw[:start].strip():
         notes.append(("ENV101", f"{start} bytes of text before the ISA segment were ignored"))
-    delims = find_delimiters(raw, start)
-    body = raw[start:]
-    table = bytearray(range(256))
-    table[ord(delims.segment)] = ord(SEG)
-    table[ord(delims.element)] = ord(ELEM)
-    table[ord(delims.component)] = ord(COMP)
-    if delims.repetition:
-        table[ord(delims.repetition)] = ord(REP)
-    delete = b"\r" if delims.segment == "\n" else b"\r\n"
-    # \x01 is the tokenizer's column separator: keep it out of the data.
-    table[1] = ord("?")
-    canon = body.translate(bytes(table), delete)
+    first = find_delimiters(raw, start)
+    if first.segment == "\n":  # newline terminator: CRLF and lone CR count as newlines
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        start = _find_isa(raw)
+    parts: list[bytes] = []
+    pos, delims = start, first
+    while True:
+        nxt = _next_isa(raw, pos, delims)
+        parts.append(_canonical(raw[pos : nxt if nxt >= 0 else len(raw)], delims))
+        if nxt < 0:
+            break
+        pos = nxt
+        with contextlib.suppress(LoadError):  # a broken later ISA keeps the previous ones
+            delims = find_delimiters(raw, pos)
+    canon = b"".join(parts)
     if not canon.isascii():
         try:
             canon.decode("utf-8")
         except UnicodeDecodeError:
             canon = canon.decode("latin-1").encode("utf-8")
             notes.append(("ENV102", "file is not valid UTF-8; read as Latin-1"))
-    return LoadedFile(path=display, data=canon, delimiters=delims, offset=start, notes=notes)
+    return LoadedFile(path=display, data=canon, delimiters=first, offset=start, notes=notes)

@@ -17,29 +17,17 @@ import polars as pl
 
 from .load import COMP, ELEM, SEG, LoadedFile
 
-# Segment ids that drive the loop structure, as small integer codes.
-_CODES = {
-    "ISA": 1,
-    "GS": 2,
-    "ST": 3,
-    "SE": 4,
-    "GE": 5,
-    "IEA": 6,
-    "HL": 7,
-    "CLM": 8,
-    "LX": 9,
-    "SBR": 10,
-    "NM1": 11,
-    "SVD": 12,
-    "LIN": 13,
-    "PAT": 14,
-    "CR1": 15,
-    "CR2": 16,
-    "PRV": 17,
-}
-ISA, GS, ST, SE, GE, IEA, HL, CLM, LX, SBR, NM1 = range(1, 12)
-# Segments that open a loop and so end whatever NM1 loop came before them.
-_NM1_RESET = [HL, CLM, SBR, LX, ST, SE, 12, 13, 14, 15, 16, 17]
+# Structural segments as small integer codes, ordered so that each marker set is a range:
+# 1-6 envelope (ends every loop, also across files: each file starts with an ISA),
+# 7 HL, 8 CLM, 9 LX, 10 SBR, 11-16 other segments that end an NM1 loop, 17 NM1.
+_ENVELOPE = ["ISA", "GS", "ST", "SE", "GE", "IEA"]
+_CODES = {s: i for i, s in enumerate(
+    [*_ENVELOPE, "HL", "CLM", "LX", "SBR", "SVD", "LIN", "PAT", "CR1", "CR2", "PRV", "NM1"],
+    start=1)}
+ISA, GS, ST, SE, HL, CLM, LX, SBR, NM1 = (
+    _CODES[s] for s in ("ISA", "GS", "ST", "SE", "HL", "CLM", "LX", "SBR", "NM1"))
+# Stray white space or NULs around segments (indented files): strip only when present.
+_WHITESPACE = (b"\x1c ", b" \x1c", b"\x1c\t", b"\t\x1c", b"\n", b"\x00")
 
 
 def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
@@ -48,18 +36,14 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
     ``seg_index`` is 1-based over the non-empty segments from the ISA on. Polars' CSV
     reader does the splitting (one column, the segment terminator as end of line).
     """
+    data = loaded.data
     df = pl.read_csv(
-        io.BytesIO(loaded.data),
-        has_header=False,
-        separator="\x01",
-        eol_char=SEG,
-        quote_char=None,
-        schema={"raw": pl.String},
-        truncate_ragged_lines=True,
+        io.BytesIO(data), has_header=False, separator="\x01", eol_char=SEG,
+        quote_char=None, schema={"raw": pl.String}, truncate_ragged_lines=True,
     )
     raw = pl.col("raw")
-    if b"\x1c " in loaded.data or b"\x1c\t" in loaded.data or b"\n" in loaded.data:
-        raw = raw.str.strip_chars(" \t\n")  # indented segments
+    if any(pat in data for pat in _WHITESPACE) or data[-1:].isspace():
+        raw = raw.str.strip_chars(" \t\n\x00")
     df = df.select(raw).filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
     return df.select(
         pl.lit(file_id, pl.UInt32).alias("file_id"),
@@ -81,25 +65,16 @@ def el(i: int) -> pl.Expr:
 
 
 def comp(i: int, j: int) -> pl.Expr:
-    """Component ``j`` (1-based) of composite element ``i``."""
+    """Component ``j`` (1-based) of composite element ``i`` (needs ``el``)."""
     v = el(i).str.split(COMP).list.get(j - 1, null_on_oob=True)
     return pl.when(v != "").then(v)
 
 
-def starts(seg_id: str, *qualifiers: str) -> pl.Expr:
-    """Segment ``seg_id`` whose first element is one of ``qualifiers`` (raw prefix test)."""
-    raw = pl.col("raw")
-    out = pl.lit(False)
-    for q in qualifiers:
-        head = f"{seg_id}{ELEM}{q}"
-        out = out | (raw == head) | raw.str.starts_with(head + ELEM)
-    return out
-
-
-def _mark(on: int, off: list[int]) -> pl.Expr:
-    """1 from a segment coded ``on`` until one coded in ``off`` (0), forward-filled."""
+def _mark(last: int) -> pl.Expr:
+    """Code of the last structural segment with code 1..``last`` seen so far (the envelope
+    always counts, so no loop survives an ISA/GS/ST/SE/GE/IEA)."""
     code = pl.col("_code")
-    return pl.when(code == on).then(1).when(code.is_in(off)).then(0).forward_fill() == 1
+    return pl.when((code > 0) & (code <= last)).then(code).forward_fill()
 
 
 def _lookup(values: pl.Series, key: str) -> pl.Expr:
@@ -118,26 +93,26 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     outside a service line), in_2320, nm1`` (NM101 of the NM1 loop a segment belongs to).
     Keys are batch-global, so files concatenated in order keep apart.
     """
-    df = segs.with_columns(_code=pl.col("seg_id").replace_strict(_CODES, default=0, return_dtype=pl.UInt8))
+    df = segs.with_columns(
+        _code=pl.col("seg_id").replace_strict(_CODES, default=0, return_dtype=pl.UInt8))
     code = pl.col("_code")
 
     def key(c: int) -> pl.Expr:
         return (code == c).cum_sum().cast(pl.UInt32)
 
+    env = (code > 0) & (code <= len(_ENVELOPE))
+    # Inside a transaction set: the last ST/envelope segment seen is an ST; an SE belongs
+    # to the set it closes (an SE with no open ST stands outside).
+    open_st = pl.when(code == ST).then(True).when(env).then(False).forward_fill()
     df = df.with_columns(
-        isa_key=key(ISA),
-        gs_key=key(GS),
-        st_key=key(ST),
-        hl_key=key(HL),
-        clm_key=key(CLM),
-        lx_key=key(LX),
-        _nm1_key=key(NM1),
-        in_txn=_mark(ST, [SE, GE, IEA, ISA, GS]).fill_null(False) | (code == SE),
-        _in_clm=_mark(CLM, [ST, SE, HL]),
-        _in_lx=_mark(LX, [ST, SE, HL, CLM]),
-        _in_hl=_mark(HL, [ST, SE]),
-        _in_sbr=_mark(SBR, [ST, SE, HL, CLM, LX]),
-        _in_nm1=_mark(NM1, _NM1_RESET),
+        isa_key=key(ISA), gs_key=key(GS), st_key=key(ST), hl_key=key(HL),
+        clm_key=key(CLM), lx_key=key(LX), _nm1_key=key(NM1),
+        in_txn=open_st.fill_null(False) | ((code == SE) & open_st.shift(1).fill_null(False)),
+        _in_clm=_mark(CLM) == CLM,
+        _in_lx=_mark(LX) == LX,
+        _in_hl=_mark(HL) == HL,
+        _in_sbr=_mark(SBR) == SBR,
+        _in_nm1=_mark(NM1) == NM1,
     )
     # HL03 per HL and NM101 per NM1, looked up by the dense running keys.
     hl_levels = with_el(df.filter(code == HL)).select(el(3)).to_series()

@@ -1,0 +1,171 @@
+"""Exit codes (0 / 1 / 2), stdout/stderr separation, and no traceback ever."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import REPO, SAMPLES, edi, interchange, run_cli, write_edi
+
+BASE = ["check", "--format", "json", "--no-ig", "--select", "ENV,FILE"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    good = write_edi(tmp_path, edi(interchange()), "good.edi")
+    segs = interchange()
+    segs[21] = "SE*99*0001"  # wrong SE01: an error
+    bad = write_edi(tmp_path, edi(segs), "bad.edi")
+    warn = write_edi(tmp_path, "exported by BILLER\n" + edi(interchange()), "warn.edi")
+    return {"good": str(good), "bad": str(bad), "warn": str(warn), "dir": tmp_path}
+
+
+def _no_traceback(err: str) -> None:
+    assert "Traceback" not in err
+
+
+def test_clean_exit_0(files):
+    code, out, err = run_cli([*BASE, files["good"]])
+    assert code == 0, err
+    assert json.loads(out)["summary"]["findings"] == {"error": 0, "warning": 0, "info": 0}
+
+
+def test_samples_are_clean_for_envelope_rules():
+    code, out, err = run_cli([*BASE, str(SAMPLES)])
+    assert code == 0, err
+    edi = sorted(SAMPLES.glob("*.edi"))
+    clm = sum(seg.strip().startswith("CLM*") for p in edi for seg in p.read_text().split("~"))
+    assert json.loads(out)["summary"]["claims"] == clm > 6
+
+
+def test_errors_exit_1(files):
+    code, out, err = run_cli([*BASE, files["bad"]])
+    assert code == 1
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["ENV131"]
+    _no_traceback(err)
+
+
+def test_fail_on(files):
+    assert run_cli([*BASE, files["warn"]])[0] == 0  # a warning only: below "error"
+    assert run_cli([*BASE, "--fail-on", "warning", files["warn"]])[0] == 1
+    assert run_cli([*BASE, "--fail-on", "never", files["bad"]])[0] == 0
+    assert run_cli([*BASE, "--fail-on", "warning", files["good"]])[0] == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "--format", "json", "/no/such/file.edi"],
+    ["check", "--format", "json", "/no/such/*.edi"],
+    ["check", "--format", "json", "--select", "ZZZ999", "sample_edi"],
+    ["check", "--format", "json", "--ignore", "NOPE", "sample_edi"],
+    ["check", "--format", "yaml", "sample_edi"],
+    ["check", "--format", "json", "--ruleset", "/no/such/ruleset.toml", "sample_edi"],
+    ["check", "--format", "json", "--ruleset", "no-such-ruleset", "sample_edi"],
+    ["check", "--format", "json", "--fail-on", "sometimes", "sample_edi"],
+    ["check"],
+])
+def test_usage_errors_exit_2(args, monkeypatch):
+    monkeypatch.chdir(REPO)
+    code, out, err = run_cli(args)
+    assert code == 2
+    assert out == ""
+    assert err.strip()
+    _no_traceback(err)
+
+
+def test_invalid_ruleset_toml_exits_2(tmp_path, monkeypatch):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ruleset\nname = 1")
+    monkeypatch.chdir(REPO)
+    code, out, err = run_cli(["check", "--format", "json", "--ruleset", str(bad), "sample_edi"])
+    assert code == 2 and out == ""
+    assert "invalid TOML" in err
+    _no_traceback(err)
+
+
+def test_internal_error_exits_2_without_traceback(files, monkeypatch):
+    import validator.cli
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(validator.cli, "check", boom)
+    code, out, err = run_cli([*BASE, files["good"]])
+    assert code == 2 and out == ""
+    assert "internal error" in err and "simulated failure" in err
+    _no_traceback(err)
+
+
+def test_unreadable_file_does_not_stop_the_batch(files):
+    d = files["dir"]
+    (d / "utf16.edi").write_bytes(edi(interchange()).encode("utf-16"))
+    (d / "empty.edi").write_bytes(b"")
+    code, out, err = run_cli([*BASE, str(d)])
+    assert code == 1
+    doc = json.loads(out)
+    status = {f["path"].rsplit("/", 1)[1]: f["status"] for f in doc["files"]}
+    assert status == {"bad.edi": "parsed", "empty.edi": "unreadable", "good.edi": "parsed",
+                      "utf16.edi": "unreadable", "warn.edi": "parsed"}
+    assert doc["summary"]["files_unreadable"] == 2
+    by_file = {c["file"].rsplit("/", 1)[1] for c in doc["claims"]}
+    assert by_file == {"bad.edi", "good.edi", "warn.edi"}
+    rules = {(f["file"].rsplit("/", 1)[1], f["rule"]) for f in doc["findings"]}
+    assert ("utf16.edi", "FILE002") in rules and ("empty.edi", "FILE003") in rules
+    _no_traceback(err)
+
+
+def test_real_process_streams(files):
+    # A child process: stdout holds exactly the JSON document, the summary goes to stderr.
+    code, out, err = run_cli([*BASE, files["bad"], files["good"]], subprocess_run=True)
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["summary"]["claims"] == 2
+    assert "2 files" in err and "claims" in err
+    _no_traceback(err)
+    code, out, err = run_cli(["check", "--format", "json", "/no/such/path"], subprocess_run=True)
+    assert code == 2 and out == "" and "no such file" in err
+    _no_traceback(err)
+
+
+def test_reader_bug_in_one_file_is_contained(files, monkeypatch):
+    # An unexpected exception while reading one file: that file is unreadable, the others
+    # are checked, and no traceback is printed.
+    import validator.engine
+
+    real = validator.engine.tokenize
+
+    def flaky(loaded, file_id):
+        if loaded.path.endswith("bad.edi"):
+            raise ValueError("simulated reader bug")
+        return real(loaded, file_id)
+
+    monkeypatch.setattr(validator.engine, "tokenize", flaky)
+    code, out, err = run_cli([*BASE, files["bad"], files["good"]])
+    assert code == 1
+    doc = json.loads(out)
+    assert [f["status"] for f in doc["files"]] == ["unreadable", "parsed"]
+    assert "simulated reader bug" in doc["files"][0]["error"]
+    assert [c["claim_id"] for c in doc["claims"]] == ["C1"]
+    _no_traceback(err)
+
+
+def test_folder_scan_and_globs(tmp_path, monkeypatch):
+    good = edi(interchange())
+    (tmp_path / "sub").mkdir()
+    write_edi(tmp_path / "sub", good, "a.edi")
+    write_edi(tmp_path, good, "b.837")
+    for skipped in ("README.md", "MANIFEST.tsv", ".hidden.edi", "LICENSE"):
+        write_edi(tmp_path, "not x12", skipped)
+    code, out, err = run_cli([*BASE, str(tmp_path)])
+    assert code == 0, err
+    names = sorted(f["path"].rsplit("/", 1)[1] for f in json.loads(out)["files"])
+    assert names == ["a.edi", "b.837"]
+    code, out, _ = run_cli([*BASE, "--exclude", "*.837", str(tmp_path)])
+    assert [f["path"].rsplit("/", 1)[1] for f in json.loads(out)["files"]] == ["a.edi"]
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli([*BASE, "**/*.edi"])
+    assert code == 0
+    assert [f["path"] for f in json.loads(out)["files"]] == ["sub/a.edi"]
+    # A file named explicitly is always read, even one a folder scan would skip.
+    code, out, _ = run_cli([*BASE, "README.md"])
+    assert code == 1
+    assert json.loads(out)["findings"][0]["rule"] == "FILE001"

@@ -1,0 +1,220 @@
+"""Envelope (ENV1xx) and file-level (FILE01x) checks: one broken file per check.
+
+Segment positions of the default interchange (helpers.interchange): 1 ISA, 2 GS, 3 ST,
+4 BHT .. 17 CLM .. 21 DTP, 22 SE, 23 GE, 24 IEA.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import SAMPLES, check_files, codes, edi, interchange, isa, transaction, write_edi
+
+from validator.rules.registry import load_all
+
+
+def run(tmp_path, segs: list[str]):
+    return check_files(write_edi(tmp_path, edi(segs)))
+
+
+def replace(segs: list[str], index: int, new: str | None) -> list[str]:
+    """Replace (or delete, with None) the segment at 1-based ``index``."""
+    out = list(segs)
+    if new is None:
+        del out[index - 1]
+    else:
+        out[index - 1] = new
+    return out
+
+
+def insert(segs: list[str], index: int, new: str) -> list[str]:
+    """Insert ``new`` so that it becomes segment ``index``."""
+    return [*segs[: index - 1], new, *segs[index - 1 :]]
+
+
+def test_clean_files_have_no_envelope_or_file_findings(tmp_path):
+    assert codes(run(tmp_path, interchange())) == []
+    assert codes(check_files(*sorted(SAMPLES.glob("*.edi")))) == []
+    assert check_files(*sorted(SAMPLES.glob("clean-*.edi"))).batch.claims.height == 6
+
+
+def test_env100_isa_width(tmp_path):
+    bad = isa().replace("S01".ljust(15), "S01")  # ISA06 not padded to 15
+    result = run(tmp_path, interchange(isa_text=bad))
+    assert codes(result) == [("ENV100", 1)]
+    f = result.findings.row(0, named=True)
+    assert f["element"] == "ISA06" and f["segment_id"] == "ISA"
+
+
+def test_env100_isa_element_count(tmp_path):
+    fields = isa().split("*")
+    del fields[14]  # drop ISA14: 15 elements
+    result = run(tmp_path, interchange(isa_text="*".join(fields)))
+    assert codes(result) == [("ENV100", 1)]
+    f = result.findings.row(0, named=True)
+    assert (f["expected"], f["found"]) == ("16", "15")
+    assert result.batch.claims["claim_id"].to_list() == ["C1"]
+
+
+def test_env100_isa13_not_nine_digits(tmp_path):
+    segs = interchange(isa13="00000001A")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("ENV100", 1)]
+    f = result.findings.row(0, named=True)
+    assert (f["element"], f["found"]) == ("ISA13", "00000001A")
+
+
+def test_env110_iea02_differs_from_isa13(tmp_path):
+    result = run(tmp_path, replace(interchange(), 24, "IEA*1*000000999"))
+    assert codes(result) == [("ENV110", 24)]
+    f = result.findings.row(0, named=True)
+    assert (f["element"], f["expected"], f["found"]) == ("IEA02", "000000001", "000000999")
+
+
+def test_env111_iea01_group_count(tmp_path):
+    result = run(tmp_path, replace(interchange(), 24, "IEA*2*000000001"))
+    assert codes(result) == [("ENV111", 24)]
+    assert result.findings["expected"].to_list() == ["1"]
+
+
+def test_env112_missing_iea(tmp_path):
+    assert codes(run(tmp_path, replace(interchange(), 24, None))) == [("ENV112", 1)]
+
+
+def test_env120_ge02_differs_from_gs06(tmp_path):
+    assert codes(run(tmp_path, replace(interchange(), 23, "GE*1*2"))) == [("ENV120", 23)]
+
+
+def test_env121_ge01_transaction_count(tmp_path):
+    result = run(tmp_path, replace(interchange(), 23, "GE*3*1"))
+    assert codes(result) == [("ENV121", 23)]
+    assert result.findings.row(0, named=True)["found"] == "3"
+
+
+def test_env122_missing_ge(tmp_path):
+    assert codes(run(tmp_path, replace(interchange(), 23, None))) == [("ENV122", 2)]
+
+
+def test_env130_se02_differs_from_st02(tmp_path):
+    result = run(tmp_path, replace(interchange(), 22, "SE*20*0002"))
+    assert codes(result) == [("ENV130", 22)]
+
+
+def test_env131_se01_segment_count(tmp_path):
+    result = run(tmp_path, replace(interchange(), 22, "SE*21*0001"))
+    assert codes(result) == [("ENV131", 22)]
+    f = result.findings.row(0, named=True)
+    assert (f["expected"], f["found"]) == ("20", "21")
+
+
+def test_env132_truncated_file(tmp_path):
+    segs = interchange()[:15]  # ends inside the subscriber loop
+    assert codes(run(tmp_path, segs)) == [("ENV112", 1), ("ENV122", 2), ("ENV132", 3)]
+
+
+def test_env132_missing_se_before_the_next_st(tmp_path):
+    t1 = transaction("0001", claim="A1")[:-1]  # no SE
+    t2 = transaction("0002", claim="A2")
+    result = run(tmp_path, interchange(t1, t2))
+    assert codes(result) == [("ENV132", 3)]
+    assert result.batch.claims["claim_id"].to_list() == ["A1", "A2"]
+
+
+def test_env140_st03_differs_from_gs08(tmp_path):
+    segs = replace(interchange(), 3, "ST*837*0001*005010X223A2")
+    assert codes(run(tmp_path, segs)) == [("ENV140", 3)]
+
+
+def test_env150_empty_segment(tmp_path):
+    segs = insert(interchange(), 18, "REF")
+    result = run(tmp_path, replace(segs, 23, "SE*21*0001"))
+    assert codes(result) == [("ENV150", 18)]
+    assert result.findings["claim_key"].to_list() == result.batch.claims["claim_key"].to_list()
+    # Separators alone carry no data either.
+    result = run(tmp_path, replace(interchange(), 18, "HI*:"))
+    assert codes(result) == [("ENV150", 18)]
+
+
+def test_env151_unknown_segment(tmp_path):
+    segs = insert(interchange(), 18, "XYZ*1")
+    segs = replace(segs, 23, "SE*21*0001")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("ENV151", 18)]
+    assert result.findings["found"].to_list() == ["XYZ"]
+
+
+def test_env152_segment_between_se_and_ge(tmp_path):
+    result = run(tmp_path, insert(interchange(), 23, "REF*EI*751234567"))
+    assert codes(result) == [("ENV152", 23)]
+
+
+def test_env152_claim_outside_a_set_is_still_listed_once(tmp_path):
+    result = run(tmp_path, insert(interchange(), 23, "CLM*X9*10***11:B:1*Y*A*Y*Y"))
+    assert codes(result) == [("ENV152", 23)]
+    assert result.batch.claims["claim_id"].to_list() == ["C1", "X9"]
+
+
+def test_env153_trailer_without_header(tmp_path):
+    result = run(tmp_path, insert(interchange(), 23, "SE*20*0001"))
+    assert codes(result) == [("ENV153", 23)]
+    result = run(tmp_path, insert(interchange(), 24, "GE*1*1"))
+    assert codes(result) == [("ENV153", 24)]
+
+
+def test_file010_not_an_837(tmp_path):
+    body = "BPR*I*100*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20250315"
+    segs = interchange(transaction(version="005010X221A1", body=body), version="005010X221A1")
+    segs = replace(segs, 3, "ST*835*0001*005010X221A1")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("FILE010", 3)]
+    assert result.batch.claims.height == 0
+
+
+def test_file011_4010_837(tmp_path):
+    segs = interchange(transaction(version="004010X098A1"), version="004010X098A1",
+                       isa_text=isa(isa11="U", isa12="00401"))
+    result = run(tmp_path, segs)
+    assert codes(result) == [("FILE011", 3)]
+    claims = result.batch.claims
+    assert claims["claim_id"].to_list() == ["C1"]
+    assert claims["supported"].to_list() == [False]
+    assert claims["transaction_type"].to_list() == ["837P"]
+
+
+def test_file012_predetermination_guide(tmp_path):
+    segs = interchange(transaction(version="005010X291"), version="005010X291")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("FILE012", 3)]
+    assert result.batch.claims["supported"].to_list() == [False]
+
+
+@pytest.mark.parametrize("code", ["ENV110", "ENV111", "ENV112", "ENV120", "ENV121", "ENV122",
+                                  "ENV130", "ENV131", "ENV132", "ENV153"])
+def test_trailer_codes_are_documented(code):
+    r = load_all()[code]
+    assert r.severity == "error" and r.snip_level == 1
+    for part in ("What it does", "Why is this bad?", "Example", "How to fix"):
+        assert r.section(part), (code, part)
+
+
+def test_trailer_titles_name_the_elements():
+    reg = load_all()
+    assert "IEA02" in reg["ENV110"].title and "ISA13" in reg["ENV110"].title
+    assert "IEA01" in reg["ENV111"].title
+    assert "GE02" in reg["ENV120"].title and "SE02" in reg["ENV130"].title
+    assert set(reg["ENV110"].raises) == {"ENV111", "ENV112"}
+
+
+def test_837_without_a_guide_takes_its_type_from_the_service_segments(tmp_path):
+    segs = interchange(transaction(version="005010"), version="005010")
+    segs = replace(segs, 3, "ST*837*0001")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("FILE012", 3)]
+    assert result.batch.claims["transaction_type"].to_list() == ["837P"]
+    assert result.batch.transactions["transaction_type"].to_list() == ["837P"]
+
+
+def test_env100_isa09_isa10_digits(tmp_path):
+    bad = isa().replace("*250315*1200*", "*25-3-1*12:0*")
+    result = run(tmp_path, interchange(isa_text=bad))
+    assert codes(result) == [("ENV100", 1), ("ENV100", 1)]
+    assert sorted(result.findings["element"].to_list()) == ["ISA09", "ISA10"]
