@@ -1,0 +1,333 @@
+(function () {
+  "use strict";
+  // Data: columnar arrays with lookup tables (see validator/output/html_report.py).
+  // Everything from EDI files is inserted with textContent only.
+  var D = JSON.parse(document.getElementById("report-data").textContent);
+  var F = D.f, C = D.c, S = D.S, SEV = D.sev, N = F.rule.length;
+  var RULES = D.rules, FILES = D.files;
+  var PRINT_CAP = 5000;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function s(i) { return i < 0 ? "" : S[i]; }
+  function base(p) { var i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\")); return p.slice(i + 1); }
+  function fmt(n) { return n.toLocaleString("en-US"); }
+
+  var state = { sev: [true, true, true], rule: -1, file: -1, claim: -1, q: "", key: null, dir: 1,
+                page: 0, size: 100, view: "table" };
+  var rows = new Int32Array(0);
+
+  // ---- controls -------------------------------------------------------------
+  function countBy(arr, n) { var c = new Int32Array(n); for (var i = 0; i < N; i++) if (arr[i] >= 0) c[arr[i]]++; return c; }
+  function fillControls() {
+    var rc = countBy(F.rule, RULES.code.length), fc = countBy(F.file, FILES.length), sc = countBy(F.sev, 3);
+    var sel = $("f-rule");
+    for (var r = 0; r < RULES.code.length; r++) {
+      var o = el("option", null, RULES.code[r] + " — " + RULES.title[r] + " (" + fmt(rc[r]) + ")");
+      o.value = r; sel.appendChild(o);
+    }
+    var fs = $("f-file"), order = [];
+    for (var f = 0; f < FILES.length; f++) if (fc[f]) order.push(f);
+    order.sort(function (a, b) { return FILES[a] < FILES[b] ? -1 : FILES[a] > FILES[b] ? 1 : 0; });
+    order.forEach(function (f) {
+      var o = el("option", null, base(FILES[f]) + " (" + fmt(fc[f]) + ")");
+      o.value = f; o.title = FILES[f]; fs.appendChild(o);
+    });
+    var chips = $("f-sev").querySelectorAll("label");
+    for (var k = 0; k < chips.length; k++) chips[k].querySelector(".cnt").textContent = fmt(sc[k]);
+  }
+
+  // ---- filtering and sorting ------------------------------------------------
+  function matches(arr, q) {
+    var m = new Uint8Array(arr.length);
+    for (var i = 0; i < arr.length; i++) { var v = arr[i]; if (v !== null && String(v).toLowerCase().indexOf(q) >= 0) m[i] = 1; }
+    return m;
+  }
+  function applyFilter() {
+    var q = state.q.trim().toLowerCase(), qs, qc, qf, qr, out = new Int32Array(N), n = 0;
+    if (q) {
+      qs = matches(S, q); qc = matches(C.id, q); qf = matches(FILES, q);
+      qr = matches(RULES.code.map(function (c, i) { return c + " " + RULES.title[i]; }), q);
+    }
+    for (var i = 0; i < N; i++) {
+      if (!state.sev[F.sev[i]]) continue;
+      if (state.rule >= 0 && F.rule[i] !== state.rule) continue;
+      if (state.file >= 0 && F.file[i] !== state.file) continue;
+      if (state.claim >= 0 && F.claim[i] !== state.claim) continue;
+      if (q && !(qs[F.msg[i]] || qs[F.exp[i]] || qs[F.fnd[i]] || qs[F.sid[i]] || qs[F.el[i]] ||
+                 qr[F.rule[i]] || qf[F.file[i]] || (F.claim[i] >= 0 && qc[F.claim[i]]))) continue;
+      out[n++] = i;
+    }
+    rows = out.subarray(0, n);
+    sortRows();
+  }
+  var ranks = {};
+  function rankOf(values) {  // rank of each dictionary entry in string order
+    var idx = values.map(function (_, i) { return i; });
+    idx.sort(function (a, b) { var x = values[a] || "", y = values[b] || ""; return x < y ? -1 : x > y ? 1 : 0; });
+    var r = new Int32Array(values.length);
+    for (var k = 0; k < idx.length; k++) r[idx[k]] = k;
+    return r;
+  }
+  function keyArray(key) {
+    if (key === "sev" || key === "seg") return function (i) { return F[key][i]; };
+    var src = { rule: RULES.code, file: FILES, claim: C.id }[key] || S;
+    var col = { rule: "rule", file: "file", claim: "claim", msg: "msg", exp: "exp", fnd: "fnd" }[key];
+    if (!ranks[key]) ranks[key] = rankOf(src);
+    var r = ranks[key], a = F[col];
+    return function (i) { return a[i] < 0 ? -1 : r[a[i]]; };
+  }
+  function sortRows() {
+    if (!state.key) return;
+    var k = keyArray(state.key), d = state.dir, arr = Array.prototype.slice.call(rows);
+    arr.sort(function (a, b) { var x = k(a), y = k(b); return x !== y ? (x < y ? -d : d) : a - b; });
+    rows = Int32Array.from(arr);
+  }
+
+  // ---- rendering ----------------------------------------------------------------
+  function sevBadge(v) { return el("span", "sev " + SEV[v], SEV[v]); }
+  function cell(tr, cls, child) { var td = el("td", cls); if (child !== undefined) td.appendChild(child); tr.appendChild(td); return td; }
+  function claimButton(ci) {
+    var b = el("button", "linkbtn", C.id[ci]);
+    b.type = "button"; b.dataset.claim = ci; b.title = "Show this claim";
+    return b;
+  }
+  function findingRow(i) {
+    var tr = el("tr", SEV[F.sev[i]]);
+    cell(tr, "c-sev", sevBadge(F.sev[i]));
+    var td = cell(tr, "c-rule");
+    td.appendChild(el("div", "rc", RULES.code[F.rule[i]]));
+    td.appendChild(el("div", "rt", RULES.title[F.rule[i]]));
+    var fp = F.file[i] >= 0 ? FILES[F.file[i]] : "";
+    cell(tr, "c-file", el("span", null, base(fp))).title = fp;
+    cell(tr, "c-claim", F.claim[i] >= 0 ? claimButton(F.claim[i]) : el("span", "none", "—"));
+    td = cell(tr, "c-seg num");
+    if (F.seg[i] >= 0) td.appendChild(document.createTextNode("#" + F.seg[i] + " "));
+    if (F.sid[i] >= 0) td.appendChild(el("span", "sid", s(F.sid[i]) + (F.el[i] >= 0 && s(F.el[i]) !== s(F.sid[i]) ? " " + s(F.el[i]) : "")));
+    cell(tr, "c-msg").textContent = s(F.msg[i]);
+    cell(tr, "c-exp").textContent = s(F.exp[i]);
+    cell(tr, "c-fnd").textContent = s(F.fnd[i]);
+    return tr;
+  }
+  function pages(total) { return Math.max(1, Math.ceil(total / state.size)); }
+  function renderTable(all) {
+    var body = $("fbody"), frag = document.createDocumentFragment();
+    var start = all ? 0 : state.page * state.size;
+    var end = all ? Math.min(rows.length, PRINT_CAP) : Math.min(rows.length, start + state.size);
+    for (var k = start; k < end; k++) frag.appendChild(findingRow(rows[k]));
+    if (!rows.length) { var tr = el("tr"); var td = cell(tr, "empty"); td.colSpan = 8; td.textContent = N ? "No finding matches these filters." : "No findings: every claim passed every enabled rule."; frag.appendChild(tr); }
+    body.replaceChildren(frag);
+    updatePager(rows.length, start, end);
+  }
+
+  // Grouped view: one card per claim (or per file for findings outside claims).
+  var GROUPS_PER_PAGE = 20;
+  function groups() {
+    var order = [], seen = new Map();
+    for (var k = 0; k < rows.length; k++) {
+      var i = rows[k], g = F.claim[i] >= 0 ? F.claim[i] : -1 - F.file[i];
+      var list = seen.get(g);
+      if (!list) { list = []; seen.set(g, list); order.push(g); }
+      list.push(i);
+    }
+    return { order: order, map: seen };
+  }
+  function kv(dl, label, value, cls) {
+    if (value === null || value === undefined || value === "") return;
+    dl.appendChild(el("dt", null, label));
+    dl.appendChild(el("dd", cls || null, value));
+  }
+  var KP_LABELS = { source: "Identified by", product: "Product", region: "Region", funding: "Funding",
+    expected_payer_id: "Expected payer ID", expected_payer_name: "Expected payer",
+    expected_payer_address: "Mail claims to", appeals: "Appeals / disputes", phone: "Eligibility & benefits" };
+  var SOURCES = { roster: "member roster", payer_id: "payer ID", payer_name: "payer name", plan_name: "plan name (SBR04)" };
+  function kpBox(ci) {
+    if (!C.kp || !C.kp.length) return null;
+    var member = C.kp_member ? C.kp_member[ci] : null;
+    if (member === null || member === undefined) return null;
+    var box = el("div", "kpbox" + (member ? "" : " nonkp"));
+    if (!member) { box.appendChild(el("h4", null, "Not a Kaiser Permanente claim")); return box; }
+    box.appendChild(el("h4", null, "Kaiser Permanente member"));
+    var dl = el("dl", "kv"), phone = null;
+    C.kp.forEach(function (name) {
+      if (name === "member") return;
+      var v = C["kp_" + name][ci];
+      if (name === "phone") { phone = v; return; }
+      if (name === "source" && v) v = SOURCES[v] || v;
+      kv(dl, KP_LABELS[name] || name.replace(/_/g, " "), v === true ? "yes" : v === false ? "no" : v);
+    });
+    kv(dl, KP_LABELS.phone, phone || D.phone, "phone");
+    box.appendChild(dl);
+    return box;
+  }
+  function claimCard(g, list) {
+    var card = el("article", "claimcard");
+    var head = el("div", "ch");
+    if (g >= 0) {
+      card.classList.add(C.status[g]);
+      head.appendChild(el("span", "muted", "Claim"));
+      head.appendChild(el("span", "cid", C.id[g]));
+      head.appendChild(el("span", "status " + C.status[g], C.status[g]));
+      head.appendChild(el("span", null, [C.type[g], C.charge[g] ? "$" + C.charge[g] : null].filter(Boolean).join(" · ")));
+      var fp = C.file[g] >= 0 ? FILES[C.file[g]] : "";
+      var loc = el("span", "muted", base(fp) + " · CLM at segment " + C.seg[g]); loc.title = fp;
+      head.appendChild(loc);
+    } else {
+      var path = FILES[-1 - g];
+      head.appendChild(el("span", "muted", "File / envelope"));
+      var t = el("span", "cid", base(path)); t.title = path; head.appendChild(t);
+    }
+    card.appendChild(head);
+    if (g >= 0) {
+      var bodyEl = el("div", "cbody"), dl = el("dl", "kv");
+      kv(dl, "Patient", C.patient[g]);
+      if (C.subscriber[g] && C.subscriber[g] !== C.patient[g]) kv(dl, "Subscriber", C.subscriber[g]);
+      kv(dl, "Member ID", C.member[g], "mono");
+      kv(dl, "Patient birth date", C.birth[g]);
+      kv(dl, "Payer", [C.payer[g], C.payer_id[g] ? "(" + C.payer_id[g] + ")" : null].filter(Boolean).join(" "));
+      kv(dl, "Plan (SBR04)", C.plan[g]);
+      kv(dl, "Billing provider", [C.billing[g], C.npi[g] ? "NPI " + C.npi[g] : null].filter(Boolean).join(" · "));
+      kv(dl, "Service state", C.state[g]);
+      kv(dl, "Service dates", C.dates[g]);
+      bodyEl.appendChild(dl);
+      var kp = kpBox(g);
+      if (kp) bodyEl.appendChild(kp);
+      card.appendChild(bodyEl);
+    }
+    var ul = el("ul", "flist");
+    list.forEach(function (i) {
+      var li = el("li");
+      li.appendChild(el("span", null)).appendChild(sevBadge(F.sev[i]));
+      var rc = el("span", "rc", RULES.code[F.rule[i]]); rc.title = RULES.title[F.rule[i]]; li.appendChild(rc);
+      var m = el("div");
+      m.appendChild(el("div", null, s(F.msg[i])));
+      var where = [];
+      if (F.seg[i] >= 0) where.push("segment #" + F.seg[i]);
+      if (F.sid[i] >= 0) where.push(s(F.sid[i]));
+      if (F.el[i] >= 0) where.push(s(F.el[i]));
+      if (where.length) m.appendChild(el("div", "loc", where.join(" · ")));
+      li.appendChild(m);
+      if (F.exp[i] >= 0 || F.fnd[i] >= 0) {
+        var ef = el("div", "ef");
+        ef.appendChild(document.createTextNode("expected "));
+        ef.appendChild(el("b", null, F.exp[i] >= 0 ? s(F.exp[i]) : "—"));
+        ef.appendChild(document.createTextNode("  found "));
+        ef.appendChild(el("b", null, F.fnd[i] >= 0 ? s(F.fnd[i]) : "—"));
+        li.appendChild(ef);
+      }
+      ul.appendChild(li);
+    });
+    if (list.length) card.appendChild(ul);
+    return card;
+  }
+  function renderClaims(all) {
+    var G = groups(), total = G.order.length, box = $("view-claims"), frag = document.createDocumentFragment();
+    var per = all ? PRINT_CAP : GROUPS_PER_PAGE;
+    var start = all ? 0 : state.page * per, end = Math.min(total, start + per);
+    for (var k = start; k < end; k++) frag.appendChild(claimCard(G.order[k], G.map.get(G.order[k])));
+    if (!total) frag.appendChild(el("div", "empty", "No finding matches these filters."));
+    box.replaceChildren(frag);
+    updatePager(total, start, end, per, "claims");
+  }
+  function updatePager(total, start, end, per, unit) {
+    per = per || state.size;
+    var np = Math.max(1, Math.ceil(total / per));
+    $("pageinfo").textContent = total ? "Page " + fmt(state.page + 1) + " of " + fmt(np) : "";
+    var q = function (n) { return $("pager").querySelector("[data-page=" + n + "]"); };
+    q("first").disabled = q("prev").disabled = state.page === 0;
+    q("next").disabled = q("last").disabled = state.page >= np - 1;
+    var what = unit === "claims" ? " claims and files with findings" : " findings";
+    $("count").textContent = (total ? fmt(start + 1) + "–" + fmt(end) + " of " : "") + fmt(total) + what +
+      (unit === "claims" ? " (" + fmt(rows.length) + " findings)" : (rows.length < N ? " (of " + fmt(N) + ")" : ""));
+    $("print-note").textContent = rows.length > PRINT_CAP ? "Printed: the first " + fmt(PRINT_CAP) + " of " + fmt(rows.length) + " findings (the JSON/CSV outputs hold all)." : "";
+  }
+  function lastPage() {
+    var total = state.view === "claims" ? groups().order.length : rows.length;
+    return Math.max(0, Math.ceil(total / (state.view === "claims" ? GROUPS_PER_PAGE : state.size)) - 1);
+  }
+  function render(all) { if (state.view === "claims") renderClaims(all); else renderTable(all); }
+  function refresh() { state.page = 0; applyFilter(); render(); }
+
+  // ---- events -----------------------------------------------------------------
+  function on(id, ev, fn) { $(id).addEventListener(ev, fn); }
+  $("f-sev").addEventListener("change", function (e) { state.sev[+e.target.value] = e.target.checked; refresh(); });
+  on("f-rule", "change", function (e) { state.rule = +e.target.value; refresh(); });
+  on("f-file", "change", function (e) { state.file = +e.target.value; refresh(); });
+  var timer = 0;
+  on("f-q", "input", function (e) { clearTimeout(timer); timer = setTimeout(function () { state.q = e.target.value; refresh(); }, 160); });
+  on("f-reset", "click", function () {
+    state.sev = [true, true, true]; state.rule = state.file = state.claim = -1; state.q = ""; state.key = null;
+    $("f-rule").value = "-1"; $("f-file").value = "-1"; $("f-q").value = "";
+    var boxes = $("f-sev").querySelectorAll("input"); for (var k = 0; k < boxes.length; k++) boxes[k].checked = true;
+    setSortMarks(); refresh();
+  });
+  function setSortMarks() {
+    var ths = document.querySelectorAll("#ftable th[data-sort]");
+    for (var k = 0; k < ths.length; k++) {
+      if (ths[k].dataset.sort === state.key) ths[k].setAttribute("aria-sort", state.dir > 0 ? "ascending" : "descending");
+      else ths[k].removeAttribute("aria-sort");
+    }
+  }
+  document.querySelector("#ftable thead").addEventListener("click", function (e) {
+    var th = e.target.closest("th[data-sort]"); if (!th) return;
+    var key = th.dataset.sort;
+    if (state.key === key) state.dir = -state.dir; else { state.key = key; state.dir = 1; }
+    setSortMarks(); state.page = 0; sortRows(); render();
+  });
+  $("pager").addEventListener("click", function (e) {
+    var b = e.target.closest("[data-page]"); if (!b) return;
+    var p = b.dataset.page, last = lastPage();
+    state.page = p === "first" ? 0 : p === "prev" ? Math.max(0, state.page - 1) : p === "next" ? Math.min(last, state.page + 1) : last;
+    render(); $("findings").scrollIntoView();
+  });
+  on("pagesize", "change", function (e) { state.size = +e.target.value; state.page = 0; render(); });
+  function setView(v) {
+    state.view = v; state.page = 0;
+    $("tab-table").classList.toggle("on", v === "table"); $("tab-claims").classList.toggle("on", v === "claims");
+    $("tab-table").setAttribute("aria-selected", v === "table"); $("tab-claims").setAttribute("aria-selected", v === "claims");
+    $("view-table").hidden = v !== "table"; $("view-claims").hidden = v !== "claims";
+    render();
+  }
+  on("tab-table", "click", function () { setView("table"); });
+  on("tab-claims", "click", function () { setView("claims"); });
+  function openClaim(ci) {
+    var list = [];
+    for (var i = 0; i < N; i++) if (F.claim[i] === ci) list.push(i);
+    $("dlgbody").replaceChildren(claimCard(ci, list));
+    var d = $("claimdlg");
+    if (typeof d.showModal === "function") d.showModal(); else d.setAttribute("open", "");
+  }
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest(".linkbtn[data-claim]");
+    if (b) { openClaim(+b.dataset.claim); return; }
+    var r = e.target.closest("[data-rule]");
+    if (r) { e.preventDefault(); selectRule(r.dataset.rule); return; }
+    var f = e.target.closest("[data-file]");
+    if (f) { selectFile(+f.dataset.file); }
+  });
+  function selectRule(code) {
+    var idx = RULES.code.indexOf(code); if (idx < 0) return;
+    state.rule = idx; $("f-rule").value = String(idx); refresh(); $("findings").scrollIntoView();
+  }
+  function selectFile(fid) {
+    if (!(fid >= 0 && fid < FILES.length)) return;
+    state.file = fid; $("f-file").value = String(fid); refresh(); $("findings").scrollIntoView();
+  }
+  on("dlgclose", "click", function () { var d = $("claimdlg"); if (d.close) d.close(); else d.removeAttribute("open"); });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "/" && document.activeElement !== $("f-q") && !e.ctrlKey && !e.metaKey) { e.preventDefault(); $("f-q").focus(); }
+  });
+  // Printing: every filtered finding (up to PRINT_CAP) as a list, not just the current page.
+  window.addEventListener("beforeprint", function () { render(true); });
+  window.addEventListener("afterprint", function () { render(false); });
+
+  fillControls();
+  applyFilter();
+  render();
+  document.documentElement.dataset.ready = "1";
+})();
