@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import time
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from .tables import files_view, findings_view, summary
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SEVERITIES = ("error", "warning", "info")
 CHART_BARS = 12
+# Data blocks larger than this are embedded deflated and base64-encoded (about 4x smaller).
+COMPRESS_ABOVE = 1_000_000
 # kp struct fields shown in the claim panel, in this order (others follow as they come).
 KP_FIELDS = ("member", "source", "product", "region", "funding", "expected_payer_id",
              "expected_payer_name", "expected_payer_address", "appeals", "phone")
@@ -52,16 +55,41 @@ def _asset(name: str) -> str:
 
 def script_json(data: Any) -> str:
     """JSON safe inside ``<script type="application/json">``: ``</script>``, ``<!--`` and
-    line separators cannot appear literally."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    line separators cannot appear literally. Integer ``pl.Series`` become JSON arrays
+    without a round trip through Python objects."""
+    text = _dumps(data)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _codes(s: pl.Series, table: pl.Series) -> list[int]:
+def _dumps(obj: Any) -> str:
+    if isinstance(obj, pl.Series) and obj.dtype.is_integer():
+        if not obj.len():
+            return "[]"
+        return "[" + obj.fill_null(-1).cast(pl.String).str.join(",").item() + "]"
+    if isinstance(obj, pl.Series):
+        obj = obj.to_list()
+    if isinstance(obj, dict):
+        return "{" + ",".join(json.dumps(str(k)) + ":" + _dumps(v) for k, v in obj.items()) + "}"
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _table(columns: list[pl.Series]) -> pl.Series:
+    """Lookup table of the non-null values of ``columns``, most frequent first (so the
+    common values get the shortest indices)."""
+    if not columns:
+        return pl.Series([], dtype=pl.String)
+    allv = pl.concat(columns).drop_nulls().alias("v")
+    if not allv.len():
+        return pl.Series([], dtype=pl.String)
+    return (allv.value_counts(sort=True, name="n").sort(["n", "v"], descending=[True, False])
+            ["v"])
+
+
+def _codes(s: pl.Series, table: pl.Series) -> pl.Series:
     """Index of each value in ``table`` (-1 for null)."""
     idx = pl.Series(range(table.len()), dtype=pl.Int32)
-    return s.replace_strict(table, idx, default=-1, return_dtype=pl.Int32).to_list()
+    return s.replace_strict(table, idx, default=-1, return_dtype=pl.Int32)
 
 
 def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
@@ -95,25 +123,34 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
         billing=pl.col("billing_name"),
         npi=pl.col("billing_npi"),
         state=state,
-        dates=pl.concat_str([pl.col("service_date_from").dt.to_string("%Y-%m-%d"),
-                             pl.col("service_date_to").dt.to_string("%Y-%m-%d")],
-                            separator=" – "),
+        dates=pl.when(pl.col("service_date_from") == pl.col("service_date_to"))
+        .then(pl.col("service_date_from").dt.to_string("%Y-%m-%d"))
+        .otherwise(pl.concat_str([pl.col("service_date_from").dt.to_string("%Y-%m-%d"),
+                                  pl.col("service_date_to").dt.to_string("%Y-%m-%d")],
+                                 separator=" – ")),
     )
-    payload: dict[str, Any] = {name: out[name].to_list() for name in out.columns}
     kp_fields: list[str] = []
     if "kp" in c.columns and isinstance(c.schema["kp"], pl.Struct):
         fields = {f.name: f.dtype for f in c.schema["kp"].fields}
         kp_fields = [n for n in KP_FIELDS if n in fields] + [n for n in fields if n not in KP_FIELDS]
+        kp_cols = []
         for name in kp_fields:
             col = pl.col("kp").struct.field(name)
             dtype = fields[name]
-            if isinstance(dtype, pl.Struct | pl.List | pl.Array):
-                col = col.cast(pl.String) if not isinstance(dtype, pl.Struct) else col.struct.json_encode()
+            if isinstance(dtype, pl.Struct):
+                col = col.struct.json_encode()
+            elif isinstance(dtype, pl.List | pl.Array):
+                col = col.cast(pl.List(pl.String)).list.join(", ")
             elif dtype != pl.Boolean:
                 col = col.cast(pl.String)
-            payload["kp_" + name] = c.select(col).to_series().to_list()
-    payload["kp"] = kp_fields
-    return payload
+            kp_cols.append(col.alias("kp_" + name))
+        out = out.with_columns(c.select(kp_cols))
+    # Repeated strings (payer, plan, provider, masked names, the KP appeal address…) are
+    # stored once in ``CS``; those columns hold indices into it (-1 = null).
+    coded = [n for n, t in out.schema.items() if t == pl.String and n != "id"]
+    table = _table([out[n] for n in coded])
+    payload = {n: (_codes(out[n], table) if n in coded else out[n]) for n in out.columns}
+    return {"cols": payload, "CS": table, "coded": coded, "kp": kp_fields}
 
 
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
@@ -134,8 +171,7 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
         pl.DataFrame({"claim_key": keys}), on="claim_key", how="semi").sort(
         "file_id", "segment_index")
     keys = claim_rows["claim_key"]
-    strings = pl.concat([f[c] for c in ("message", "expected", "found", "element", "segment_id")]
-                        ).drop_nulls().unique(maintain_order=True)
+    strings = _table([f[c] for c in ("message", "expected", "found", "element", "segment_id")])
     sev_idx = pl.Series(range(len(SEVERITIES)), dtype=pl.Int32)
     return {
         "v": 1,
@@ -146,14 +182,14 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
             "title": [registry[r].title if r in registry else r for r in rules],
         },
         "files": files["path"].to_list(),
-        "S": strings.to_list(),
+        "S": strings,
         "f": {
             "sev": f["severity"].replace_strict(pl.Series(SEVERITIES), sev_idx, default=2,
-                                                return_dtype=pl.Int32).to_list(),
+                                                return_dtype=pl.Int32),
             "rule": _codes(f["rule"], rules),
             "file": _codes(f["file_id"], file_ids),
             "claim": _codes(f["claim_key"], keys),
-            "seg": f["segment_index"].fill_null(-1).to_list(),
+            "seg": f["segment_index"].cast(pl.Int64).fill_null(-1),
             "sid": _codes(f["segment_id"], strings),
             "el": _codes(f["element"], strings),
             "msg": _codes(f["message"], strings),
@@ -345,5 +381,14 @@ def render(result: Result, show_phi: bool = False) -> str:
         glossary=_glossary(result),
         css=Markup(_asset("report.css")),
         script=Markup(script), script_hash=script_hash,
-        data=Markup(script_json(report_data(result, show_phi))),
+        **_data_block(script_json(report_data(result, show_phi))),
     )
+
+
+def _data_block(payload: str) -> dict[str, Any]:
+    """Template variables of the data block: plain JSON, or deflate+base64 when large."""
+    if len(payload) <= COMPRESS_ABOVE:
+        return {"data": Markup(payload), "data_type": "application/json", "data_encoding": None}
+    packed = base64.b64encode(zlib.compress(payload.encode("utf-8"), 3)).decode("ascii")
+    return {"data": Markup(packed), "data_type": "application/octet-stream",
+            "data_encoding": "deflate-base64"}

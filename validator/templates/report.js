@@ -2,8 +2,41 @@
   "use strict";
   // Data: columnar arrays with lookup tables (see validator/output/html_report.py).
   // Everything from EDI files is inserted with textContent only.
-  var D = JSON.parse(document.getElementById("report-data").textContent);
-  var F = D.f, C = D.c, S = D.S, SEV = D.sev, N = F.rule.length;
+  // Large reports carry the JSON deflated and base64-encoded (unpacked with the browser's
+  // DecompressionStream); small ones carry it as plain JSON.
+  function load() {
+    var node = document.getElementById("report-data");
+    if (node.getAttribute("data-encoding") !== "deflate-base64") {
+      start(JSON.parse(node.textContent));
+      return;
+    }
+    if (typeof DecompressionStream === "undefined") {
+      fatal("This browser cannot unpack the report's findings (it lacks DecompressionStream). " +
+            "Open the report in a current Chrome, Edge, Firefox or Safari.");
+      return;
+    }
+    var bin = atob(node.textContent.trim()), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    new Response(stream).text().then(function (t) { start(JSON.parse(t)); })
+      .catch(function (e) { fatal("The report's findings could not be read: " + e); });
+  }
+  function fatal(msg) {
+    var box = document.getElementById("count");
+    box.textContent = msg; box.className = "count fatal";
+    document.documentElement.dataset.ready = "error";
+  }
+
+  function start(D) {
+  var F = D.f, S = D.S, SEV = D.sev, N = F.rule.length;
+  var C = D.c.cols, CS = D.c.CS, KP = D.c.kp, CODED = {};
+  D.c.coded.forEach(function (n) { CODED[n] = 1; });
+  // A claim field (coded columns hold indices into the claims' string table CS).
+  function cv(name, ci) {
+    var a = C[name]; if (!a) return null;
+    var v = a[ci];
+    return CODED[name] ? (v < 0 ? null : CS[v]) : v;
+  }
   var RULES = D.rules, FILES = D.files;
   var PRINT_CAP = 5000;
   var $ = function (id) { return document.getElementById(id); };
@@ -147,16 +180,16 @@
     expected_payer_address: "Mail claims to", appeals: "Appeals / disputes", phone: "Eligibility & benefits" };
   var SOURCES = { roster: "member roster", payer_id: "payer ID", payer_name: "payer name", plan_name: "plan name (SBR04)" };
   function kpBox(ci) {
-    if (!C.kp || !C.kp.length) return null;
-    var member = C.kp_member ? C.kp_member[ci] : null;
+    if (!KP.length) return null;
+    var member = cv("kp_member", ci);
     if (member === null || member === undefined) return null;
     var box = el("div", "kpbox" + (member ? "" : " nonkp"));
     if (!member) { box.appendChild(el("h4", null, "Not a Kaiser Permanente claim")); return box; }
     box.appendChild(el("h4", null, "Kaiser Permanente member"));
     var dl = el("dl", "kv"), phone = null;
-    C.kp.forEach(function (name) {
+    KP.forEach(function (name) {
       if (name === "member") return;
-      var v = C["kp_" + name][ci];
+      var v = cv("kp_" + name, ci);
       if (name === "phone") { phone = v; return; }
       if (name === "source" && v) v = SOURCES[v] || v;
       kv(dl, KP_LABELS[name] || name.replace(/_/g, " "), v === true ? "yes" : v === false ? "no" : v);
@@ -169,11 +202,11 @@
     var card = el("article", "claimcard");
     var head = el("div", "ch");
     if (g >= 0) {
-      card.classList.add(C.status[g]);
+      card.classList.add(cv("status", g));
       head.appendChild(el("span", "muted", "Claim"));
       head.appendChild(el("span", "cid", C.id[g]));
-      head.appendChild(el("span", "status " + C.status[g], C.status[g]));
-      head.appendChild(el("span", null, [C.type[g], C.charge[g] ? "$" + C.charge[g] : null].filter(Boolean).join(" · ")));
+      head.appendChild(el("span", "status " + cv("status", g), cv("status", g)));
+      head.appendChild(el("span", null, [cv("type", g), cv("charge", g) ? "$" + cv("charge", g) : null].filter(Boolean).join(" · ")));
       var fp = C.file[g] >= 0 ? FILES[C.file[g]] : "";
       var loc = el("span", "muted", base(fp) + " · CLM at segment " + C.seg[g]); loc.title = fp;
       head.appendChild(loc);
@@ -185,18 +218,18 @@
     card.appendChild(head);
     if (g >= 0) {
       var bodyEl = el("div", "cbody"), dl = el("dl", "kv");
-      kv(dl, "Patient", C.patient[g]);
-      if (C.subscriber[g] && C.subscriber[g] !== C.patient[g]) kv(dl, "Subscriber", C.subscriber[g]);
-      kv(dl, "Member ID", C.member[g], "mono");
-      kv(dl, "Patient birth date", C.birth[g]);
-      kv(dl, "Payer", [C.payer[g], C.payer_id[g] ? "(" + C.payer_id[g] + ")" : null].filter(Boolean).join(" "));
-      kv(dl, "Plan (SBR04)", C.plan[g]);
-      kv(dl, "Billing provider", [C.billing[g], C.npi[g] ? "NPI " + C.npi[g] : null].filter(Boolean).join(" · "));
-      kv(dl, "Service state", C.state[g]);
-      kv(dl, "Service dates", C.dates[g]);
+      kv(dl, "Patient", cv("patient", g));
+      if (cv("subscriber", g) && cv("subscriber", g) !== cv("patient", g)) kv(dl, "Subscriber", cv("subscriber", g));
+      kv(dl, "Member ID", cv("member", g), "mono");
+      kv(dl, "Patient birth date", cv("birth", g));
+      kv(dl, "Payer", [cv("payer", g), cv("payer_id", g) ? "(" + cv("payer_id", g) + ")" : null].filter(Boolean).join(" "));
+      kv(dl, "Plan (SBR04 / SBR09)", [cv("plan", g), cv("filing", g)].filter(Boolean).join(" · "));
+      kv(dl, "Billing provider", [cv("billing", g), cv("npi", g) ? "NPI " + cv("npi", g) : null].filter(Boolean).join(" · "));
+      kv(dl, "Service state", cv("state", g));
+      kv(dl, "Service dates", cv("dates", g));
       bodyEl.appendChild(dl);
       var kp = kpBox(g);
-      if (kp) bodyEl.appendChild(kp);
+      if (kp) bodyEl.appendChild(kp); else bodyEl.classList.add("nokp");
       card.appendChild(bodyEl);
     }
     var ul = el("ul", "flist");
@@ -330,4 +363,7 @@
   applyFilter();
   render();
   document.documentElement.dataset.ready = "1";
+  }
+
+  load();
 })();
