@@ -102,7 +102,8 @@ def write_batch(folder: Path) -> list[Path]:
     b = folder / "claims-b.837"
     # Text before the ISA (ENV101, a warning) and a wrong SE01 (ENV131, an error).
     b.write_text("EXPORTED BY BILLING SYSTEM\n"
-                 + edi_837p([Claim("SEBAD01"), Claim("SEBAD02")], se_offset=1, control="000000002"))
+                 + edi_837p([Claim("SEBAD01"), Claim("SEBAD02", unknown_segment=True)],
+                            se_offset=1, control="000000002"))
     c = folder / "notes.837"
     c.write_text("this is not an X12 file\n")
     return [a, b, c]
@@ -137,3 +138,29 @@ def with_kp(result: Result) -> Result:
     claims = result.claims.with_columns(kp=kp)
     return Result(result.batch, result.findings, claims, result.ruleset, result.inputs,
                   result.started, result.elapsed)
+
+
+LAST = ("GARCIA", "NGUYEN", "OKAFOR", "LINDQVIST", "PATEL", "MORALES", "KOWALSKI", "TANAKA")
+FIRST = ("ANA", "MINH", "CHIDI", "ELSA", "RAVI", "LUZ", "PIOTR", "YUKI", "OMAR")
+
+
+def large_edi(n_claims: int) -> str:
+    """``n_claims`` distinct claims, each with its own malformed segment ID (so every
+    claim has an ENV151 finding with a distinct message and value) and varied PHI."""
+    claims = [
+        Claim(f"LRG{i:07d}", charge=f"{100 + i % 900}.{i % 100:02d}",
+              patient_last=LAST[i % len(LAST)] if i % 3 else None,
+              patient_first=FIRST[i % len(FIRST)],
+              subscriber_last=LAST[(i // 7) % len(LAST)], member_id=f"M{i:010d}",
+              payer_name=("ACME HEALTH PLAN", "KAISER PERMANENTE", "CIGNA")[i % 3])
+        for i in range(n_claims)
+    ]
+    text = edi_837p(claims)
+    # Turn each claim's HI into an extra malformed segment before it: "Z<number>*1".
+    out, k = [], 0
+    for seg in text.split("~\n"):
+        if seg.startswith("HI*"):
+            out.append(f"Z{k:06d}*1")
+            k += 1
+        out.append(seg)
+    return "~\n".join(out)

@@ -129,7 +129,7 @@ def test_findings_data_decodes_to_findings(result):
         assert len(col) == n
     ids = data["c"]["cols"]["id"]
     claimed = {ids[i] for i in f["claim"] if i >= 0}
-    assert claimed == {"BAD0001", "BAD0002", XSS_SCRIPT}
+    assert claimed == {"BAD0001", "BAD0002", "SEBAD02", XSS_SCRIPT}
     sev = {data["sev"][s] for s in f["sev"]}
     assert sev == {"error", "warning"}
 
@@ -168,6 +168,8 @@ def test_phi_masked_by_default(result):
     assert c["subscriber"] == "R. S."
     assert c["member"] == "***D777"
     assert c["birth"] == "2010-**-**"
+    assert claim(data, "SEBAD02")["env"] == "ENV101, ENV131"  # its file's envelope findings
+    assert c["env"] is None
     own = claim(data, "BAD0002")  # subscriber is the patient
     assert own["patient"] == "R. S." and own["birth"] == "1961-**-**"
     assert "are masked" in page
@@ -245,7 +247,7 @@ def test_cli_default_writes_html_into_report_dir(batch, tmp_path):
     assert len(files) == 1 and re.fullmatch(r"claims-report-\d{8}-\d{6}\.html", files[0].name)
     err = r.stderr if hasattr(r, "stderr") else r.output
     assert f"report: {files[0]}" in err
-    assert "6 claims" in err and "top rules: ENV151 (3)" in err
+    assert "6 claims" in err and "top rules: ENV151 (4)" in err
     assert files[0].read_text().startswith("<!DOCTYPE html>")
 
 

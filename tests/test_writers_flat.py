@@ -36,7 +36,7 @@ def test_registry_has_every_format_and_html_first():
 def test_one_row_per_finding_with_claim_fields(fmt, result, tmp_path):
     path = _write(fmt, result, tmp_path / f"out.{fmt}")
     df = pl.read_csv(path, infer_schema=False) if fmt == "csv" else pl.read_parquet(path)
-    assert df.height == result.findings.height == 6
+    assert df.height == result.findings.height == 7
     for col in [*FINDING_COLUMNS, "transaction_type", "claim_segment_index", "total_charge",
                 "payer_id", "payer_name", "service_date_from", "claim_status"]:
         assert col in df.columns, col
@@ -135,7 +135,7 @@ def test_json_writer_unchanged(result, tmp_path):
     path = _write("json", result, tmp_path / "out.json")
     assert path.read_text() == json_report.render(result)
     doc = json.loads(path.read_text())
-    assert doc["schema_version"] == 1 and len(doc["findings"]) == 6
+    assert doc["schema_version"] == 1 and len(doc["findings"]) == 7
 
 
 def test_writes_are_atomic(result, tmp_path, monkeypatch):

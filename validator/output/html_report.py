@@ -104,6 +104,16 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
     birth = pl.when(subscriber_is_patient).then(phi.birth_expr("subscriber_birth", show_phi)) \
         .otherwise(phi.birth_expr("patient_birth", show_phi))
     state = pl.coalesce("facility_state", "billing_state")
+    # Envelope findings of the claim's transaction set or file (they reject the claim too).
+    loose = result.findings.filter(pl.col("claim_key").is_null())
+    rules = pl.col("rule").unique().sort()
+    c = c.join(loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(_st=rules),
+               on="st_key", how="left", maintain_order="left")
+    c = c.join(loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules),
+               on="file_id", how="left", maintain_order="left")
+    env = pl.concat_list(pl.col("_st").fill_null(pl.lit([], pl.List(pl.String))),
+                         pl.col("_fi").fill_null(pl.lit([], pl.List(pl.String))))
+    env = env.list.unique().list.sort().list.join(", ")
     out = c.select(
         id=pl.col("claim_id"),
         file=pl.col("file_id").replace_strict(file_ids, pl.Series(range(file_ids.len())),
@@ -112,6 +122,7 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
         seg=pl.col("segment_index").cast(pl.Int64),
         charge=pl.col("total_charge"),
         status=pl.col("status"),
+        env=pl.when(env == "").then(None).otherwise(env),
         patient=pl.when(subscriber_is_patient).then(subscriber).otherwise(patient),
         subscriber=subscriber,
         member=phi.member_id_expr("member_id", show_phi),

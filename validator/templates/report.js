@@ -183,8 +183,8 @@
     if (!KP.length) return null;
     var member = cv("kp_member", ci);
     if (member === null || member === undefined) return null;
-    var box = el("div", "kpbox" + (member ? "" : " nonkp"));
-    if (!member) { box.appendChild(el("h4", null, "Not a Kaiser Permanente claim")); return box; }
+    if (!member) return null;
+    var box = el("div", "kpbox");
     box.appendChild(el("h4", null, "Kaiser Permanente member"));
     var dl = el("dl", "kv"), phone = null;
     KP.forEach(function (name) {
@@ -227,10 +227,15 @@
       kv(dl, "Billing provider", [cv("billing", g), cv("npi", g) ? "NPI " + cv("npi", g) : null].filter(Boolean).join(" · "));
       kv(dl, "Service state", cv("state", g));
       kv(dl, "Service dates", cv("dates", g));
+      if (KP.length && cv("kp_member", g) === false) kv(dl, "Kaiser Permanente", "not a KP member");
       bodyEl.appendChild(dl);
       var kp = kpBox(g);
       if (kp) bodyEl.appendChild(kp); else bodyEl.classList.add("nokp");
       card.appendChild(bodyEl);
+    }
+    if (g >= 0 && cv("env", g)) {
+      card.appendChild(el("div", "envnote", "Also affected by findings on its transaction set or file: " +
+        cv("env", g) + " (filter by the file to see them)."));
     }
     var ul = el("ul", "flist");
     list.forEach(function (i) {
@@ -247,10 +252,9 @@
       li.appendChild(m);
       if (F.exp[i] >= 0 || F.fnd[i] >= 0) {
         var ef = el("div", "ef");
-        ef.appendChild(document.createTextNode("expected "));
-        ef.appendChild(el("b", null, F.exp[i] >= 0 ? s(F.exp[i]) : "—"));
-        ef.appendChild(document.createTextNode("  found "));
-        ef.appendChild(el("b", null, F.fnd[i] >= 0 ? s(F.fnd[i]) : "—"));
+        if (F.exp[i] >= 0) { ef.appendChild(document.createTextNode("expected ")); ef.appendChild(el("b", null, s(F.exp[i]))); }
+        if (F.exp[i] >= 0 && F.fnd[i] >= 0) ef.appendChild(document.createTextNode(" · "));
+        if (F.fnd[i] >= 0) { ef.appendChild(document.createTextNode("found ")); ef.appendChild(el("b", null, s(F.fnd[i]))); }
         li.appendChild(ef);
       }
       ul.appendChild(li);
