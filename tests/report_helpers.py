@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -164,3 +166,13 @@ def large_edi(n_claims: int) -> str:
             k += 1
         out.append(seg)
     return "~\n".join(out)
+
+
+@cache
+def large_result(n_claims: int) -> Result:
+    """The checked result of :func:`large_edi` (cached: the 100k batch is shared by the size
+    test and the browser test of one session)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "large.837"
+        path.write_text(large_edi(n_claims))
+        return run([path])

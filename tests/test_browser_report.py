@@ -181,3 +181,35 @@ def test_print_lists_every_filtered_finding(browser, reports, tmp_path):
         assert pdf.stat().st_size > 10_000
     finally:
         pg.close()
+
+
+@pytest.mark.slow
+def test_100k_findings_render_and_filter(browser, tmp_path):
+    from tests.report_helpers import large_result
+
+    path = tmp_path / "large.html"
+    WRITERS["html"].write(large_result(100_000), path, {})
+    pg = Page(browser, path)  # waits for the first page of rows
+    try:
+        print(f"\n100k-findings report: first render {pg.ready_s:.2f} s "
+              f"({path.stat().st_size / 1e6:.2f} MB)")
+        assert pg.ready_s < 20
+        assert pg.errors == [] and pg.requests == []
+        assert len(pg.rule_codes()) == 100
+        assert pg.count() == "1–100 of 100,001 findings"
+        t0 = time.perf_counter()
+        _select_rule(pg, "ENV131")
+        assert pg.rule_codes() == ["ENV131"]
+        _select_rule(pg, "ENV151")
+        assert pg.count().endswith("of 100,000 findings (of 100,001)")
+        pg.page.click("th[data-sort=msg]")
+        pg.page.click("#pager [data-page=last]")
+        assert pg.page.text_content("#pageinfo") == "Page 1,000 of 1,000"
+        pg.page.click("#tab-claims")
+        assert pg.page.locator(".claimcard").count() == 20
+        interact = time.perf_counter() - t0
+        print(f"filter + sort + page + grouped view: {interact:.2f} s")
+        assert interact < 20
+        pg.page.screenshot(path=str(tmp_path / "report-100k.png"))
+    finally:
+        pg.close()

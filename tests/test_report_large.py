@@ -1,0 +1,36 @@
+"""The HTML report of a 100,000-claim batch with 100,000 findings stays small and quick.
+
+Every claim carries its own malformed segment (ENV151, each with a distinct message and
+value) and the transaction set's SE01 is off (ENV131): 100,001 findings over 100,000
+claims, all of them shown in the page's claim panels.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.report_helpers import large_result
+from validator.output.writers import WRITERS
+
+N_CLAIMS = 100_000
+# Stated bound: at most 60 bytes per finding (6 MB at 100k) for the whole self-contained
+# page (findings, claim panels, charts and glossary).
+MAX_BYTES = 60 * N_CLAIMS
+MAX_WRITE_S = 30.0
+
+
+def test_100k_findings_report_size_and_write_time(tmp_path):
+    result = large_result(N_CLAIMS)
+    assert result.claims.height == N_CLAIMS
+    assert result.findings.height == N_CLAIMS + 1
+    out = tmp_path / "large.html"
+    t0 = time.perf_counter()
+    WRITERS["html"].write(result, out, {})
+    elapsed = time.perf_counter() - t0
+    size = out.stat().st_size
+    print(f"\n100k-findings HTML report: {size / 1e6:.2f} MB written in {elapsed:.2f} s")
+    assert size <= MAX_BYTES, f"{size:,} bytes > {MAX_BYTES:,}"
+    assert elapsed < MAX_WRITE_S
+    page = out.read_text()
+    assert 'data-encoding="deflate-base64"' in page
+    assert "100,001" in page  # findings count in the summary
