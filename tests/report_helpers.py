@@ -131,6 +131,7 @@ def with_kp(result: Result) -> Result:
         product=when("PPO"),
         region=when("NCAL"),
         funding=when("insured"),
+        routed=when(True, pl.Boolean),
         expected_payer_id=when("62308"),
         expected_payer_name=when("Cigna Medical Claims"),
         expected_payer_address=when("P.O. Box 188061, Chattanooga, TN 37422-8061"),

@@ -36,7 +36,7 @@ CHART_BARS = 12
 # Data blocks larger than this are embedded deflated and base64-encoded (about 4x smaller).
 COMPRESS_ABOVE = 1_000_000
 # kp struct fields shown in the claim panel, in this order (others follow as they come).
-KP_FIELDS = ("member", "source", "product", "region", "funding", "expected_payer_id",
+KP_FIELDS = ("member", "source", "product", "region", "funding", "routed", "expected_payer_id",
              "expected_payer_name", "expected_payer_address", "appeals", "phone")
 
 

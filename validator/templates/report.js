@@ -176,6 +176,7 @@
     dl.appendChild(el("dd", cls || null, value));
   }
   var KP_LABELS = { source: "Identified by", product: "Product", region: "Region", funding: "Funding",
+    routed: "Cigna PPO route",
     expected_payer_id: "Expected payer ID", expected_payer_name: "Expected payer",
     expected_payer_address: "Mail claims to", appeals: "Appeals / disputes", phone: "Eligibility & benefits" };
   var SOURCES = { roster: "member roster", payer_id: "payer ID", payer_name: "payer name", plan_name: "plan name (SBR04)" };
@@ -192,6 +193,7 @@
       var v = cv("kp_" + name, ci);
       if (name === "phone") { phone = v; return; }
       if (name === "source" && v) v = SOURCES[v] || v;
+      if (name === "routed" && v === false) v = "no: the member's region is excluded; bill Kaiser Permanente directly";
       kv(dl, KP_LABELS[name] || name.replace(/_/g, " "), v === true ? "yes" : v === false ? "no" : v);
     });
     kv(dl, KP_LABELS.phone, phone || D.phone, "phone");
