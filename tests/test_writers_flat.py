@@ -118,7 +118,8 @@ def test_junit_one_case_per_claim_grouped_by_file(result, tmp_path):
     # The unreadable file is a failed envelope case.
     n = suites["notes.837"]
     assert n.find("testcase/failure").get("type") == "FILE001"
-    assert root.get("tests") == "6" and root.get("failures") == "5"
+    # 6 claims (5 rejected) + 2 envelope cases (both failed).
+    assert root.get("tests") == "8" and root.get("failures") == "7"
 
 
 def test_junit_strips_xml_illegal_characters(tmp_path):
