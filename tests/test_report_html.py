@@ -284,3 +284,19 @@ def test_module_entry_point(batch, tmp_path):
     assert proc.stdout == ""
     assert "report: " in proc.stderr and "Traceback" not in proc.stderr
     assert len(list(out.glob("*.html"))) == 1
+
+
+def test_claim_without_clm01_and_extra_finding_columns(tmp_path):
+    """An empty CLM01 and rule-specific extra columns (e.g. an IG ``loop`` list) render."""
+    import polars as pl
+
+    p = tmp_path / "noid.837"
+    p.write_text(edi_837p([Claim("", unknown_segment=True)]))
+    res = run([p])
+    res.findings = res.findings.with_columns(loop=pl.lit(["2300", "2400"]))
+    data = data_of(render(res))
+    assert data["c"]["cols"]["id"] == [None]
+    assert data["f"]["claim"] == [0]
+    from validator.output.flat import findings_table
+
+    assert findings_table(res)["loop"].to_list() == ["2300|2400"]

@@ -125,8 +125,9 @@
   // ---- rendering ----------------------------------------------------------------
   function sevBadge(v) { return el("span", "sev " + SEV[v], SEV[v]); }
   function cell(tr, cls, child) { var td = el("td", cls); if (child !== undefined) td.appendChild(child); tr.appendChild(td); return td; }
+  function claimId(ci) { var v = C.id[ci]; return v === null || v === "" ? "(no CLM01)" : v; }
   function claimButton(ci) {
-    var b = el("button", "linkbtn", C.id[ci]);
+    var b = el("button", "linkbtn", claimId(ci));
     b.type = "button"; b.dataset.claim = ci; b.title = "Show this claim";
     return b;
   }
@@ -206,7 +207,7 @@
     if (g >= 0) {
       card.classList.add(cv("status", g));
       head.appendChild(el("span", "muted", "Claim"));
-      head.appendChild(el("span", "cid", C.id[g]));
+      head.appendChild(el("span", "cid", claimId(g)));
       head.appendChild(el("span", "status " + cv("status", g), cv("status", g)));
       head.appendChild(el("span", null, [cv("type", g), cv("charge", g) ? "$" + cv("charge", g) : null].filter(Boolean).join(" · ")));
       var fp = C.file[g] >= 0 ? FILES[C.file[g]] : "";
