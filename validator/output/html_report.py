@@ -173,10 +173,9 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     rules = f["rule"].unique().sort()
     # Claims the page can show: those with findings, plus every claim of a KP member.
     keys = f["claim_key"].drop_nulls().unique(maintain_order=True)
-    if "kp" in result.claims.columns and isinstance(result.claims.schema["kp"], pl.Struct):
-        kp = result.claims.filter(pl.col("kp").struct.field("member").fill_null(False)
-                                  if "member" in [x.name for x in result.claims.schema["kp"].fields]
-                                  else pl.lit(False))
+    kp_type = result.claims.schema.get("kp")
+    if isinstance(kp_type, pl.Struct) and "member" in [x.name for x in kp_type.fields]:
+        kp = result.claims.filter(pl.col("kp").struct.field("member").fill_null(False))
         keys = pl.concat([keys, kp["claim_key"]]).unique(maintain_order=True)
     claim_rows = result.claims.select("claim_key", "file_id", "segment_index").join(
         pl.DataFrame({"claim_key": keys}), on="claim_key", how="semi").sort(
@@ -213,17 +212,10 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
 
 
 def _phone(result: Result) -> str | None:
-    """The KP eligibility phone number from the ruleset data (shown on KP claim panels)."""
-    kp = result.ruleset.section("kp")
-    for key in ("phone", "eligibility_phone"):
-        if isinstance(kp.get(key), str):
-            return kp[key]
-    for sub in kp.values():
-        if isinstance(sub, dict):
-            for key in ("phone", "eligibility_phone", "number"):
-                if isinstance(sub.get(key), str) and re.search(r"\d{3}.\d{4}$", sub[key]):
-                    return sub[key]
-    return None
+    """The KP eligibility phone (``[kp] phone`` of the ruleset), shown on KP claim panels
+    when the ``kp`` column does not carry it."""
+    phone = result.ruleset.section("kp").get("phone")
+    return phone if isinstance(phone, str) else None
 
 
 # -- server-rendered parts ----------------------------------------------------------------

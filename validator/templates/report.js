@@ -51,7 +51,7 @@
   function base(p) { var i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\")); return p.slice(i + 1); }
   function fmt(n) { return n.toLocaleString("en-US"); }
 
-  var state = { sev: [true, true, true], rule: -1, file: -1, claim: -1, q: "", key: null, dir: 1,
+  var state = { sev: [true, true, true], rule: -1, file: -1, q: "", key: null, dir: 1,
                 page: 0, size: 100, view: "table" };
   var rows = new Int32Array(0);
 
@@ -91,7 +91,6 @@
       if (!state.sev[F.sev[i]]) continue;
       if (state.rule >= 0 && F.rule[i] !== state.rule) continue;
       if (state.file >= 0 && F.file[i] !== state.file) continue;
-      if (state.claim >= 0 && F.claim[i] !== state.claim) continue;
       if (q && !(qs[F.msg[i]] || qs[F.exp[i]] || qs[F.fnd[i]] || qs[F.sid[i]] || qs[F.el[i]] ||
                  qr[F.rule[i]] || qf[F.file[i]] || (F.claim[i] >= 0 && qc[F.claim[i]]))) continue;
       out[n++] = i;
@@ -301,7 +300,7 @@
   var timer = 0;
   on("f-q", "input", function (e) { clearTimeout(timer); timer = setTimeout(function () { state.q = e.target.value; refresh(); }, 160); });
   on("f-reset", "click", function () {
-    state.sev = [true, true, true]; state.rule = state.file = state.claim = -1; state.q = ""; state.key = null;
+    state.sev = [true, true, true]; state.rule = state.file = -1; state.q = ""; state.key = null;
     $("f-rule").value = "-1"; $("f-file").value = "-1"; $("f-q").value = "";
     var boxes = $("f-sev").querySelectorAll("input"); for (var k = 0; k < boxes.length; k++) boxes[k].checked = true;
     setSortMarks(); refresh();
