@@ -1,8 +1,8 @@
-"""The HTML report of a 100,000-claim batch with 100,000 findings stays small and quick.
+"""The HTML report of a 100,000-claim batch with 100,000+ findings stays small and quick.
 
 Every claim carries its own malformed segment (ENV151, each with a distinct message and
-value) and the transaction set's SE01 is off (ENV131): 100,001 findings over 100,000
-claims, all of them shown in the page's claim panels.
+value) and the transaction set's SE01 is off (ENV131): at least 100,001 findings over
+100,000 claims, all of them shown in the page's claim panels.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ MAX_WRITE_S = 30.0
 def test_100k_findings_report_size_and_write_time(tmp_path):
     result = large_result(N_CLAIMS)
     assert result.claims.height == N_CLAIMS
-    assert result.findings.height == N_CLAIMS + 1
+    # One ENV151 per claim and the ENV131 of the transaction set (plus KP rule findings
+    # for the third of the claims sent to a Kaiser payer name, when the KP rules run).
+    rules = result.findings["rule"]
+    assert (rules == "ENV151").sum() == N_CLAIMS and (rules == "ENV131").sum() == 1
     out = tmp_path / "large.html"
     t0 = time.perf_counter()
     WRITERS["html"].write(result, out, {})
@@ -33,4 +36,4 @@ def test_100k_findings_report_size_and_write_time(tmp_path):
     assert elapsed < MAX_WRITE_S
     page = out.read_text()
     assert 'data-encoding="deflate-base64"' in page
-    assert "100,001" in page  # findings count in the summary
+    assert f"{result.findings.height:,}" in page  # findings count in the summary
