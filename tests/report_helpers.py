@@ -148,8 +148,8 @@ FIRST = ("ANA", "MINH", "CHIDI", "ELSA", "RAVI", "LUZ", "PIOTR", "YUKI", "OMAR")
 
 
 def large_edi(n_claims: int) -> str:
-    """``n_claims`` distinct claims, each with its own malformed segment ID (so every
-    claim has an ENV151 finding with a distinct message and value) and varied PHI."""
+    """``n_claims`` distinct claims with varied PHI, each with a malformed segment
+    ``Z<number>*1`` (an ENV151 finding per claim)."""
     claims = [
         Claim(f"LRG{i:07d}", charge=f"{100 + i % 900}.{i % 100:02d}",
               patient_last=LAST[i % len(LAST)] if i % 3 else None,

@@ -35,6 +35,14 @@ SEVERITIES = ("error", "warning", "info")
 CHART_BARS = 12
 # Data blocks larger than this are embedded deflated and base64-encoded (about 4x smaller).
 COMPRESS_ABOVE = 1_000_000
+# Claim columns the claim panel reads (annotator columns such as ``kp`` come along).
+CLAIM_PANEL_COLUMNS = (
+    "claim_key", "file_id", "st_key", "claim_id", "transaction_type", "segment_index",
+    "total_charge", "status", "patient_is_subscriber", "patient_last", "patient_first",
+    "patient_birth", "subscriber_last", "subscriber_first", "subscriber_birth", "member_id",
+    "payer_name", "payer_id", "plan_name", "claim_filing", "billing_name", "billing_npi",
+    "facility_state", "billing_state", "service_date_from", "service_date_to", "kp",
+)
 # kp struct fields shown in the claim panel, in this order (others follow as they come).
 KP_FIELDS = ("member", "source", "product", "region", "funding", "routed", "expected_payer_id",
              "expected_payer_name", "expected_payer_address", "appeals", "phone")
@@ -82,21 +90,38 @@ def _table(columns: list[pl.Series]) -> pl.Series:
     allv = pl.concat(columns).drop_nulls().alias("v")
     if not allv.len():
         return pl.Series([], dtype=pl.String)
-    return (allv.value_counts(sort=True, name="n").sort(["n", "v"], descending=[True, False])
-            ["v"])
+    counts = allv.to_frame().group_by("v").len("n")
+    return counts.sort(["n", "v"], descending=[True, False])["v"]
 
 
 def _codes(s: pl.Series, table: pl.Series) -> pl.Series:
-    """Index of each value in ``table`` (-1 for null)."""
-    idx = pl.Series(range(table.len()), dtype=pl.Int32)
-    return s.replace_strict(table, idx, default=-1, return_dtype=pl.Int32)
+    """Index of each value in ``table`` (-1 for null), by a hash join."""
+    lut = pl.DataFrame({"v": table.cast(s.dtype)}).with_row_index("i")
+    out = s.alias("v").to_frame().join(lut, on="v", how="left", maintain_order="left")["i"]
+    return out.cast(pl.Int32).fill_null(-1)
+
+
+def _envelope_rules(result: Result, claims: pl.DataFrame) -> pl.DataFrame:
+    """Per (st_key, file_id) of ``claims``: the codes of findings on the claims' transaction
+    set or file (they reject or flag the claim too), e.g. ``ENV101, ENV131``; else null."""
+    loose = result.findings.filter(pl.col("claim_key").is_null())
+    rules = pl.col("rule").unique().sort()
+    by_st = loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(_st=rules)
+    by_file = loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules)
+    empty = pl.lit([], pl.List(pl.String))
+    pairs = (claims.select("st_key", "file_id").unique()
+             .join(by_st, on="st_key", how="left").join(by_file, on="file_id", how="left"))
+    env = (pl.concat_list(pl.col("_st").fill_null(empty), pl.col("_fi").fill_null(empty))
+           .list.unique().list.sort().list.join(", "))
+    return pairs.select("st_key", "file_id", _env=pl.when(env == "").then(None).otherwise(env))
 
 
 def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
                     file_ids: pl.Series) -> dict[str, Any]:
     """Columnar claim panel data for the claims in ``keys`` (in that order)."""
-    c = pl.DataFrame({"claim_key": keys}).join(result.claims, on="claim_key", how="left",
-                                               maintain_order="left")
+    wanted = [col for col in CLAIM_PANEL_COLUMNS if col in result.claims.columns]
+    c = pl.DataFrame({"claim_key": keys}).join(result.claims.select(wanted), on="claim_key",
+                                               how="left", maintain_order="left")
     subscriber_is_patient = pl.col("patient_is_subscriber").fill_null(False) | (
         pl.col("patient_last").is_null() & pl.col("patient_first").is_null())
     patient = phi.person_expr("patient_last", "patient_first", show_phi)
@@ -104,16 +129,8 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
     birth = pl.when(subscriber_is_patient).then(phi.birth_expr("subscriber_birth", show_phi)) \
         .otherwise(phi.birth_expr("patient_birth", show_phi))
     state = pl.coalesce("facility_state", "billing_state")
-    # Envelope findings of the claim's transaction set or file (they reject the claim too).
-    loose = result.findings.filter(pl.col("claim_key").is_null())
-    rules = pl.col("rule").unique().sort()
-    c = c.join(loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(_st=rules),
-               on="st_key", how="left", maintain_order="left")
-    c = c.join(loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules),
-               on="file_id", how="left", maintain_order="left")
-    env = pl.concat_list(pl.col("_st").fill_null(pl.lit([], pl.List(pl.String))),
-                         pl.col("_fi").fill_null(pl.lit([], pl.List(pl.String))))
-    env = env.list.unique().list.sort().list.join(", ")
+    c = c.join(_envelope_rules(result, c), on=["st_key", "file_id"], how="left",
+               maintain_order="left", nulls_equal=True)
     out = c.select(
         id=pl.col("claim_id"),
         file=pl.col("file_id").replace_strict(file_ids, pl.Series(range(file_ids.len())),
@@ -122,7 +139,7 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
         seg=pl.col("segment_index").cast(pl.Int64),
         charge=pl.col("total_charge"),
         status=pl.col("status"),
-        env=pl.when(env == "").then(None).otherwise(env),
+        env=pl.col("_env"),
         patient=pl.when(subscriber_is_patient).then(subscriber).otherwise(patient),
         subscriber=subscriber,
         member=phi.member_id_expr("member_id", show_phi),
