@@ -134,7 +134,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         for fmt in fmts:
             writer = WRITERS[fmt]
             dest = report_path or report_dir / f"claims-report-{stamp}.{writer.extension}"
-            writer.write(result, dest)
+            writer.write(result, dest, options)
             written.append(dest)
     if not quiet:
         _echo_summary(result, written)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..engine import Result
 from . import json_report
@@ -16,7 +17,9 @@ from . import json_report
 class Writer:
     name: str
     extension: str
-    write: Callable[[Result, Path], None]  # writes the whole output to the given path
+    # write(result, path, options): the whole output to ``path``; ``options`` are the run's
+    # options (``show_phi`` …).
+    write: Callable[[Result, Path, Mapping[str, Any] | None], None]
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -45,8 +48,28 @@ def atomic_via(path: Path, produce: Callable[[Path], None]) -> None:
         raise
 
 
+def _html(r: Result, p: Path, o: Mapping[str, Any] | None = None) -> None:
+    from . import html_report  # imported on use: it imports this module
+
+    atomic_write(p, html_report.render(r, show_phi=bool((o or {}).get("show_phi"))))
+
+
+def _flat(fn: str) -> Callable[[Result, Path, Mapping[str, Any] | None], None]:
+    def write(r: Result, p: Path, o: Mapping[str, Any] | None = None) -> None:
+        from . import flat
+
+        getattr(flat, fn)(r, p, o)
+
+    return write
+
+
+# The first entry is the default format of ``check``.
 WRITERS: dict[str, Writer] = {
-    "json": Writer("json", "json", lambda r, p: atomic_write(p, json_report.render(r))),
+    "html": Writer("html", "html", _html),
+    "json": Writer("json", "json", lambda r, p, o=None: atomic_write(p, json_report.render(r))),
+    "csv": Writer("csv", "csv", _flat("write_csv")),
+    "parquet": Writer("parquet", "parquet", _flat("write_parquet")),
+    "junit": Writer("junit", "xml", _flat("write_junit")),
 }
 
 

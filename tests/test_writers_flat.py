@@ -1,0 +1,160 @@
+"""CSV, Parquet and JUnit writers (read back with polars / ElementTree), and the registry."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.report_helpers import XSS_IMG, XSS_SCRIPT, run, with_kp, write_batch
+from validator.output import json_report
+from validator.output.flat import findings_table
+from validator.output.tables import FINDING_COLUMNS
+from validator.output.writers import WRITERS
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    return run(write_batch(tmp_path_factory.mktemp("batch")))
+
+
+def _write(fmt: str, result, path: Path) -> Path:
+    WRITERS[fmt].write(result, path, {})
+    return path
+
+
+def test_registry_has_every_format_and_html_first():
+    assert next(iter(WRITERS)) == "html"
+    assert {"html", "json", "csv", "parquet", "junit"} <= set(WRITERS)
+    assert WRITERS["junit"].extension == "xml"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_one_row_per_finding_with_claim_fields(fmt, result, tmp_path):
+    path = _write(fmt, result, tmp_path / f"out.{fmt}")
+    df = pl.read_csv(path, infer_schema=False) if fmt == "csv" else pl.read_parquet(path)
+    assert df.height == result.findings.height == 7
+    for col in [*FINDING_COLUMNS, "transaction_type", "claim_segment_index", "total_charge",
+                "payer_id", "payer_name", "service_date_from", "claim_status"]:
+        assert col in df.columns, col
+    assert sorted(df["rule"].to_list()) == sorted(result.findings["rule"].to_list())
+    # Claim fields follow the finding's claim; file-level findings have none.
+    bad2 = df.filter(pl.col("claim_id") == "BAD0002").row(0, named=True)
+    assert bad2["rule"] == "ENV151"
+    assert str(bad2["total_charge"]) == "250.5"
+    assert bad2["claim_status"] == "error"
+    assert str(bad2["service_date_from"]) == "2026-01-15"
+    unreadable = df.filter(pl.col("rule") == "FILE001").row(0, named=True)
+    assert unreadable["claim_id"] is None and unreadable["claim_status"] is None
+    assert unreadable["file"].endswith("notes.837")
+    # EDI text is data here, kept verbatim (no HTML escaping in CSV/Parquet).
+    assert XSS_SCRIPT in df["claim_id"].to_list()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_no_phi_in_flat_outputs(fmt, result, tmp_path):
+    text = _write(fmt, result, tmp_path / f"out.{fmt}").read_bytes()
+    for secret in (b"DOEFIELD", b"JONATHAN", b"SAMPLEMAN", b"MEMBERID777", b"XQ9876543210",
+                   b"1961-03-14", b"2010-05-15"):
+        assert secret not in text
+
+
+def test_kp_struct_is_flattened(result, tmp_path):
+    df = findings_table(with_kp(result))
+    assert {"kp_member", "kp_product", "kp_region", "kp_expected_payer_id"} <= set(df.columns)
+    assert "kp" not in df.columns
+    row = df.filter(pl.col("claim_id") == "BAD0001").row(0, named=True)
+    assert row["kp_member"] is True and row["kp_expected_payer_id"] == "62308"
+    _write("csv", with_kp(result), tmp_path / "kp.csv")  # CSV accepts the flattened table
+    back = pl.read_csv(tmp_path / "kp.csv", infer_schema=False)
+    assert back.filter(pl.col("claim_id") == "BAD0001")["kp_region"].to_list() == ["NCAL"]
+
+
+def test_empty_result_writes_header_only(tmp_path):
+    clean = tmp_path / "clean.837"
+    from tests.report_helpers import Claim, edi_837p
+
+    clean.write_text(edi_837p([Claim("OK1"), Claim("OK2")]))
+    res = run([clean])
+    assert res.findings.height == 0
+    df = pl.read_csv(_write("csv", res, tmp_path / "e.csv"))
+    assert df.height == 0 and "rule" in df.columns
+    assert pl.read_parquet(_write("parquet", res, tmp_path / "e.parquet")).height == 0
+    root = ET.parse(_write("junit", res, tmp_path / "e.xml")).getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 2 and not root.findall(".//failure")
+
+
+def test_junit_one_case_per_claim_grouped_by_file(result, tmp_path):
+    root = ET.parse(_write("junit", result, tmp_path / "out.xml")).getroot()
+    assert root.tag == "testsuites"
+    suites = {Path(s.get("name")).name: s for s in root.findall("testsuite")}
+    assert set(suites) == {"claims-a.837", "claims-b.837", "notes.837"}
+    a = suites["claims-a.837"]
+    cases = a.findall("testcase")
+    assert len(cases) == 4  # four claims, no envelope finding
+    by_name = {c.get("name"): c for c in cases}
+    clean = next(c for n, c in by_name.items() if "CLEAN001" in n)
+    assert clean.find("failure") is None
+    bad = next(c for n, c in by_name.items() if "BAD0001" in n)
+    fail = bad.find("failure")
+    assert fail is not None and fail.get("type") == "ENV151"
+    assert "unknown segment ID ZZZ" in fail.text
+    # The injection sample round-trips as text through XML escaping.
+    assert any(XSS_SCRIPT in n for n in by_name)
+    assert a.get("tests") == "4" and a.get("failures") == "3"
+    # A wrong SE01 rejects both claims of that transaction set; the preamble warning goes
+    # to the envelope case's system-out.
+    b = suites["claims-b.837"]
+    env = next(c for c in b.findall("testcase") if c.get("name") == "envelope")
+    assert "ENV101" in env.find("system-out").text
+    assert env.find("failure").get("type") == "ENV131"
+    claim_cases = [c for c in b.findall("testcase") if c.get("name") != "envelope"]
+    assert len(claim_cases) == 2 and all(c.find("failure") is not None for c in claim_cases)
+    assert "ENV131" in claim_cases[0].find("failure").text
+    # The unreadable file is a failed envelope case.
+    n = suites["notes.837"]
+    assert n.find("testcase/failure").get("type") == "FILE001"
+    # 6 claims (5 rejected) + 2 envelope cases (both failed).
+    assert root.get("tests") == "8" and root.get("failures") == "7"
+
+
+def test_junit_strips_xml_illegal_characters(tmp_path):
+    from tests.report_helpers import Claim, edi_837p
+
+    p = tmp_path / "ctl.837"
+    p.write_text(edi_837p([Claim("CTL\x01\x02ID", unknown_segment=True)]))
+    res = run([p])
+    root = ET.parse(_write("junit", res, tmp_path / "ctl.xml")).getroot()  # parses
+    assert any("CTL" in c.get("name") for c in root.iter("testcase"))
+
+
+def test_json_writer_unchanged(result, tmp_path):
+    path = _write("json", result, tmp_path / "out.json")
+    assert path.read_text() == json_report.render(result)
+    doc = json.loads(path.read_text())
+    assert doc["schema_version"] == 1 and len(doc["findings"]) == 7
+
+
+def test_writes_are_atomic(result, tmp_path, monkeypatch):
+    """A writer that fails leaves neither a partial report nor a temp file behind."""
+    target = tmp_path / "out.csv"
+    target.write_text("previous report")
+
+    def boom(self, *a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", boom)
+    with pytest.raises(RuntimeError):
+        _write("csv", result, target)
+    assert target.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_xss_names_survive_csv_roundtrip(result, tmp_path):
+    df = pl.read_csv(_write("csv", result, tmp_path / "x.csv"), infer_schema=False)
+    xss = df.filter(pl.col("claim_id") == XSS_SCRIPT)
+    assert xss["payer_name"].to_list() == [XSS_IMG]

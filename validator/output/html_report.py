@@ -1,0 +1,414 @@
+"""The self-contained HTML exception report.
+
+One file with inline CSS, JS and SVG, and no external request of any kind (a strict
+Content-Security-Policy forbids them). The server side renders the header, summary,
+charts, file list and rule glossary with autoescaping jinja2; the findings travel as one
+compact columnar JSON block (``<script type="application/json">``, with ``<``, ``>``, ``&``
+and U+2028/2029 escaped so no data can close the script) that the page's script renders
+page by page with ``textContent`` only. PHI is masked unless ``show_phi``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import time
+import zlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+from markupsafe import Markup, escape
+
+from .. import __version__
+from ..engine import Result
+from ..rules.registry import REGISTRY, load_all
+from . import phi
+from .tables import files_view, findings_view, summary
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SEVERITIES = ("error", "warning", "info")
+CHART_BARS = 12
+# Data blocks larger than this are embedded deflated and base64-encoded (about 4x smaller).
+COMPRESS_ABOVE = 1_000_000
+# Claim columns the claim panel reads (annotator columns such as ``kp`` come along).
+CLAIM_PANEL_COLUMNS = (
+    "claim_key", "file_id", "st_key", "claim_id", "transaction_type", "segment_index",
+    "total_charge", "status", "patient_is_subscriber", "patient_last", "patient_first",
+    "patient_birth", "subscriber_last", "subscriber_first", "subscriber_birth", "member_id",
+    "payer_name", "payer_id", "plan_name", "claim_filing", "billing_name", "billing_npi",
+    "facility_state", "billing_state", "service_date_from", "service_date_to", "kp",
+)
+# kp struct fields shown in the claim panel, in this order (others follow as they come).
+KP_FIELDS = ("member", "source", "product", "region", "funding", "routed", "expected_payer_id",
+             "expected_payer_name", "expected_payer_address", "appeals", "phone")
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+@cache
+def _asset(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+# -- data block -------------------------------------------------------------------------
+
+def script_json(data: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``: ``</script>``, ``<!--`` and
+    line separators cannot appear literally. Integer ``pl.Series`` become JSON arrays
+    without a round trip through Python objects."""
+    text = _dumps(data)
+    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _dumps(obj: Any) -> str:
+    if isinstance(obj, pl.Series) and obj.dtype.is_integer():
+        if not obj.len():
+            return "[]"
+        return "[" + obj.fill_null(-1).cast(pl.String).str.join(",").item() + "]"
+    if isinstance(obj, pl.Series):
+        obj = obj.to_list()
+    if isinstance(obj, dict):
+        return "{" + ",".join(json.dumps(str(k)) + ":" + _dumps(v) for k, v in obj.items()) + "}"
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _table(columns: list[pl.Series]) -> pl.Series:
+    """Lookup table of the non-null values of ``columns``, most frequent first (so the
+    common values get the shortest indices)."""
+    if not columns:
+        return pl.Series([], dtype=pl.String)
+    allv = pl.concat(columns).drop_nulls().alias("v")
+    if not allv.len():
+        return pl.Series([], dtype=pl.String)
+    counts = allv.to_frame().group_by("v").len("n")
+    return counts.sort(["n", "v"], descending=[True, False])["v"]
+
+
+def _codes(s: pl.Series, table: pl.Series) -> pl.Series:
+    """Index of each value in ``table`` (-1 for null), by a hash join."""
+    lut = pl.DataFrame({"v": table.cast(s.dtype)}).with_row_index("i")
+    out = s.alias("v").to_frame().join(lut, on="v", how="left", maintain_order="left")["i"]
+    return out.cast(pl.Int32).fill_null(-1)
+
+
+def _envelope_rules(result: Result, claims: pl.DataFrame) -> pl.DataFrame:
+    """Per (st_key, file_id) of ``claims``: the codes of findings on the claims' transaction
+    set or file (they reject or flag the claim too), e.g. ``ENV101, ENV131``; else null."""
+    loose = result.findings.filter(pl.col("claim_key").is_null())
+    rules = pl.col("rule").unique().sort()
+    by_st = loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(_st=rules)
+    by_file = loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules)
+    empty = pl.lit([], pl.List(pl.String))
+    pairs = (claims.select("st_key", "file_id").unique()
+             .join(by_st, on="st_key", how="left").join(by_file, on="file_id", how="left"))
+    env = (pl.concat_list(pl.col("_st").fill_null(empty), pl.col("_fi").fill_null(empty))
+           .list.unique().list.sort().list.join(", "))
+    return pairs.select("st_key", "file_id", _env=pl.when(env == "").then(None).otherwise(env))
+
+
+def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
+                    file_ids: pl.Series) -> dict[str, Any]:
+    """Columnar claim panel data for the claims in ``keys`` (in that order)."""
+    wanted = [col for col in CLAIM_PANEL_COLUMNS if col in result.claims.columns]
+    c = pl.DataFrame({"claim_key": keys}).join(result.claims.select(wanted), on="claim_key",
+                                               how="left", maintain_order="left")
+    subscriber_is_patient = pl.col("patient_is_subscriber").fill_null(False) | (
+        pl.col("patient_last").is_null() & pl.col("patient_first").is_null())
+    patient = phi.person_expr("patient_last", "patient_first", show_phi)
+    subscriber = phi.person_expr("subscriber_last", "subscriber_first", show_phi)
+    birth = pl.when(subscriber_is_patient).then(phi.birth_expr("subscriber_birth", show_phi)) \
+        .otherwise(phi.birth_expr("patient_birth", show_phi))
+    state = pl.coalesce("facility_state", "billing_state")
+    c = c.join(_envelope_rules(result, c), on=["st_key", "file_id"], how="left",
+               maintain_order="left", nulls_equal=True)
+    out = c.select(
+        id=pl.col("claim_id"),
+        file=pl.col("file_id").replace_strict(file_ids, pl.Series(range(file_ids.len())),
+                                              default=-1, return_dtype=pl.Int32),
+        type=pl.col("transaction_type"),
+        seg=pl.col("segment_index").cast(pl.Int64),
+        charge=pl.col("total_charge"),
+        status=pl.col("status"),
+        env=pl.col("_env"),
+        patient=pl.when(subscriber_is_patient).then(subscriber).otherwise(patient),
+        subscriber=subscriber,
+        member=phi.member_id_expr("member_id", show_phi),
+        birth=birth,
+        payer=pl.col("payer_name"),
+        payer_id=pl.col("payer_id"),
+        plan=pl.col("plan_name"),
+        filing=pl.col("claim_filing"),
+        billing=pl.col("billing_name"),
+        npi=pl.col("billing_npi"),
+        state=state,
+        dates=pl.when(pl.col("service_date_from") == pl.col("service_date_to"))
+        .then(pl.col("service_date_from").dt.to_string("%Y-%m-%d"))
+        .otherwise(pl.concat_str([pl.col("service_date_from").dt.to_string("%Y-%m-%d"),
+                                  pl.col("service_date_to").dt.to_string("%Y-%m-%d")],
+                                 separator=" – ")),
+    )
+    kp_fields: list[str] = []
+    if "kp" in c.columns and isinstance(c.schema["kp"], pl.Struct):
+        fields = {f.name: f.dtype for f in c.schema["kp"].fields}
+        kp_fields = [n for n in KP_FIELDS if n in fields] + [n for n in fields if n not in KP_FIELDS]
+        kp_cols = []
+        for name in kp_fields:
+            col = pl.col("kp").struct.field(name)
+            dtype = fields[name]
+            if isinstance(dtype, pl.Struct):
+                col = col.struct.json_encode()
+            elif isinstance(dtype, pl.List | pl.Array):
+                col = col.cast(pl.List(pl.String)).list.join(", ")
+            elif dtype != pl.Boolean:
+                col = col.cast(pl.String)
+            kp_cols.append(col.alias("kp_" + name))
+        out = out.with_columns(c.select(kp_cols))
+    # Repeated strings (payer, plan, provider, masked names, the KP appeal address…) are
+    # stored once in ``CS``; those columns hold indices into it (-1 = null).
+    coded = [n for n, t in out.schema.items() if t == pl.String and n != "id"]
+    table = _table([out[n] for n in coded])
+    payload = {n: (_codes(out[n], table) if n in coded else out[n]) for n in out.columns}
+    return {"cols": payload, "CS": table, "coded": coded, "kp": kp_fields}
+
+
+def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
+    """Everything the page's script renders, as compact columnar arrays with lookup tables."""
+    registry = load_all()
+    f = findings_view(result)
+    files = result.batch.files.sort("file_id")
+    file_ids = files["file_id"]
+    rules = f["rule"].unique().sort()
+    # Claims the page can show: those with findings, plus every claim of a KP member.
+    keys = f["claim_key"].drop_nulls().unique(maintain_order=True)
+    kp_type = result.claims.schema.get("kp")
+    if isinstance(kp_type, pl.Struct) and "member" in [x.name for x in kp_type.fields]:
+        kp = result.claims.filter(pl.col("kp").struct.field("member").fill_null(False))
+        keys = pl.concat([keys, kp["claim_key"]]).unique(maintain_order=True)
+    claim_rows = result.claims.select("claim_key", "file_id", "segment_index").join(
+        pl.DataFrame({"claim_key": keys}), on="claim_key", how="semi").sort(
+        "file_id", "segment_index")
+    keys = claim_rows["claim_key"]
+    strings = _table([f[c] for c in ("message", "expected", "found", "element", "segment_id")])
+    sev_idx = pl.Series(range(len(SEVERITIES)), dtype=pl.Int32)
+    return {
+        "v": 1,
+        "phi": show_phi,
+        "sev": list(SEVERITIES),
+        "rules": {
+            "code": rules.to_list(),
+            "title": [registry[r].title if r in registry else r for r in rules],
+        },
+        "files": files["path"].to_list(),
+        "S": strings,
+        "f": {
+            "sev": f["severity"].replace_strict(pl.Series(SEVERITIES), sev_idx, default=2,
+                                                return_dtype=pl.Int32),
+            "rule": _codes(f["rule"], rules),
+            "file": _codes(f["file_id"], file_ids),
+            "claim": _codes(f["claim_key"], keys),
+            "seg": f["segment_index"].cast(pl.Int64).fill_null(-1),
+            "sid": _codes(f["segment_id"], strings),
+            "el": _codes(f["element"], strings),
+            "msg": _codes(f["message"], strings),
+            "exp": _codes(f["expected"], strings),
+            "fnd": _codes(f["found"], strings),
+        },
+        "c": _claims_payload(result, keys, show_phi, file_ids),
+        "phone": _phone(result),
+    }
+
+
+def _phone(result: Result) -> str | None:
+    """The KP eligibility phone (``[kp] phone`` of the ruleset), shown on KP claim panels
+    when the ``kp`` column does not carry it."""
+    phone = result.ruleset.section("kp").get("phone")
+    return phone if isinstance(phone, str) else None
+
+
+# -- server-rendered parts ----------------------------------------------------------------
+
+def _doc_html(text: str) -> Markup:
+    """Markdown-lite for rule docs: paragraphs, ``- `` lists, fenced blocks, `inline code`."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        if block.startswith("```"):
+            body = "\n".join(block.splitlines()[1:]).rstrip("`").rstrip()
+            out.append(f"<pre>{escape(body)}</pre>")
+            continue
+        lines = block.splitlines()
+        if all(line.lstrip().startswith("- ") for line in lines):
+            items = "".join(f"<li>{_inline(line.lstrip()[2:])}</li>" for line in lines)
+            out.append(f"<ul>{items}</ul>")
+        else:
+            out.append(f"<p>{_inline(' '.join(x.strip() for x in lines))}</p>")
+    return Markup("".join(out))
+
+
+def _inline(text: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text)))
+
+
+def _bar_chart(items: list[dict[str, Any]], attr: str) -> Markup:
+    """Horizontal SVG bar chart; each item: label, title, n, sev (css class), key."""
+    if not items:
+        return Markup('<p class="muted">No findings.</p>')
+    bar_h, gap, label_w, width = 20, 6, 190, 560
+    top = max(i["n"] for i in items if i.get("key") is not None)
+    height = len(items) * (bar_h + gap)
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+             f'preserveAspectRatio="xMinYMin meet" width="100%">']
+    for k, it in enumerate(items):
+        y = k * (bar_h + gap)
+        w = max(2.0, (width - label_w - 70) * min(1.0, it["n"] / top))  # "more" bar capped
+        key = f' data-{attr}="{escape(it["key"])}"' if it.get("key") is not None else ""
+        parts.append(
+            f'<g class="bar {escape(it["sev"])}"{key} tabindex="0"><title>{escape(it["title"])}'
+            f'</title><text x="{label_w - 8}" y="{y + 14}" text-anchor="end">'
+            f'{escape(it["label"])}</text><rect x="{label_w}" y="{y}" width="{w:.1f}" '
+            f'height="{bar_h}" rx="3"></rect><text class="n" x="{label_w + w + 6:.1f}" '
+            f'y="{y + 14}">{it["n"]:,}</text></g>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _short(path: str, n: int = 28) -> str:
+    name = re.split(r"[\\/]", path)[-1]
+    return name if len(name) <= n else name[: n - 1] + "…"
+
+
+def _more(rest: pl.DataFrame, noun: str) -> dict[str, Any]:
+    label = f"{rest.height} more {noun}{'s' if rest.height > 1 else ''}"
+    return {"label": label, "title": label, "n": int(rest["n"].sum()), "sev": "other", "key": None}
+
+
+def _charts(result: Result) -> tuple[Markup, Markup]:
+    f = result.findings
+    rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=2,
+                                             return_dtype=pl.Int8)
+    by_rule = f.group_by("rule").agg(n=pl.len(), s=rank.min()).sort(["n", "rule"],
+                                                                    descending=[True, False])
+    registry = REGISTRY
+    rules = [{"label": r, "title": f"{r}: {registry[r].title if r in registry else r} ({n:,})",
+              "n": n, "sev": SEVERITIES[s], "key": r}
+             for r, n, s in by_rule.head(CHART_BARS).iter_rows()]
+    rest = by_rule.slice(CHART_BARS)
+    if rest.height:
+        rules.append(_more(rest, "rule"))
+    paths = result.batch.files.select("file_id", "path")
+    by_file = (f.group_by("file_id").agg(n=pl.len(), s=rank.min()).join(paths, on="file_id")
+               .sort(["n", "file_id"], descending=[True, False]))
+    files = [{"label": _short(p), "title": f"{p} ({n:,})", "n": n, "sev": SEVERITIES[s],
+              "key": str(fid)} for fid, n, s, p in by_file.head(CHART_BARS).iter_rows()]
+    rest = by_file.slice(CHART_BARS)
+    if rest.height:
+        files.append(_more(rest, "file"))
+    return _bar_chart(rules, "rule"), _bar_chart(files, "file")
+
+
+def _claims_hit(result: Result) -> pl.DataFrame:
+    """Per rule: the number of claims it rejects or flags. A finding inside a claim counts
+    that claim; one on a transaction set or file counts every claim inside it."""
+    f = result.findings.select("rule", "file_id", "st_key", "claim_key")
+    c = result.claims.select("claim_key", "st_key", "file_id")
+    own = f.filter(pl.col("claim_key").is_not_null()).select("rule", "claim_key")
+    loose = f.filter(pl.col("claim_key").is_null())
+    txn = (loose.filter(pl.col("st_key").is_not_null()).select("rule", "st_key").unique()
+           .join(c, on="st_key").select("rule", "claim_key"))
+    fil = (loose.filter(pl.col("st_key").is_null()).select("rule", "file_id").unique()
+           .join(c, on="file_id").select("rule", "claim_key"))
+    return pl.concat([own, txn, fil]).group_by("rule").agg(claims=pl.col("claim_key").n_unique())
+
+
+def _fix_first(result: Result) -> list[dict[str, Any]]:
+    """Rules ordered by what blocks the most claims: errors first, then claims affected."""
+    f = result.findings
+    if not f.height:
+        return []
+    rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=2,
+                                             return_dtype=pl.Int8)
+    agg = (f.group_by("rule").agg(sev=rank.min(), n=pl.len(), files=pl.col("file_id").n_unique())
+           .join(_claims_hit(result), on="rule", how="left")
+           .with_columns(pl.col("claims").fill_null(0)))
+    agg = agg.sort(["sev", "claims", "n", "rule"], descending=[False, True, True, False])
+    out = []
+    for code, sev, n, claims, nfiles in agg.select("rule", "sev", "n", "claims", "files").iter_rows():
+        r = REGISTRY.get(code)
+        fix = r.section("How to fix").split("\n\n")[0] if r else ""
+        out.append({"code": code, "title": r.title if r else code, "severity": SEVERITIES[sev],
+                    "n": n, "claims": claims, "files": nfiles,
+                    "fix": _doc_html(fix) if fix else Markup("")})
+    return out
+
+
+def _glossary(result: Result) -> list[dict[str, Any]]:
+    out = []
+    for code in sorted(result.findings["rule"].unique().to_list()):
+        r = REGISTRY.get(code)
+        if r is None:
+            out.append({"code": code, "title": code, "severity": "", "snip": "", "family": "",
+                        "sections": []})
+            continue
+        sections = [(label, _doc_html(r.section(head))) for label, head in (
+            ("What it checks", "What it does"), ("Why it matters", "Why is this bad"),
+            ("Example", "Example"), ("How to fix", "How to fix")) if r.section(head)]
+        out.append({"code": code, "title": r.title, "severity": r.severity, "snip": r.snip_level,
+                    "family": r.family, "sections": sections})
+    return out
+
+
+def _when(epoch: float) -> tuple[str, str]:
+    local = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(epoch))
+    return local, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def render(result: Result, show_phi: bool = False) -> str:
+    """The whole report as one HTML string."""
+    load_all()
+    s = summary(result)
+    files = files_view(result)
+    counts = findings_view(result).group_by("file_id").agg(
+        errors=(pl.col("severity") == "error").sum(), warnings=(pl.col("severity") == "warning").sum())
+    files = files.join(counts, on="file_id", how="left").with_columns(
+        pl.col("errors", "warnings").fill_null(0))
+    by_rule, by_file = _charts(result)
+    script = _asset("report.js")
+    script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    local, utc = _when(result.started)
+    rate = (s["claims"] - s["claims_with_errors"]) / s["claims"] * 100 if s["claims"] else None
+    return _env().get_template("report.html.j2").render(
+        title=f"Claims validation report — {local}",
+        tool_version=__version__,
+        ruleset=result.ruleset,
+        inputs=result.inputs or files["path"].to_list(),
+        started_local=local, started_utc=utc, elapsed=result.elapsed,
+        show_phi=show_phi,
+        s=s, pass_rate=rate,
+        claims_passed=s["claims"] - s["claims_with_errors"] - s["claims_with_warnings"],
+        unreadable=files.filter(pl.col("status") == "unreadable").to_dicts(),
+        files=files.to_dicts(), files_total=files.height,
+        chart_rules=by_rule, chart_files=by_file,
+        fix_first=_fix_first(result),
+        glossary=_glossary(result),
+        css=Markup(_asset("report.css")),
+        script=Markup(script), script_hash=script_hash,
+        **_data_block(script_json(report_data(result, show_phi))),
+    )
+
+
+def _data_block(payload: str) -> dict[str, Any]:
+    """Template variables of the data block: plain JSON, or deflate+base64 when large."""
+    if len(payload) <= COMPRESS_ABOVE:
+        return {"data": Markup(payload), "data_type": "application/json", "data_encoding": None}
+    packed = base64.b64encode(zlib.compress(payload.encode("utf-8"), 3)).decode("ascii")
+    return {"data": Markup(packed), "data_type": "application/octet-stream",
+            "data_encoding": "deflate-base64"}
