@@ -371,6 +371,8 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     ).rename({"seg_index": "segment_index"})
 
 
+# The whole leading token (seg_id keeps at most 4 characters), cut for display.
+_full_id = pl.col("raw").str.splitn(ELEM, 2).struct.field("field_0").str.slice(0, 20)
 _SEGMENT_ID = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
@@ -399,8 +401,8 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     )
     return s.select(
         "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
-        message=pl.format("unknown segment ID {}", pl.col("seg_id").str.slice(0, 20)),
-        found=pl.col("seg_id").str.slice(0, 20),
+        message=pl.format("unknown segment ID {}", _full_id),
+        found=_full_id,
     )
 
 

@@ -48,7 +48,9 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
     return df.select(
         pl.lit(file_id, pl.UInt32).alias("file_id"),
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("seg_index"),
-        pl.col("raw").str.slice(0, 3).str.strip_chars_end(ELEM).alias("seg_id"),
+        # IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes
+        # for a real ID ("NM12" is not "NM1").
+        pl.col("raw").str.slice(0, 4).str.splitn(ELEM, 2).struct.field("field_0").alias("seg_id"),
         "raw",
     )
 
