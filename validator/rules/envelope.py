@@ -396,8 +396,12 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     known = ctx.derived("known_segments", _known_segments)
     supported = ctx.transactions.filter(pl.col("supported")).select("st_key")
     in_837 = pl.col("st_key").is_in(supported["st_key"].implode())
+    # Decide on the few distinct IDs, then pick the rows that carry a suspect one.
+    ids = ctx.segments.select(SID.unique())
+    malformed = ids.filter(~SID.str.contains(_SEGMENT_ID))["seg_id"]
+    unknown = ids.filter(~SID.is_in(known))["seg_id"]
     s = ctx.segments.filter(
-        ~SID.str.contains(_SEGMENT_ID) | (in_837 & ~SID.is_in(known))
+        SID.is_in(malformed.implode()) | (SID.is_in(unknown.implode()) & in_837)
     )
     return s.select(
         "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
