@@ -1,0 +1,108 @@
+"""Shared helpers of the generic (SNIP 3-5) rules: segment partitions, positions, amounts.
+
+Everything here is computed once per run through ``ctx.derived`` and shared by the rules.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ...context import Context
+from ...x12.segments import el
+
+FAMILY = "generic"
+SID = pl.col("seg_id")
+
+# Segment ids the generic rules scan directly (the rest come from the claims/lines tables).
+SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
+_COLS = ("file_id", "seg_index", "seg_id", "el", "st_key", "hl_key", "clm_key", "lx_key", "nm1",
+         "in_2320")
+# Columns a finding carries (see validator.findings.SCHEMA).
+OUT = ("file_id", "st_key", "claim_key", "segment_index", "segment_id", "element", "message",
+       "expected", "found")
+
+
+def supported_st(ctx: Context) -> pl.Series:
+    return ctx.transactions.filter(pl.col("supported"))["st_key"]
+
+
+def _partitions(ctx: Context) -> dict[str, pl.DataFrame]:
+    s = ctx.segments.select(_COLS)
+    keep = SID.is_in(SCANNED) & pl.col("st_key").is_in(supported_st(ctx).implode())
+    parts = s.filter(keep).partition_by("seg_id", as_dict=True, maintain_order=True)
+    return {k[0]: v for k, v in parts.items()}
+
+
+def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
+    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions."""
+    parts = ctx.derived("generic_partitions", lambda: _partitions(ctx))
+    if seg_id not in parts:
+        return ctx.segments.select(_COLS).clear()
+    return parts[seg_id]
+
+
+def hl_claims(ctx: Context) -> pl.DataFrame:
+    """``hl_key -> claim_key`` for every claim under a billing, subscriber or patient HL."""
+
+    def build() -> pl.DataFrame:
+        c = ctx.claims
+        parts = [c.select(hl_key=pl.col(h), claim_key="claim_key")
+                 for h in ("billing_hl", "subscriber_hl", "patient_hl")]
+        return pl.concat(parts).drop_nulls().unique(maintain_order=True)
+
+    return ctx.derived("generic_hl_claims", build)
+
+
+def attach_claims(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
+    """Give findings on segments above the claim (2000A/B/C loops) the claims beneath.
+
+    ``found`` has ``hl_key`` and ``claim_key`` (null outside a claim); a row outside a claim
+    becomes one row per claim under its HL (kept as-is when the HL has no claim).
+    """
+    if not found.height:
+        return found.drop("hl_key")
+    inside = found.filter(pl.col("claim_key").is_not_null())
+    above = found.filter(pl.col("claim_key").is_null()).drop("claim_key")
+    hit = above.join(hl_claims(ctx), on="hl_key", how="left")
+    return pl.concat([inside, hit.select(inside.columns)]).drop("hl_key")
+
+
+def first_segment(ctx: Context, key: str, keys: pl.Series, cond: pl.Expr) -> pl.DataFrame:
+    """``key, seg_index`` of the first segment matching ``cond`` per ``key`` value in ``keys``.
+
+    Used to point findings computed on the claims table at the segment they concern; it
+    only scans when there is something to locate.
+    """
+    if not keys.len():
+        return pl.DataFrame(schema={key: pl.UInt32, "seg_index": pl.UInt32})
+    hit = ctx.segments.filter(cond & pl.col(key).is_in(keys.unique().implode()))
+    return hit.select(key, "seg_index").unique(subset=key, keep="first", maintain_order=True)
+
+
+def cents(expr: pl.Expr) -> pl.Expr:
+    """An X12 decimal amount as integer cents (null when not a number)."""
+    return (expr.str.strip_chars().cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
+
+
+def money(expr: pl.Expr) -> pl.Expr:
+    """Integer cents as a ``1234.50`` string."""
+    a = expr.abs()
+    sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.format("{}{}.{}", sign, (a // 100).cast(pl.String),
+                     (a % 100).cast(pl.String).str.zfill(2))
+
+
+def claim_where(ctx: Context, columns: tuple[str, ...], cond: pl.Expr) -> pl.DataFrame:
+    """Claims matching ``cond`` with the key columns findings need plus ``columns``."""
+    return ctx.claims.filter(cond).select("claim_key", "file_id", "st_key", "segment_index",
+                                          *columns)
+
+
+def finding(df: pl.DataFrame, **cols: pl.Expr | str) -> pl.DataFrame:
+    """Project ``df`` to the finding columns given (plus the key columns present)."""
+    keys = [c for c in ("file_id", "st_key", "claim_key") if c in df.columns and c not in cols]
+    return df.select(*keys, **cols)
+
+
+__all__ = ["FAMILY", "OUT", "SID", "attach_claims", "cents", "claim_where", "el", "finding",
+           "first_segment", "money", "segs"]
