@@ -13,8 +13,6 @@ from ...x12.segments import el
 FAMILY = "generic"
 SID = pl.col("seg_id")
 
-# Segment ids the generic rules scan directly (the rest come from the claims/lines tables).
-SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
 _COLS = ("file_id", "seg_index", "seg_id", "el", "st_key", "hl_key", "clm_key", "lx_key", "nm1",
          "in_2320")
 # Columns a finding carries (see validator.findings.SCHEMA).
@@ -26,19 +24,24 @@ def supported_st(ctx: Context) -> pl.Series:
     return ctx.transactions.filter(pl.col("supported"))["st_key"]
 
 
-def _partitions(ctx: Context) -> dict[str, pl.DataFrame]:
-    s = ctx.segments.select(_COLS)
-    keep = SID.is_in(SCANNED) & pl.col("st_key").is_in(supported_st(ctx).implode())
-    parts = s.filter(keep).partition_by("seg_id", as_dict=True, maintain_order=True)
-    return {k[0]: v for k, v in parts.items()}
-
-
 def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
-    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions."""
-    parts = ctx.derived("generic_partitions", lambda: _partitions(ctx))
-    if seg_id not in parts:
-        return ctx.segments.select(_COLS).clear()
-    return parts[seg_id]
+    """Segments ``seg_id`` of the supported 837 transactions (filtered once per run)."""
+
+    def build() -> pl.DataFrame:
+        cond = SID == seg_id
+        sup = supported_st(ctx)
+        if sup.len() != ctx.transactions.height:
+            cond = cond & pl.col("st_key").is_in(sup.implode())
+        return ctx.segments.select(_COLS).filter(cond)
+
+    return ctx.derived(f"generic_segs_{seg_id}", build)
+
+
+def nm1_names(ctx: Context) -> pl.DataFrame:
+    """NM1 segments with their entity code, type, names and ID as flat columns (shared)."""
+    return ctx.derived("generic_nm1", lambda: segs(ctx, "NM1").select(
+        "file_id", "st_key", "hl_key", "nm1", claim_key="clm_key", segment_index="seg_index",
+        code=el(1), kind=el(2), last=el(3), first=el(4), id_qualifier=el(8), id=el(9)))
 
 
 def hl_claims(ctx: Context) -> pl.DataFrame:

@@ -30,14 +30,17 @@ def _dates(ctx: Context) -> pl.DataFrame:
         dmg = segs(ctx, "DMG").select(*keys, seg=pl.lit("DMG"), qual=pl.lit(None, pl.String),
                                       fmt=el(1), value=el(2), element=pl.lit("DMG02"))
         d = pl.concat([dtp, dmg]).filter(pl.col("fmt").is_in(["D8", "RD8"]))
+        # Dates repeat across claims: parse each distinct (format, value) once.
         v = pl.col("value")
         rd8 = pl.col("fmt") == "RD8"
-        return d.with_columns(
+        parsed = d.select("fmt", "value").unique().with_columns(
             d_from=_parse(v.str.slice(0, 8)),
             d_to=pl.when(rd8).then(_parse(v.str.slice(9, 8))).otherwise(_parse(v.str.slice(0, 8))),
             shaped=pl.when(rd8).then(v.str.contains(_RD8)).otherwise(v.str.contains(_D8))
             .fill_null(False),
-        ).rename({"clm_key": "claim_key", "seg_index": "segment_index"})
+        )
+        d = d.join(parsed, on=["fmt", "value"], how="left", nulls_equal=True)
+        return d.rename({"clm_key": "claim_key", "seg_index": "segment_index"})
 
     return ctx.derived("generic_dates", build)
 

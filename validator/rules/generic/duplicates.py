@@ -82,7 +82,8 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
         "claim_key", "file_id", "st_key", "segment_index", "claim_id", "billing_npi", "member_id",
         "patient_last", "patient_first", "patient_birth", "service_date_from",
         total=cents(pl.col("total_charge")))
-    c = c.filter(pl.struct(*_SAME).is_duplicated())  # candidates before comparing procedures
+    # Candidates first (a hash of the claim-level fields), procedures only for those.
+    c = c.filter(pl.struct(*_SAME).hash().is_duplicated())
     if not c.height:
         return pl.DataFrame()
     procs = ctx.lines.join(c.select("claim_key"), on="claim_key", how="semi").group_by(

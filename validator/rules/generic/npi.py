@@ -6,19 +6,24 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
-from ._common import FAMILY, attach_claims, el, segs
+from ._common import FAMILY, attach_claims, nm1_names
 
 # Luhn over "80840" + NPI: the prefix's digits contribute a constant 24.
 _PREFIX_SUM = 24
 
 
 def npi_check_expr(npi: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(is 10 digits, expected check digit) for a column of NPI strings, vectorised."""
-    digits = [npi.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(9)]
+    """(is 10 digits, expected check digit) for a column of NPI strings, vectorised.
+
+    The first nine digits are taken arithmetically from the NPI read as an integer.
+    """
+    shaped = npi.str.contains(r"^\d{10}$").fill_null(False)
+    base = pl.when(shaped).then(npi.str.slice(0, 9).cast(pl.Int64, strict=False))
+    digits = [(base // 10 ** (8 - i)) % 10 for i in range(9)]
     # Payload digits at even positions (0, 2, 4, 6, 8) are doubled (rightmost first).
     doubled = [d * 2 - pl.when(d > 4).then(9).otherwise(0) for d in digits[0::2]]
     total = pl.sum_horizontal(*doubled, *digits[1::2]) + _PREFIX_SUM
-    return npi.str.contains(r"^\d{10}$").fill_null(False), ((10 - total % 10) % 10).cast(pl.String)
+    return shaped, ((10 - total % 10) % 10).cast(pl.String)
 
 
 @rule("SIT404", "NPI fails the check-digit test", severity="error", snip=4, family=FAMILY)
@@ -40,12 +45,13 @@ def npi_check_digit(ctx: Context) -> pl.DataFrame:
     Copy the NPI from NPPES (npiregistry.cms.hhs.gov); a failed check digit almost always
     means a transposed or mistyped digit.
     """
-    nm1 = segs(ctx, "NM1").filter(el(8) == "XX").select(
-        "file_id", "st_key", "hl_key", "nm1", claim_key="clm_key", segment_index="seg_index",
-        npi=el(9))
+    nm1 = nm1_names(ctx).filter(pl.col("id_qualifier") == "XX").select(
+        "file_id", "st_key", "hl_key", "nm1", "claim_key", "segment_index", npi="id")
+    # NPIs repeat across claims: test each distinct value once.
     shaped, check = npi_check_expr(pl.col("npi"))
-    nm1 = nm1.with_columns(_shaped=shaped, _check=check)
-    bad = nm1.filter(~pl.col("_shaped") | (pl.col("npi").str.slice(9, 1) != pl.col("_check")))
+    values = nm1.select(pl.col("npi").unique()).with_columns(_shaped=shaped, _check=check)
+    values = values.filter(~pl.col("_shaped") | (pl.col("npi").str.slice(9, 1) != pl.col("_check")))
+    bad = nm1.join(values, on="npi", nulls_equal=True)
     out = attach_claims(ctx, bad)
     return out.select(
         "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("NM1"),

@@ -85,7 +85,11 @@ def one_primary(ctx: Context) -> pl.DataFrame:
     claim the primary payer goes in a 2320 loop with its adjudication.
     """
     seq = _payer_sequence(ctx)
-    n = seq.group_by("claim_key").agg(
+    # Only claims with 2320 loops, or whose 2000B payer is not primary, can be wrong.
+    cob = seq.filter(pl.col("at").is_not_null()).select("claim_key")
+    odd = seq.filter(pl.col("at").is_null() & (pl.col("sbr01") != "P").fill_null(True))
+    keys = pl.concat([cob, odd.select("claim_key")]).unique()
+    n = seq.join(keys, on="claim_key", how="semi").group_by("claim_key").agg(
         n_p=(pl.col("sbr01") == "P").sum(),
         extra=pl.col("at").filter((pl.col("sbr01") == "P") & pl.col("at").is_not_null()).last(),
         codes=pl.col("sbr01").fill_null("-").str.join(","),

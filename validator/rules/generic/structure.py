@@ -6,7 +6,7 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
-from ._common import FAMILY, attach_claims, el, segs
+from ._common import FAMILY, attach_claims, nm1_names
 
 # NM101 entity codes -> what the person is, for messages.
 _ROLE = {"IL": "subscriber", "QC": "patient", "82": "rendering provider",
@@ -68,9 +68,10 @@ def person_names(ctx: Context) -> pl.DataFrame:
     Send the person's last name in NM103 and first name in NM104; an organisation uses
     NM102 = `2` with its name in NM103.
     """
-    nm1 = segs(ctx, "NM1").filter((el(2) == "1") & (el(3).is_null() | el(4).is_null()))
-    bad = nm1.select("file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
-                     code=el(1), last_missing=el(3).is_null())
+    nm1 = nm1_names(ctx).filter((pl.col("kind") == "1")
+                                & (pl.col("last").is_null() | pl.col("first").is_null()))
+    bad = nm1.select("file_id", "st_key", "hl_key", "claim_key", "segment_index", "code",
+                     last_missing=pl.col("last").is_null())
     out = attach_claims(ctx, bad)
     role = pl.col("code").replace_strict(_ROLE, default=None).fill_null(
         pl.format("NM1*{} person", pl.col("code").fill_null("")))
