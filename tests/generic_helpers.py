@@ -101,31 +101,53 @@ def claim(kind: str = "P", pcn: str = "PCN001", *, total: str = "150",
     return out
 
 
-def build(kind: str = "P", *, claims: Sequence[Sequence[str]] | None = None,
-          billing_segs: Sequence[str] | None = None, subscriber_segs: Sequence[str] | None = None,
-          patient_segs: Sequence[str] | None = None, bht_date: str = "20250101") -> str:
-    """A one-ISA/GS/ST interchange: one billing provider, one subscriber (and patient)."""
+# A subscriber group: (subscriber segments, patient segments or None, claims).
+Group = tuple[Sequence[str], Sequence[str] | None, Sequence[Sequence[str]]]
+
+
+def build_multi(kind: str, providers: Sequence[tuple[Sequence[str], Sequence[Group]]],
+                bht_date: str = "20250101") -> str:
+    """A one-ISA/GS/ST interchange with several billing providers and subscribers.
+
+    ``providers``: (2010AA segments, [(subscriber segments, patient segments or None,
+    [claim segments, …]), …]).
+    """
     kind = kind.upper()
-    has_patient = patient_segs is not None
-    claims = claims if claims is not None else [claim(kind)]
     body = [f"ST*837*0001*{VERSION[kind]}",
             f"BHT*0019*00*BATCH1*{bht_date}*1200*CH",
             "NM1*41*2*ACME BILLING*****46*ACME01", "PER*IC*EDI DESK*TE*8005551212",
-            "NM1*40*2*CLEARINGHOUSE*****46*CH01",
-            "HL*1**20*1", *(billing_segs if billing_segs is not None else billing()),
-            f"HL*2*1*22*{1 if has_patient else 0}",
-            *(subscriber_segs if subscriber_segs is not None
-              else subscriber(has_patient=has_patient))]
-    if has_patient:
-        body += ["HL*3*2*23*0", *patient_segs]
-    for c in claims:
-        body += list(c)
+            "NM1*40*2*CLEARINGHOUSE*****46*CH01"]
+    hl = 0
+    for bill, groups in providers:
+        hl += 1
+        bill_hl = hl
+        body += [f"HL*{hl}**20*1", *bill]
+        for sub, pat, claims in groups:
+            hl += 1
+            body += [f"HL*{hl}*{bill_hl}*22*{0 if pat is None else 1}", *sub]
+            if pat is not None:
+                hl += 1
+                body += [f"HL*{hl}*{hl - 1}*23*0", *pat]
+            for c in claims:
+                body += list(c)
     body.append(f"SE*{len(body) + 1}*0001")
     isa = ("ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *"
            "250101*1200*^*00501*000000001*0*P*:")
     head = [isa, f"GS*HC*SUBMITTER*RECEIVER*{bht_date}*1200*1*X*{VERSION[kind]}"]
     tail = ["GE*1*1", "IEA*1*000000001"]
     return "~\n".join([*head, *body, *tail]) + "~\n"
+
+
+def build(kind: str = "P", *, claims: Sequence[Sequence[str]] | None = None,
+          billing_segs: Sequence[str] | None = None, subscriber_segs: Sequence[str] | None = None,
+          patient_segs: Sequence[str] | None = None, bht_date: str = "20250101") -> str:
+    """A one-ISA/GS/ST interchange: one billing provider, one subscriber (and patient)."""
+    kind = kind.upper()
+    has_patient = patient_segs is not None
+    sub = subscriber_segs if subscriber_segs is not None else subscriber(has_patient=has_patient)
+    group: Group = (sub, patient_segs, claims if claims is not None else [claim(kind)])
+    bill = billing_segs if billing_segs is not None else billing()
+    return build_multi(kind, [(bill, [group])], bht_date)
 
 
 def run(text: str | Sequence[str], tmp_path: Path, select: Sequence[str] = GENERIC,
