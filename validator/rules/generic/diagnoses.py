@@ -207,8 +207,14 @@ def diagnosis_pointers(ctx: Context) -> pl.DataFrame:
     bad = bad.join(c, on="claim_key")
     return bad.select(
         "claim_key", "file_id", "st_key", "segment_index", "segment_id", "element",
-        message=pl.format("diagnosis pointer(s) {} point at no diagnosis: the claim has {} "
-                          "diagnosis code(s) in HI; point at 1-{} or add the diagnosis",
-                          pl.col("ptr").list.join(":"), "n_dx", "n_dx"),
-        expected=pl.format("1-{}", "n_dx"), found=pl.col("ptr").list.join(":"),
+        message=pl.when(pl.col("n_dx") == 0)
+        .then(pl.format("diagnosis pointer(s) {} point at no diagnosis: the claim has no "
+                        "diagnosis code in HI (ABK/ABF); add the diagnoses",
+                        pl.col("ptr").list.join(":")))
+        .otherwise(pl.format("diagnosis pointer(s) {} point at no diagnosis: the claim has {} "
+                             "diagnosis code(s) in HI; point at 1-{} or add the diagnosis",
+                             pl.col("ptr").list.join(":"), "n_dx", "n_dx")),
+        expected=pl.when(pl.col("n_dx") > 0).then(pl.format("1-{}", "n_dx"))
+        .otherwise(pl.lit("a diagnosis in HI")),
+        found=pl.col("ptr").list.join(":"),
     )
