@@ -24,6 +24,16 @@ def supported_st(ctx: Context) -> pl.Series:
     return ctx.transactions.filter(pl.col("supported"))["st_key"]
 
 
+def raw(i: int) -> pl.Expr:
+    """Element ``i`` as sent (empty string when empty, null when absent): cheaper than ``el``
+    on large scans; test emptiness with :func:`blank`."""
+    return pl.col("el").list.get(i, null_on_oob=True)
+
+
+def blank(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | (expr == "")
+
+
 def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
     """Segments ``seg_id`` of the supported 837 transactions (filtered once per run)."""
 
@@ -41,7 +51,7 @@ def nm1_names(ctx: Context) -> pl.DataFrame:
     """NM1 segments with their entity code, type, names and ID as flat columns (shared)."""
     return ctx.derived("generic_nm1", lambda: segs(ctx, "NM1").select(
         "file_id", "st_key", "hl_key", "nm1", claim_key="clm_key", segment_index="seg_index",
-        code=el(1), kind=el(2), last=el(3), first=el(4), id_qualifier=el(8), id=el(9)))
+        code=raw(1), kind=raw(2), last=raw(3), first=raw(4), id_qualifier=raw(8), id=raw(9)))
 
 
 def hl_claims(ctx: Context) -> pl.DataFrame:
@@ -107,5 +117,5 @@ def finding(df: pl.DataFrame, **cols: pl.Expr | str) -> pl.DataFrame:
     return df.select(*keys, **cols)
 
 
-__all__ = ["FAMILY", "OUT", "SID", "attach_claims", "cents", "claim_where", "el", "finding",
-           "first_segment", "money", "segs"]
+__all__ = ["FAMILY", "OUT", "SID", "attach_claims", "blank", "cents", "claim_where", "el",
+           "finding", "first_segment", "money", "raw", "segs"]

@@ -7,7 +7,7 @@ import polars as pl
 from ...context import Context
 from ...data import load_list
 from ..registry import rule
-from ._common import FAMILY, SID, attach_claims, el, first_segment, segs
+from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, segs
 
 # P.O. Box, PO BOX, POB 12, POST OFFICE BOX, LOCK BOX, LOCKBOX, BOX 123 at the start.
 PO_BOX = (r"(?i)(\bP\.?\s*O\.?\s*B(OX)?\b|\bPOST\s*OFFICE\s*BOX\b|\bLOCK\s*BOX\b|"
@@ -166,12 +166,11 @@ def state_codes(ctx: Context) -> pl.DataFrame:
     """
     n4 = segs(ctx, "N4")
     states = load_list("us_states.txt")
-    state = el(2)
+    state = raw(2)
     bad = n4.filter(
-        (el(4).is_null() | (el(4) == "US"))
-        & (state.is_null() | ~state.is_in(states))
+        (blank(raw(4)) | (raw(4) == "US")) & (blank(state) | ~state.is_in(states))
     ).select("file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
-             state=state, nm1="nm1")
+             state=el(2), nm1="nm1")
     out = attach_claims(ctx, bad)
     return out.select(
         "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("N4"),

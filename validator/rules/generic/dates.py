@@ -7,7 +7,7 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
-from ._common import FAMILY, SID, attach_claims, el, first_segment, segs
+from ._common import FAMILY, SID, attach_claims, first_segment, raw, segs
 
 _D8 = r"^\d{8}$"
 _RD8 = r"^\d{8}-\d{8}$"
@@ -25,10 +25,10 @@ def _dates(ctx: Context) -> pl.DataFrame:
 
     def build() -> pl.DataFrame:
         keys = ("file_id", "st_key", "hl_key", "clm_key", "seg_index")
-        dtp = segs(ctx, "DTP").select(*keys, seg=pl.lit("DTP"), qual=el(1), fmt=el(2), value=el(3),
+        dtp = segs(ctx, "DTP").select(*keys, seg=pl.lit("DTP"), qual=raw(1), fmt=raw(2), value=raw(3),
                                       element=pl.lit("DTP03"))
         dmg = segs(ctx, "DMG").select(*keys, seg=pl.lit("DMG"), qual=pl.lit(None, pl.String),
-                                      fmt=el(1), value=el(2), element=pl.lit("DMG02"))
+                                      fmt=raw(1), value=raw(2), element=pl.lit("DMG02"))
         d = pl.concat([dtp, dmg]).filter(pl.col("fmt").is_in(["D8", "RD8"]))
         # Dates repeat across claims: parse each distinct (format, value) once.
         v = pl.col("value")

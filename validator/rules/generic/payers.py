@@ -7,7 +7,7 @@ import polars as pl
 from ...context import Context
 from ...data import load_list
 from ..registry import rule
-from ._common import FAMILY, SID, attach_claims, el, first_segment, segs
+from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, segs
 
 
 def _sbr_2000b(ctx: Context, c: pl.DataFrame) -> pl.DataFrame:
@@ -172,7 +172,7 @@ def claim_filing_code(ctx: Context) -> pl.DataFrame:
     """
     sbr = segs(ctx, "SBR")
     codes = load_list("claim_filing_codes.txt")
-    bad = sbr.filter(el(9).is_null() | ~el(9).is_in(codes)).select(
+    bad = sbr.filter(blank(raw(9)) | ~raw(9).is_in(codes)).select(
         "file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
         code=el(9), loop=pl.when(pl.col("in_2320")).then(pl.lit("2320")).otherwise(pl.lit("2000B")))
     out = attach_claims(ctx, bad)

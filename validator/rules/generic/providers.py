@@ -6,7 +6,7 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
-from ._common import FAMILY, attach_claims, el, segs
+from ._common import FAMILY, attach_claims, el, raw, segs
 from .addresses import _billing, billing_claims
 
 TAXONOMY = r"^[0-9A-Z]{9}X$"
@@ -77,10 +77,11 @@ def taxonomy_shape(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Copy the taxonomy from the provider's NPPES record, e.g. `207Q00000X` (family medicine).
     """
-    prv = segs(ctx, "PRV").filter(el(2) == "PXC").select(
+    prv = segs(ctx, "PRV").filter(raw(2) == "PXC").select(
         "file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
-        code=el(3))
-    bad = prv.filter(~pl.col("code").str.contains(TAXONOMY).fill_null(False))
+        code=raw(3))
+    bad = prv.filter(~pl.col("code").str.contains(TAXONOMY).fill_null(False)).with_columns(
+        code=pl.when(pl.col("code") != "").then("code"))
     out = attach_claims(ctx, bad)
     return out.select(
         "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("PRV"),

@@ -6,7 +6,7 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
-from ._common import FAMILY, attach_claims, nm1_names
+from ._common import FAMILY, attach_claims, blank, nm1_names
 
 # NM101 entity codes -> what the person is, for messages.
 _ROLE = {"IL": "subscriber", "QC": "patient", "82": "rendering provider",
@@ -69,9 +69,9 @@ def person_names(ctx: Context) -> pl.DataFrame:
     NM102 = `2` with its name in NM103.
     """
     nm1 = nm1_names(ctx).filter((pl.col("kind") == "1")
-                                & (pl.col("last").is_null() | pl.col("first").is_null()))
+                                & (blank(pl.col("last")) | blank(pl.col("first"))))
     bad = nm1.select("file_id", "st_key", "hl_key", "claim_key", "segment_index", "code",
-                     last_missing=pl.col("last").is_null())
+                     last_missing=blank(pl.col("last")))
     out = attach_claims(ctx, bad)
     role = pl.col("code").replace_strict(_ROLE, default=None).fill_null(
         pl.format("NM1*{} person", pl.col("code").fill_null("")))
