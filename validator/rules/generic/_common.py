@@ -34,15 +34,32 @@ def blank(expr: pl.Expr) -> pl.Expr:
     return expr.is_null() | (expr == "")
 
 
+# Segment ids the generic rules read directly (the rest comes from the claims/lines tables).
+SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
+
+
+def _rows(ctx: Context) -> dict[str, pl.Series]:
+    """Row numbers of the :data:`SCANNED` segments of supported 837s, per segment id.
+
+    One pass over the small ``seg_id`` column; each id's rows are gathered only when a rule
+    asks for them (cheaper than one filter per id over the whole table).
+    """
+    cond = pl.col("seg_id").is_in(SCANNED)
+    sup = supported_st(ctx)
+    if sup.len() != ctx.transactions.height:
+        cond = cond & pl.col("st_key").is_in(sup.implode())
+    rows = ctx.segments.select(
+        "seg_id", "st_key", _row=pl.int_range(pl.len(), dtype=pl.UInt32)).filter(cond)
+    return {k[0]: v["_row"] for k, v in rows.partition_by("seg_id", as_dict=True).items()}
+
+
 def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
-    """Segments ``seg_id`` of the supported 837 transactions (filtered once per run)."""
+    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions."""
 
     def build() -> pl.DataFrame:
-        cond = SID == seg_id
-        sup = supported_st(ctx)
-        if sup.len() != ctx.transactions.height:
-            cond = cond & pl.col("st_key").is_in(sup.implode())
-        return ctx.segments.select(_COLS).filter(cond)
+        rows = ctx.derived("generic_rows", lambda: _rows(ctx)).get(seg_id)
+        table = ctx.segments.select(_COLS)
+        return table.clear() if rows is None else table[rows]
 
     return ctx.derived(f"generic_segs_{seg_id}", build)
 

@@ -25,22 +25,23 @@ def _dates(ctx: Context) -> pl.DataFrame:
 
     def build() -> pl.DataFrame:
         keys = ("file_id", "st_key", "hl_key", "clm_key", "seg_index")
-        dtp = segs(ctx, "DTP").select(*keys, seg=pl.lit("DTP"), qual=raw(1), fmt=raw(2), value=raw(3),
-                                      element=pl.lit("DTP03"))
+        dtp = segs(ctx, "DTP").select(*keys, seg=pl.lit("DTP"), qual=raw(1), fmt=raw(2),
+                                      value=raw(3), element=pl.lit("DTP03"))
         dmg = segs(ctx, "DMG").select(*keys, seg=pl.lit("DMG"), qual=pl.lit(None, pl.String),
                                       fmt=raw(1), value=raw(2), element=pl.lit("DMG02"))
         d = pl.concat([dtp, dmg]).filter(pl.col("fmt").is_in(["D8", "RD8"]))
-        # Dates repeat across claims: parse each distinct (format, value) once.
+        # Dates repeat across claims: parse each distinct value once, then pick by format.
         v = pl.col("value")
+        parsed = d.select(v.unique()).with_columns(
+            _a=_parse(v.str.slice(0, 8)), _b=_parse(v.str.slice(9, 8)),
+            _d8=v.str.contains(_D8).fill_null(False), _rd8=v.str.contains(_RD8).fill_null(False))
+        d = d.join(parsed, on="value", how="left", nulls_equal=True)
         rd8 = pl.col("fmt") == "RD8"
-        parsed = d.select("fmt", "value").unique().with_columns(
-            d_from=_parse(v.str.slice(0, 8)),
-            d_to=pl.when(rd8).then(_parse(v.str.slice(9, 8))).otherwise(_parse(v.str.slice(0, 8))),
-            shaped=pl.when(rd8).then(v.str.contains(_RD8)).otherwise(v.str.contains(_D8))
-            .fill_null(False),
-        )
-        d = d.join(parsed, on=["fmt", "value"], how="left", nulls_equal=True)
-        return d.rename({"clm_key": "claim_key", "seg_index": "segment_index"})
+        return d.select(
+            *keys, "seg", "qual", "fmt", "value", "element", d_from="_a",
+            d_to=pl.when(rd8).then("_b").otherwise("_a"),
+            shaped=pl.when(rd8).then("_rd8").otherwise("_d8"),
+        ).rename({"clm_key": "claim_key", "seg_index": "segment_index"})
 
     return ctx.derived("generic_dates", build)
 

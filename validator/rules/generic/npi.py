@@ -45,13 +45,16 @@ def npi_check_digit(ctx: Context) -> pl.DataFrame:
     Copy the NPI from NPPES (npiregistry.cms.hhs.gov); a failed check digit almost always
     means a transposed or mistyped digit.
     """
-    nm1 = nm1_names(ctx).filter(pl.col("id_qualifier") == "XX").select(
-        "file_id", "st_key", "hl_key", "nm1", "claim_key", "segment_index", npi="id")
-    # NPIs repeat across claims: test each distinct value once.
+    xx = nm1_names(ctx).filter(pl.col("id_qualifier") == "XX")
+    # NPIs repeat across claims: test each distinct value once, then find the bad ones.
     shaped, check = npi_check_expr(pl.col("npi"))
-    values = nm1.select(pl.col("npi").unique()).with_columns(_shaped=shaped, _check=check)
+    values = xx.select(npi=pl.col("id").unique()).with_columns(_shaped=shaped, _check=check)
     values = values.filter(~pl.col("_shaped") | (pl.col("npi").str.slice(9, 1) != pl.col("_check")))
-    bad = nm1.join(values, on="npi", nulls_equal=True)
+    if not values.height:
+        return pl.DataFrame()
+    bad = xx.rename({"id": "npi"}).join(values, on="npi", nulls_equal=True).select(
+        "file_id", "st_key", "hl_key", "nm1", "claim_key", "segment_index", "npi", "_shaped",
+        "_check")
     out = attach_claims(ctx, bad)
     return out.select(
         "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("NM1"),
