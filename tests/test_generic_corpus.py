@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from generic_helpers import GENERIC, build
+from generic_helpers import GENERIC, build, claim
 
 from validator.cli import main
 from validator.engine import Selection, check, collect_inputs
@@ -89,3 +89,27 @@ def test_select_and_ignore_generic_prefixes(tmp_path):
     assert rules("--select", "BAL") == {"BAL301"}
     assert "BAL301" not in rules("--ignore", "BAL3")
     assert rules("--select", "SIT402,BAL301", "--ignore", "SIT") == {"BAL301"}
+
+
+def test_rules_command_lists_a_family_by_prefix():
+    out = CliRunner().invoke(main, ["rules", "code5"])
+    assert out.exit_code == 0
+    codes = [x.split()[0] for x in out.output.splitlines()[1:]]
+    assert codes == [f"CODE50{i}" for i in range(1, 10)]
+
+
+def test_ruleset_overrides_generic_rules(tmp_path):
+    rs = tmp_path / "strict.toml"
+    rs.write_text('[ruleset]\nname = "strict"\nversion = "1"\n\n[rules]\nignore = ["SIT402"]\n'
+                  '[rules.severity]\nDUP402 = "error"\n')
+    text = build("P", claims=[claim("P", "A1"), claim("P", "A2")])
+    text = text.replace("N4*HOUSTON*TX*770301234", "N4*HOUSTON*TX*77030")
+    p = tmp_path / "dups.837"
+    p.write_text(text)
+    out = CliRunner().invoke(main, ["check", str(p), "--format", "json", "--no-ig", "-q",
+                                    "--ruleset", str(rs)])
+    doc = json.loads(out.stdout)
+    rules = {x["rule"]: x for x in doc["findings"]}
+    assert "SIT402" not in rules
+    assert rules["DUP402"]["severity"] == "error" and rules["DUP402"]["snip_level"] == 4
+    assert out.exit_code == 1
