@@ -113,3 +113,15 @@ def test_ruleset_overrides_generic_rules(tmp_path):
     assert "SIT402" not in rules
     assert rules["DUP402"]["severity"] == "error" and rules["DUP402"]["snip_level"] == 4
     assert out.exit_code == 1
+
+
+def test_unsupported_and_unreadable_inputs_are_skipped(tmp_path):
+    from generic_helpers import run
+
+    bad = build("P", claims=[claim("P", total="999")]).replace("N4*HOUSTON*TX*770301234",
+                                                               "N4*HOUSTON*TX*77030")
+    old = bad.replace("005010X222A1", "004010X098A1")  # 4010 claims are listed, not checked
+    found = run([old, "not an X12 file\n", build("I")], tmp_path)
+    assert found.height == 0
+    found = run([old, bad], tmp_path)
+    assert {"BAL301", "SIT402"} <= set(found["rule"]) and set(found["file_id"]) == {1}
