@@ -111,7 +111,7 @@ def first_segment(ctx: Context, key: str, keys: pl.Series, cond: pl.Expr) -> pl.
 
 def cents(expr: pl.Expr) -> pl.Expr:
     """An X12 decimal amount as integer cents (null when not a number)."""
-    return (expr.str.strip_chars().cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
+    return (expr.cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
 
 
 def money(expr: pl.Expr) -> pl.Expr:

@@ -44,9 +44,9 @@ def diagnoses(ctx: Context) -> pl.DataFrame:
                        comp=pl.col("el").list.slice(1))
         hi = hi.with_columns(pos=pl.int_ranges(1, pl.col("comp").list.len() + 1, dtype=pl.UInt8))
         d = hi.explode("comp", "pos").filter(pl.col("comp").is_not_null() & (pl.col("comp") != ""))
-        parts = pl.col("comp").str.split(COMP)
-        d = d.with_columns(qual=parts.list.get(0, null_on_oob=True),
-                           code=parts.list.get(1, null_on_oob=True)).drop("comp")
+        parts = pl.col("comp").str.split_exact(COMP, 1)
+        d = d.with_columns(qual=parts.struct.field("field_0"),
+                           code=parts.struct.field("field_1")).drop("comp")
         when = ctx.claims.select(
             "claim_key", "transaction_type",
             date=pl.when(pl.col("transaction_type") == "837I")
