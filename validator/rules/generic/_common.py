@@ -1,4 +1,4 @@
-"""Shared helpers of the generic (SNIP 3-5) rules: segment partitions, positions, amounts.
+"""Shared helpers of the generic (SNIP 3-5) rules: segment slices, positions, amounts.
 
 Everything here is computed once per run through ``ctx.derived`` and shared by the rules.
 """
@@ -15,9 +15,6 @@ SID = pl.col("seg_id")
 
 _COLS = ("file_id", "seg_index", "seg_id", "el", "st_key", "hl_key", "clm_key", "lx_key", "nm1",
          "in_2320")
-# Columns a finding carries (see validator.findings.SCHEMA).
-OUT = ("file_id", "st_key", "claim_key", "segment_index", "segment_id", "element", "message",
-       "expected", "found")
 
 
 def supported_st(ctx: Context) -> pl.Series:
@@ -122,17 +119,5 @@ def money(expr: pl.Expr) -> pl.Expr:
                      (a % 100).cast(pl.String).str.zfill(2))
 
 
-def claim_where(ctx: Context, columns: tuple[str, ...], cond: pl.Expr) -> pl.DataFrame:
-    """Claims matching ``cond`` with the key columns findings need plus ``columns``."""
-    return ctx.claims.filter(cond).select("claim_key", "file_id", "st_key", "segment_index",
-                                          *columns)
-
-
-def finding(df: pl.DataFrame, **cols: pl.Expr | str) -> pl.DataFrame:
-    """Project ``df`` to the finding columns given (plus the key columns present)."""
-    keys = [c for c in ("file_id", "st_key", "claim_key") if c in df.columns and c not in cols]
-    return df.select(*keys, **cols)
-
-
-__all__ = ["FAMILY", "OUT", "SID", "attach_claims", "blank", "cents", "claim_where", "el",
-           "finding", "first_segment", "money", "raw", "segs"]
+__all__ = ["FAMILY", "SCANNED", "SID", "attach_claims", "blank", "cents", "el", "first_segment",
+           "hl_claims", "money", "nm1_names", "raw", "segs"]

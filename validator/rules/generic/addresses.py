@@ -15,7 +15,7 @@ PO_BOX = (r"(?i)(\bP\.?\s*O\.?\s*B(OX)?\b|\bPOST\s*OFFICE\s*BOX\b|\bLOCK\s*BOX\b
 ZIP9 = r"^\d{9}$"
 
 
-def _billing(ctx: Context) -> pl.DataFrame:
+def billing_providers(ctx: Context) -> pl.DataFrame:
     """One row per billing provider HL with its address fields."""
     return ctx.derived("generic_billing", lambda: ctx.claims.select(
         "billing_hl", "billing_address1", "billing_address2", "billing_zip", "billing_tax_id",
@@ -55,7 +55,7 @@ def billing_po_box(ctx: Context) -> pl.DataFrame:
     Put the practice's physical street address in 2010AA and, when payments go to a box,
     send it as the pay-to address (loop 2010AB, `NM1*87`).
     """
-    b = _billing(ctx)
+    b = billing_providers(ctx)
     bad = b.filter(pl.col("billing_address1").str.contains(PO_BOX).fill_null(False)
                    | pl.col("billing_address2").str.contains(PO_BOX).fill_null(False))
     if not bad.height:
@@ -92,7 +92,7 @@ def billing_zip9(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Send the 9-digit ZIP code, e.g. `N4*HOUSTON*TX*770301234` (look up the +4 with USPS).
     """
-    b = _billing(ctx)
+    b = billing_providers(ctx)
     bad = b.filter(~pl.col("billing_zip").str.contains(ZIP9).fill_null(False))
     if not bad.height:
         return pl.DataFrame()

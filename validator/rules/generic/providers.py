@@ -7,7 +7,7 @@ import polars as pl
 from ...context import Context
 from ..registry import rule
 from ._common import FAMILY, attach_claims, el, raw, segs
-from .addresses import _billing, billing_claims
+from .addresses import billing_claims, billing_providers
 
 TAXONOMY = r"^[0-9A-Z]{9}X$"
 
@@ -32,7 +32,7 @@ def billing_tax_id(ctx: Context) -> pl.DataFrame:
     Send `REF*EI*741234567` (or `REF*SY` with the 9-digit SSN for an individual billing
     under their own SSN).
     """
-    b = _billing(ctx)
+    b = billing_providers(ctx)
     bad = b.filter(~pl.col("billing_tax_id").str.contains(r"^\d{9}$").fill_null(False))
     if not bad.height:
         return pl.DataFrame()
