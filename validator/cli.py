@@ -172,6 +172,9 @@ def rules_cmd(code: str | None, fmt: str) -> None:
     import json
 
     registry = load_all()
+    if code and code.upper() not in registry and any(c.startswith(code.upper()) for c in registry):
+        registry = {c: x for c, x in registry.items() if c.startswith(code.upper())}  # a prefix
+        code = None
     if code:
         r = registry.get(code.upper())
         if r is None:

@@ -1,0 +1,124 @@
+"""Shared helpers of the generic (SNIP 3-5) rules: segment slices, positions, amounts.
+
+Everything here is computed once per run through ``ctx.derived`` and shared by the rules.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ...context import Context
+from ...x12.segments import el, with_el
+
+FAMILY = "generic"
+SID = pl.col("seg_id")
+
+_COLS = ("file_id", "seg_index", "seg_id", "raw", "st_key", "hl_key", "clm_key", "lx_key", "nm1",
+         "in_2320")
+
+
+def supported_st(ctx: Context) -> pl.Series:
+    return ctx.transactions.filter(pl.col("supported"))["st_key"]
+
+
+def raw(i: int) -> pl.Expr:
+    """Element ``i`` as sent (empty string when empty, null when absent): cheaper than ``el``
+    on large scans; test emptiness with :func:`blank`."""
+    return pl.col("el").list.get(i, null_on_oob=True)
+
+
+def blank(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | (expr == "")
+
+
+# Segment ids the generic rules read directly (the rest comes from the claims/lines tables).
+SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
+
+
+def _rows(ctx: Context) -> dict[str, pl.Series]:
+    """Row numbers of the :data:`SCANNED` segments of supported 837s, per segment id.
+
+    One pass over the small ``seg_id`` column; each id's rows are gathered only when a rule
+    asks for them (cheaper than one filter per id over the whole table).
+    """
+    cond = pl.col("seg_id").is_in(SCANNED)
+    sup = supported_st(ctx)
+    if sup.len() != ctx.transactions.height:
+        cond = cond & pl.col("st_key").is_in(sup.implode())
+    rows = ctx.segments.select(
+        "seg_id", "st_key", _row=pl.int_range(pl.len(), dtype=pl.UInt32)).filter(cond)
+    return {k[0]: v["_row"] for k, v in rows.partition_by("seg_id", as_dict=True).items()}
+
+
+def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
+    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions."""
+
+    def build() -> pl.DataFrame:
+        rows = ctx.derived("generic_rows", lambda: _rows(ctx)).get(seg_id)
+        table = ctx.segments.select(_COLS)
+        return with_el(table.clear() if rows is None else table[rows])
+
+    return ctx.derived(f"generic_segs_{seg_id}", build)
+
+
+def nm1_names(ctx: Context) -> pl.DataFrame:
+    """NM1 segments with their entity code, type, names and ID as flat columns (shared)."""
+    return ctx.derived("generic_nm1", lambda: segs(ctx, "NM1").select(
+        "file_id", "st_key", "hl_key", "nm1", claim_key="clm_key", segment_index="seg_index",
+        code=raw(1), kind=raw(2), last=raw(3), first=raw(4), id_qualifier=raw(8), id=raw(9)))
+
+
+def hl_claims(ctx: Context) -> pl.DataFrame:
+    """``hl_key -> claim_key`` for every claim under a billing, subscriber or patient HL."""
+
+    def build() -> pl.DataFrame:
+        c = ctx.claims
+        parts = [c.select(hl_key=pl.col(h), claim_key="claim_key")
+                 for h in ("billing_hl", "subscriber_hl", "patient_hl")]
+        return pl.concat(parts).drop_nulls().unique(maintain_order=True)
+
+    return ctx.derived("generic_hl_claims", build)
+
+
+def attach_claims(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
+    """Give findings on segments above the claim (2000A/B/C loops) the claims beneath.
+
+    ``found`` has ``hl_key`` and ``claim_key`` (null outside a claim); a row outside a claim
+    becomes one row per claim under its HL (kept as-is when the HL has no claim).
+    """
+    if not found.height:
+        return found.drop("hl_key")
+    inside = found.filter(pl.col("claim_key").is_not_null())
+    above = found.filter(pl.col("claim_key").is_null()).drop("claim_key")
+    hit = above.join(hl_claims(ctx), on="hl_key", how="left")
+    return pl.concat([inside, hit.select(inside.columns)]).drop("hl_key")
+
+
+def first_segment(ctx: Context, key: str, keys: pl.Series, cond: pl.Expr) -> pl.DataFrame:
+    """``key, seg_index`` of the first segment matching ``cond`` per ``key`` value in ``keys``.
+
+    Used to point findings computed on the claims table at the segment they concern; it
+    only scans when there is something to locate.
+    """
+    if not keys.len():
+        return pl.DataFrame(schema={key: pl.UInt32, "seg_index": pl.UInt32})
+    # Narrow to the keys first (few rows), then split elements for ``cond``.
+    hit = with_el(ctx.segments.filter(pl.col(key).is_in(keys.unique().implode()))).filter(cond)
+    return hit.select(key, "seg_index").unique(subset=key, keep="first", maintain_order=True)
+
+
+def cents(expr: pl.Expr) -> pl.Expr:
+    """An X12 decimal amount as integer cents (null when not a number)."""
+    return (expr.cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
+
+
+def money(expr: pl.Expr) -> pl.Expr:
+    """Integer cents as a ``1234.50`` string."""
+    a = expr.abs()
+    sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.format("{}{}.{}", sign, (a // 100).cast(pl.String),
+                     (a % 100).cast(pl.String).str.zfill(2))
+
+
+__all__ = ["FAMILY", "SCANNED", "SID", "attach_claims", "blank", "cents", "el", "first_segment",
+           "hl_claims", "money", "nm1_names", "raw", "segs"]

@@ -1,0 +1,177 @@
+"""SNIP 3 balancing: claim total against line charges, and line adjudication (2430)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ...context import Context
+from ..registry import rule
+from ._common import FAMILY, cents, el, money, segs
+
+_ELEMENT = {"SV1": "SV102", "SV2": "SV203", "SV3": "SV302"}
+
+
+def _line_cents(ctx: Context) -> pl.DataFrame:
+    return ctx.derived("generic_line_cents", lambda: ctx.lines.select(
+        "line_key", "claim_key", "service_segment", "service_index", "charge",
+        cents=cents(pl.col("charge"))))
+
+
+@rule("BAL301", "Claim total charge differs from the sum of its line charges", severity="error",
+      snip=3, family=FAMILY)
+def total_matches_lines(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks that the claim's total charge (CLM02) equals the sum of its service line charges
+    (SV102 on 837P, SV203 on 837I, SV302 on 837D), compared in cents.
+
+    ## Why is this bad?
+    Balancing is a SNIP level 3 edit every clearinghouse and payer applies: a claim whose
+    total does not add up is rejected at the front door (277CA status A7/A3) without being
+    adjudicated.
+
+    ## Example
+    `CLM*PCN001*250***11:B:1*Y*A*Y*Y` with lines `SV1*HC:99213*125*UN*1` and
+    `SV1*HC:36415*100*UN*1` (sum 225, not 250).
+
+    ## How to fix
+    Recompute CLM02 as the sum of the line charges, or correct the line charge that was
+    keyed wrongly. Claims with a non-numeric line charge are left to the implementation
+    guide checks.
+    """
+    lines = _line_cents(ctx).group_by("claim_key").agg(
+        n=pl.len(), ok=pl.col("cents").count(), line_sum=pl.col("cents").sum())
+    c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index", "total_charge",
+                          total=cents(pl.col("total_charge")))
+    bad = c.join(lines, on="claim_key").filter(
+        (pl.col("n") == pl.col("ok")) & pl.col("total").is_not_null()
+        & (pl.col("total") != pl.col("line_sum")))
+    return bad.select(
+        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
+        element=pl.lit("CLM02"),
+        message=pl.format("CLM02 total charge {} does not equal the sum of the claim's {} line "
+                          "charges ({}); correct the total or the line charges",
+                          money(pl.col("total")), pl.col("n"), money(pl.col("line_sum"))),
+        expected=money(pl.col("line_sum")), found=pl.col("total_charge"),
+    )
+
+
+@rule("BAL302", "Service line charge is negative", severity="error", snip=3, family=FAMILY)
+def negative_line_charge(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags a service line whose charge (SV102 / SV203 / SV302) is below zero.
+
+    ## Why is this bad?
+    The 837 carries submitted charges; a negative amount is not a charge and payers reject
+    the claim. Credits and corrections go through a replacement (CLM05-3 = 7) or void (8).
+
+    ## Example
+    `SV1*HC:99213*-125*UN*1`
+
+    ## How to fix
+    Bill the charge as a positive amount; to take back a previous charge, send a corrected
+    or voided claim instead.
+    """
+    bad = _line_cents(ctx).filter(pl.col("cents") < 0)
+    return bad.join(ctx.claims.select("claim_key", "file_id", "st_key"), on="claim_key").select(
+        "claim_key", "file_id", "st_key", segment_index="service_index",
+        segment_id="service_segment",
+        element=pl.col("service_segment").replace_strict(_ELEMENT, default=None),
+        message=pl.format("line charge {} is negative; line charges must be zero or more",
+                          pl.col("charge")),
+        expected=pl.lit(">= 0"), found="charge",
+    )
+
+
+@rule("BAL303", "Claim total charge is not a positive amount", severity="error", snip=3,
+      family=FAMILY)
+def positive_total(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks that CLM02 (total claim charge) is a number greater than zero.
+
+    ## Why is this bad?
+    A claim with a zero, negative or unreadable total cannot be priced; payers reject it
+    at the front end.
+
+    ## Example
+    `CLM*PCN001*0***11:B:1*Y*A*Y*Y`
+
+    ## How to fix
+    Put the sum of the line charges in CLM02 (digits with an optional decimal point, e.g.
+    `250` or `250.75`).
+    """
+    c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index", "total_charge",
+                          total=cents(pl.col("total_charge")))
+    bad = c.filter(pl.col("total").is_null() | (pl.col("total") <= 0))
+    return bad.select(
+        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
+        element=pl.lit("CLM02"),
+        message=pl.when(pl.col("total").is_null())
+        .then(pl.format("CLM02 total charge '{}' is not an amount; give the total as a number",
+                        pl.col("total_charge").fill_null("")))
+        .otherwise(pl.format("CLM02 total charge {} is not positive; a claim must charge more "
+                             "than zero", pl.col("total_charge"))),
+        expected=pl.lit("> 0"), found="total_charge",
+    )
+
+
+def _cas_total() -> pl.Expr:
+    """Sum of the adjustment amounts CAS03, 06, 09, 12, 15, 18 of one CAS segment."""
+    return pl.sum_horizontal([cents(el(i)).fill_null(0) for i in (3, 6, 9, 12, 15, 18)])
+
+
+@rule("BAL304", "Line charge differs from the line's paid amount plus adjustments (2430)",
+      severity="error", snip=3, family=FAMILY)
+def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    For each line adjudication loop 2430 (an SVD segment and the CAS segments after it),
+    checks that the line charge (SV102 / SV203 / SV302) equals the amount paid by that
+    payer (SVD02) plus the sum of its adjustment amounts (CAS03, CAS06, … CAS18).
+
+    ## Why is this bad?
+    On a secondary claim the prior payer's adjudication must balance to the line charge;
+    a secondary payer rejects a claim whose 2430 loops do not (SNIP 3).
+
+    ## Example
+    `SV1*HC:99213*100*UN*1` then `SVD*PAYER1*70*HC:99213**1` and `CAS*CO*45*20` (70 + 20 =
+    90, not 100).
+
+    ## How to fix
+    Copy the paid amount and every adjustment from the prior payer's 835 remittance for
+    that line; patient responsibility (group PR) is an adjustment too.
+    """
+    svd = segs(ctx, "SVD")
+    if not svd.height:
+        return pl.DataFrame()
+    svd = svd.filter(pl.col("lx_key").is_not_null()).select(
+        "lx_key", "seg_index", "file_id", "st_key", paid=cents(el(2)), paid_raw=el(2))
+    cas = segs(ctx, "CAS").filter(pl.col("lx_key").is_not_null()).select(
+        "lx_key", "seg_index", adj=_cas_total())
+    # Each CAS belongs to the last SVD before it on the same line.
+    marks = pl.concat([svd.select("lx_key", "seg_index", svd_index="seg_index"),
+                       cas.select("lx_key", "seg_index", svd_index=pl.lit(None, pl.UInt32))])
+    marks = marks.sort("seg_index").with_columns(pl.col("svd_index").forward_fill().over("lx_key"))
+    adj = cas.join(marks, on=["lx_key", "seg_index"]).group_by("svd_index").agg(
+        adj=pl.col("adj").sum())
+    lines = _line_cents(ctx).select("line_key", "claim_key", "cents", "charge",
+                                    "service_segment")
+    out = (svd.join(adj, left_on="seg_index", right_on="svd_index", how="left")
+           .join(lines, left_on="lx_key", right_on="line_key")
+           .with_columns(pl.col("adj").fill_null(0)))
+    bad = out.filter(pl.col("cents").is_not_null() & pl.col("paid").is_not_null()
+                     & (pl.col("cents") != pl.col("paid") + pl.col("adj")))
+    return bad.select(
+        "claim_key", "file_id", "st_key", segment_index="seg_index", segment_id=pl.lit("SVD"),
+        element=pl.lit("SVD02"),
+        message=pl.format("line charge {} ({}) does not equal the paid amount {} plus the "
+                          "adjustments {} of this 2430 loop ({}); copy paid and adjusted "
+                          "amounts from the prior payer's remittance",
+                          pl.col("charge"),
+                          pl.col("service_segment").replace_strict(_ELEMENT, default=None),
+                          pl.col("paid_raw"), money(pl.col("adj")),
+                          money(pl.col("paid") + pl.col("adj"))),
+        expected=money(pl.col("cents")), found=money(pl.col("paid") + pl.col("adj")),
+    )

@@ -1,0 +1,105 @@
+"""Batch duplicates: a claim ID used twice, and probable duplicate claims."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ...context import Context
+from ..registry import rule
+from ._common import FAMILY, cents
+
+# What makes two claims "the same service" (besides their procedures).
+_SAME = ("billing_npi", "member_id", "patient_last", "patient_first", "patient_birth",
+         "service_date_from", "total")
+
+
+@rule("DUP401", "Claim ID (CLM01) used more than once in the batch", severity="error", snip=4,
+      family=FAMILY)
+def claim_id_reused(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags every claim whose patient control number (CLM01) was already used by an earlier
+    claim of the batch (any file of the run). The first claim keeps the ID; each later one
+    is reported.
+
+    ## Why is this bad?
+    CLM01 is how the 277CA acknowledgement and the 835 remittance are matched back to the
+    claim; two claims with one ID cannot be told apart, and payers reject the later one as
+    a duplicate.
+
+    ## Example
+    `CLM*PCN001*150***11:B:1*Y*A*Y*Y` twice in the same batch.
+
+    ## How to fix
+    Give each claim its own patient control number; a corrected claim goes out as a
+    replacement (CLM05-3 = 7) in a later batch.
+    """
+    c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index", "claim_id")
+    dup = c.filter(pl.col("claim_id").is_duplicated() & pl.col("claim_id").is_not_null())
+    if not dup.height:
+        return pl.DataFrame()
+    dup = dup.with_columns(
+        k=pl.int_range(pl.len()).over("claim_id"), n=pl.len().over("claim_id"),
+        first_file=pl.col("file_id").first().over("claim_id"),
+        first_at=pl.col("segment_index").first().over("claim_id"),
+    ).filter(pl.col("k") > 0)
+    paths = ctx.batch.files.select(first_file="file_id", first_path="path")
+    dup = dup.join(paths, on="first_file", how="left")
+    where = pl.when(pl.col("first_file") == pl.col("file_id")).then(pl.lit("this file")).otherwise(
+        pl.col("first_path").str.extract(r"([^/\\]+)$"))
+    return dup.select(
+        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
+        element=pl.lit("CLM01"),
+        message=pl.format("claim ID {} is used by {} claims in this batch (first at segment {} "
+                          "of {}); give each claim its own patient control number",
+                          "claim_id", "n", "first_at", where),
+        expected=pl.lit("unique CLM01"), found="claim_id",
+    )
+
+
+@rule("DUP402", "Probable duplicate claim under another claim ID", severity="warning", snip=4,
+      family=FAMILY)
+def probable_duplicate(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags a claim that repeats an earlier claim of the batch under a different CLM01: same
+    billing provider NPI, member ID, patient (name and birth date), first date of service,
+    procedure codes and total charge. Replacement and void claims (CLM05-3 = 7, 8) are not
+    compared.
+
+    ## Why is this bad?
+    Payers deny the second claim as a duplicate (CARC 18) and a pattern of duplicates draws
+    audits; usually the same encounter was exported twice.
+
+    ## Example
+    Two claims `PCN001` and `PCN002` for the same patient, date, `99213` and `125.00`.
+
+    ## How to fix
+    Remove the repeated claim; if the service really happened twice that day, bill it once
+    with units or the modifier the payer asks for (e.g. 76, 91).
+    """
+    c = ctx.claims.filter(~pl.col("frequency_code").is_in(["7", "8"]).fill_null(False)).select(
+        "claim_key", "file_id", "st_key", "segment_index", "claim_id", "billing_npi", "member_id",
+        "patient_last", "patient_first", "patient_birth", "service_date_from",
+        total=cents(pl.col("total_charge")))
+    # Candidates first (a hash of the claim-level fields), procedures only for those.
+    c = c.filter(pl.struct(*_SAME).hash().is_duplicated())
+    if not c.height:
+        return pl.DataFrame()
+    procs = ctx.lines.join(c.select("claim_key"), on="claim_key", how="semi").group_by(
+        "claim_key").agg(procs=pl.col("procedure_code").fill_null("").sort().str.join(" "))
+    c = c.join(procs, on="claim_key", how="left").sort("claim_key")
+    key = [*_SAME, "procs"]
+    c = c.with_columns(
+        first_id=pl.col("claim_id").first().over(key),
+        first_at=pl.col("segment_index").first().over(key),
+    ).filter(pl.col("claim_id") != pl.col("first_id"))
+    return c.select(
+        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
+        element=pl.lit("CLM01"),
+        message=pl.format("probable duplicate of claim {} (segment {}): same billing NPI, "
+                          "member, patient, date of service, procedures ({}) and charge; "
+                          "remove it if it is the same encounter", "first_id", "first_at",
+                          "procs"),
+        expected=pl.lit("one claim per encounter"), found="claim_id",
+    )
