@@ -153,199 +153,115 @@ def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.
             continue
         idx = have.search_sorted(want, side="left").clip(0, have.len() - 1)
         hit = have.gather(idx) == want
-        out.append(part.drop(key)[idx].select(pl.when(hit).then(pl.all()).name.keep()))
+        rows = part.drop(key)[idx]
+        # Mask the rows of keys the part lacks (skipped when every key is present).
+        out.append(rows if hit.all() else rows.select(pl.when(hit).then(pl.all()).name.keep()))
     return out
+
+
+def _by_segment(df: pl.DataFrame) -> _Parts:
+    """Split a zone once by segment ID (with the first element ``q`` precomputed), so that
+    each field lookup filters only the rows of its own segment type."""
+    df = df.with_columns(q=el(1))
+    empty = df.clear()
+    parts = {k[0]: v for k, v in df.partition_by("seg_id", as_dict=True).items()}
+    return _Parts(parts, empty)
+
+
+class _Parts(dict):
+    """``{seg_id: rows}`` that answers an empty frame for an absent segment ID."""
+
+    def __init__(self, parts: dict[str, pl.DataFrame], empty: pl.DataFrame) -> None:
+        super().__init__(parts)
+        self.empty = empty
+
+    def __missing__(self, key: str) -> pl.DataFrame:
+        return self.empty
 
 
 def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     """One row per CLM segment (the claim's 2300 loop and the loops above it)."""
     clm = with_el(segs.filter(SID == "CLM")).select(
-        claim_key=pl.col("clm_key"),
-        file_id="file_id",
-        st_key="st_key",
-        hl_key="hl_key",
-        segment_index="seg_index",
-        claim_id=el(1),
-        total_charge=el(2),
-        facility_code=comp(5, 1),
-        facility_qualifier=comp(5, 2),
-        frequency_code=comp(5, 3),
+        claim_key=pl.col("clm_key"), file_id="file_id", st_key="st_key", hl_key="hl_key",
+        segment_index="seg_index", claim_id=el(1), total_charge=el(2),
+        facility_code=comp(5, 1), facility_qualifier=comp(5, 2), frequency_code=comp(5, 3),
     )
     clm = _hl_chain(segs, clm)
+    ix = pl.col("seg_index")
+    q = pl.col("q")
     # One pass over the big table for the HL-level segments outside claims (2000A-2010CA)
-    # and one for the claim-level segments (2300/2310x).
+    # and one for the claim-level segments (2300/2310x); each is split by segment ID.
     hdr = with_el(
-        segs.select("seg_id", "seg_index", "raw", "hl_key", "hl_level", "nm1", "clm_key").filter(
-            pl.col("clm_key").is_null()
-            & pl.col("hl_key").is_not_null()
-            & SID.is_in(["NM1", "N3", "N4", "REF", "SBR", "DMG", "PAT"])
-        )
+        segs.select("seg_id", "seg_index", "raw", "hl_key", "hl_level", "nm1", "clm_key")
+        .filter(pl.col("clm_key").is_null() & pl.col("hl_key").is_not_null()
+                & SID.is_in(["NM1", "N3", "N4", "REF", "SBR", "DMG", "PAT"]))
     )
-    cz = with_el(
-        segs.select("seg_id", "seg_index", "raw", "nm1", "clm_key", "lx_key", "in_2320").filter(
-            pl.col("clm_key").is_not_null()
-            & pl.col("lx_key").is_null()
-            & ~pl.col("in_2320")
-            & SID.is_in(["DTP", "AMT", "CL1", "REF", "NM1", "N4"])
-        )
-    ).rename({"clm_key": "claim_key"})
+    cz = _by_segment(with_el(
+        segs.select("seg_id", "seg_index", "raw", "nm1", "clm_key", "lx_key", "in_2320")
+        .filter(pl.col("clm_key").is_not_null() & pl.col("lx_key").is_null() & ~pl.col("in_2320")
+                & SID.is_in(["DTP", "AMT", "CL1", "REF", "NM1", "N4"]))
+    ).rename({"clm_key": "claim_key"}))
     # Billing provider (2000A/2010AA).
-    bill = hdr.filter(pl.col("nm1") == "85")
+    bill = _by_segment(hdr.filter(pl.col("nm1") == "85"))
     billing = [
-        _first(
-            bill,
-            "hl_key",
-            SID == "NM1",
-            billing_nm1_index=pl.col("seg_index"),
-            billing_name=el(3),
-            billing_npi=pl.when(el(8) == "XX").then(el(9)),
-        ),
-        _first(
-            bill,
-            "hl_key",
-            SID == "N3",
-            billing_n3_index=pl.col("seg_index"),
-            billing_address1=el(1),
-            billing_address2=el(2),
-        ),
-        _first(
-            bill,
-            "hl_key",
-            SID == "N4",
-            billing_n4_index=pl.col("seg_index"),
-            billing_city=el(1),
-            billing_state=el(2),
-            billing_zip=el(3),
-        ),
-        _first(
-            bill,
-            "hl_key",
-            (SID == "REF") & el(1).is_in(["EI", "SY"]),
-            billing_ref_index=pl.col("seg_index"),
-            billing_tax_id=el(2),
-            billing_tax_qualifier=el(1),
-        ),
+        _first(bill["NM1"], "hl_key", pl.lit(True), billing_nm1_index=ix, billing_name=el(3),
+               billing_npi=pl.when(el(8) == "XX").then(el(9))),
+        _first(bill["N3"], "hl_key", pl.lit(True), billing_n3_index=ix,
+               billing_address1=el(1), billing_address2=el(2)),
+        _first(bill["N4"], "hl_key", pl.lit(True), billing_n4_index=ix, billing_city=el(1),
+               billing_state=el(2), billing_zip=el(3)),
+        _first(bill["REF"], "hl_key", q.is_in(["EI", "SY"]), billing_ref_index=ix,
+               billing_tax_id=el(2), billing_tax_qualifier=el(1)),
     ]
     # Subscriber (2000B, 2010BA) and payer (2010BB).
     sub_zone = hdr.filter(pl.col("hl_level") == "22")
-    il = sub_zone.filter(pl.col("nm1") == "IL")
-    pr = sub_zone.filter(pl.col("nm1") == "PR")
+    sub = _by_segment(sub_zone.filter(pl.col("nm1").is_null() | (pl.col("nm1") == "IL")))
+    pr = _by_segment(sub_zone.filter(pl.col("nm1") == "PR"))
+    il = pl.col("nm1") == "IL"
     subscriber = [
-        _first(
-            sub_zone,
-            "hl_key",
-            SID == "SBR",
-            sbr_index=pl.col("seg_index"),
-            sbr01=el(1),
-            sbr02=el(2),
-            group_number=el(3),
-            plan_name=el(4),
-            claim_filing=el(9),
-        ),
-        _first(
-            il,
-            "hl_key",
-            SID == "NM1",
-            subscriber_nm1_index=pl.col("seg_index"),
-            subscriber_last=el(3),
-            subscriber_first=el(4),
-            member_id=el(9),
-        ),
-        _first(il, "hl_key", SID == "N4", subscriber_state=el(2)),
-        _first(il, "hl_key", SID == "DMG", subscriber_birth=_date(el(2))),
-        _first(
-            pr,
-            "hl_key",
-            SID == "NM1",
-            payer_nm1_index=pl.col("seg_index"),
-            payer_name=el(3),
-            payer_id_qualifier=el(8),
-            payer_id=el(9),
-        ),
-        _first(
-            pr,
-            "hl_key",
-            SID == "N3",
-            payer_n3_index=pl.col("seg_index"),
-            payer_address1=el(1),
-            payer_address2=el(2),
-        ),
-        _first(
-            pr,
-            "hl_key",
-            SID == "N4",
-            payer_n4_index=pl.col("seg_index"),
-            payer_city=el(1),
-            payer_state=el(2),
-            payer_zip=el(3),
-        ),
+        _first(sub["SBR"], "hl_key", pl.lit(True), sbr_index=ix, sbr01=el(1), sbr02=el(2),
+               group_number=el(3), plan_name=el(4), claim_filing=el(9)),
+        _first(sub["NM1"], "hl_key", il, subscriber_nm1_index=ix, subscriber_last=el(3),
+               subscriber_first=el(4), member_id=el(9)),
+        _first(sub["N4"], "hl_key", il, subscriber_state=el(2)),
+        _first(sub["DMG"], "hl_key", il, subscriber_birth=_date(el(2))),
+        _first(pr["NM1"], "hl_key", pl.lit(True), payer_nm1_index=ix, payer_name=el(3),
+               payer_id_qualifier=el(8), payer_id=el(9)),
+        _first(pr["N3"], "hl_key", pl.lit(True), payer_n3_index=ix, payer_address1=el(1),
+               payer_address2=el(2)),
+        _first(pr["N4"], "hl_key", pl.lit(True), payer_n4_index=ix, payer_city=el(1),
+               payer_state=el(2), payer_zip=el(3)),
     ]
     # Patient (2000C, 2010CA).
-    pat_zone = hdr.filter(pl.col("hl_level") == "23")
-    qc = pat_zone.filter(pl.col("nm1") == "QC")
+    pat = _by_segment(hdr.filter(pl.col("hl_level") == "23"))
+    qc = pl.col("nm1") == "QC"
     patient = [
-        _first(pat_zone, "hl_key", SID == "PAT", patient_relationship=el(1)),
-        _first(
-            qc,
-            "hl_key",
-            SID == "NM1",
-            patient_nm1_index=pl.col("seg_index"),
-            patient_last=el(3),
-            patient_first=el(4),
-            patient_id=el(9),
-        ),
-        _first(qc, "hl_key", SID == "DMG", patient_birth=_date(el(2))),
+        _first(pat["PAT"], "hl_key", pl.lit(True), patient_relationship=el(1)),
+        _first(pat["NM1"], "hl_key", qc, patient_nm1_index=ix, patient_last=el(3),
+               patient_first=el(4), patient_id=el(9)),
+        _first(pat["DMG"], "hl_key", qc, patient_birth=_date(el(2))),
     ]
     # Claim (2300) and its provider loops (2310x).
-    dtp = SID == "DTP"
     day = _date(el(3).str.slice(0, 8))
+    dtp, nm1 = cz["DTP"], cz["NM1"]
     claim_parts = [
-        _first(cz, "claim_key", dtp & (el(1) == "472"), **_dtp_range("claim_date")),
-        _first(cz, "claim_key", dtp & (el(1) == "434"), **_dtp_range("statement")),
-        _first(cz, "claim_key", dtp & (el(1) == "435"), admission_date=day),
-        _first(cz, "claim_key", dtp & (el(1) == "431"), onset_date=day),
-        _first(cz, "claim_key", dtp & (el(1) == "096"), discharge_hour=el(3)),
-        _first(
-            cz,
-            "claim_key",
-            (SID == "AMT") & (el(1) == "F5"),
-            amt_f5_index=pl.col("seg_index"),
-            patient_paid=el(2),
-        ),
-        _first(cz, "claim_key", SID == "CL1", cl1_index=pl.col("seg_index"), admission_type=el(1)),
-        _first(
-            cz,
-            "claim_key",
-            (SID == "REF") & (el(1) == "F8"),
-            ref_f8_index=pl.col("seg_index"),
-            payer_claim_number=el(2),
-        ),
-        _first(
-            cz,
-            "claim_key",
-            (SID == "NM1") & (el(1) == "77"),
-            facility_nm1_index=pl.col("seg_index"),
-            facility_name=el(3),
-            facility_npi=pl.when(el(8) == "XX").then(el(9)),
-        ),
-        _first(
-            cz.filter(pl.col("nm1") == "77"),
-            "claim_key",
-            SID == "N4",
-            facility_n4_index=pl.col("seg_index"),
-            facility_city=el(1),
-            facility_state=el(2),
-            facility_zip=el(3),
-        ),
-        _first(
-            cz,
-            "claim_key",
-            (SID == "NM1") & (el(1) == "82"),
-            rendering_nm1_index=pl.col("seg_index"),
-            rendering_npi=pl.when(el(8) == "XX").then(el(9)),
-        ),
+        _first(dtp, "claim_key", q == "472", **_dtp_range("claim_date")),
+        _first(dtp, "claim_key", q == "434", **_dtp_range("statement")),
+        _first(dtp, "claim_key", q == "435", admission_date=day),
+        _first(dtp, "claim_key", q == "431", onset_date=day),
+        _first(dtp, "claim_key", q == "096", discharge_hour=el(3)),
+        _first(cz["AMT"], "claim_key", q == "F5", amt_f5_index=ix, patient_paid=el(2)),
+        _first(cz["CL1"], "claim_key", pl.lit(True), cl1_index=ix, admission_type=el(1)),
+        _first(cz["REF"], "claim_key", q == "F8", ref_f8_index=ix, payer_claim_number=el(2)),
+        _first(nm1, "claim_key", q == "77", facility_nm1_index=ix, facility_name=el(3),
+               facility_npi=pl.when(el(8) == "XX").then(el(9))),
+        _first(cz["N4"], "claim_key", pl.col("nm1") == "77", facility_n4_index=ix,
+               facility_city=el(1), facility_state=el(2), facility_zip=el(3)),
+        _first(nm1, "claim_key", q == "82", rendering_nm1_index=ix,
+               rendering_npi=pl.when(el(8) == "XX").then(el(9))),
     ]
-    tx = txns.select("st_key", "transaction_type", "version", "supported", "isa13", "gs06", "st02", "bht04")
+    tx = txns.select("st_key", "transaction_type", "version", "supported", "isa13", "gs06",
+                     "st02", "bht04")
     rename = lambda parts, to: [p.rename({"hl_key": to}) for p in parts]  # noqa: E731
     cols = [
         clm,
