@@ -126,9 +126,10 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.started))
     written: list[Path] = []
     if to_stdout:
-        from .output.json_report import render
+        from .output.json_report import chunks
 
-        sys.stdout.write(render(result))
+        for chunk in chunks(result):
+            sys.stdout.write(chunk)
         sys.stdout.flush()
     else:
         for fmt in fmts:

@@ -166,7 +166,7 @@ def finish(found: pl.DataFrame, selection: Selection) -> pl.DataFrame:
     )
     enabled = [c for c in REGISTRY if selection.enabled(c)]
     found = found.filter(pl.col("rule").is_in(enabled))
-    found = found.join(meta, on="rule", how="left").with_columns(
+    found = found.join(meta, on="rule", how="left", maintain_order="left").with_columns(
         severity=pl.coalesce("severity", "_sev"),
         snip_level=pl.coalesce("snip_level", "_snip"),
     ).drop("_sev", "_snip")
@@ -185,8 +185,8 @@ def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         "st_key").agg(_txn=pl.col("_r").max())
     fil = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_null()).group_by(
         "file_id").agg(_file=pl.col("_r").max())
-    out = (claims.join(own, on="claim_key", how="left").join(txn, on="st_key", how="left")
-           .join(fil, on="file_id", how="left"))
+    out = (claims.join(own, on="claim_key", how="left", maintain_order="left").join(txn, on="st_key", how="left", maintain_order="left")
+           .join(fil, on="file_id", how="left", maintain_order="left"))
     worst = pl.max_horizontal("_own", "_txn", "_file")
     return out.with_columns(
         status=pl.when(worst == 2).then(pl.lit("error"))
@@ -224,6 +224,6 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
     found = run_rules(ctx, selection)
     claims = claim_status(batch.claims, found)
     for annotate_claims in ANNOTATORS:
-        claims = claims.join(annotate_claims(ctx), on="claim_key", how="left")
+        claims = claims.join(annotate_claims(ctx), on="claim_key", how="left", maintain_order="left")
     return Result(batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0)

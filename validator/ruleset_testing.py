@@ -235,7 +235,7 @@ def _run(path: Path, registry: Mapping[str, Any], res: CaseResult) -> None:
     claims = result.claims.select("claim_key", "claim_id")
     keep = pl.any_horizontal([pl.col("rule").str.starts_with(p) for p in only]) if only else pl.lit(True)
     found = result.findings.filter(keep).select("claim_key", "rule", "severity")
-    per_claim = (claims.join(found, on="claim_key", how="left")
+    per_claim = (claims.join(found, on="claim_key", how="left", maintain_order="left")
                  .group_by("claim_key", "claim_id", maintain_order=True)
                  .agg(pl.struct("rule", "severity").filter(pl.col("rule").is_not_null())
                       .unique(maintain_order=True).alias("found")))

@@ -66,14 +66,14 @@ def _with_roster(claims: pl.DataFrame, members: pl.DataFrame | None) -> pl.DataF
                          _pid=roster_mod.normalise_id(pl.col("patient_id")))
     r = members.select("member_id", "product", "region", "funding")
     hit = (keys.join(r.rename({c: f"p_{c}" for c in COLS}), left_on="_pid", right_on="member_id",
-                     how="left")
+                     how="left", maintain_order="left")
            .join(r.rename({c: f"m_{c}" for c in COLS}), left_on="_mid", right_on="member_id",
-                 how="left"))
+                 how="left", maintain_order="left"))
     # A patient-ID row wins over a subscriber-ID row; a row is taken whole, never mixed.
     by_pid = pl.col("p_product").is_not_null()
     hit = hit.select("claim_key", *(pl.when(by_pid).then(pl.col(f"p_{c}")).otherwise(pl.col(f"m_{c}"))
                                     .alias(f"r_{c}") for c in COLS))
-    return claims.join(hit, on="claim_key", how="left")
+    return claims.join(hit, on="claim_key", how="left", maintain_order="left")
 
 
 def _product(cfg: KPConfig) -> pl.Expr:
@@ -198,7 +198,7 @@ def _emergency(ctx: Context) -> pl.DataFrame:
     # CLM05-1 is a place of service only with qualifier B (837P); 837I carries a bill type.
     claim_pos = pl.when(pl.col("facility_qualifier") == "B").then(pl.col("facility_code"))
     out = claims.select("claim_key", claim_pos=claim_pos, admission_type="admission_type").join(
-        per_line, on="claim_key", how="left")
+        per_line, on="claim_key", how="left", maintain_order="left")
     return out.with_columns(
         emergency=(pl.col("claim_pos").is_in(list(em.places_of_service)).fill_null(False)
                    | pl.col("admission_type").is_in(list(em.admission_types)).fill_null(False)

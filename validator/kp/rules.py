@@ -317,7 +317,7 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     m = m.filter(_known_product(cfg, emergency_only=True)).join(
-        identify.emergency(ctx), on="claim_key", how="left").filter(~pl.col("emergency"))
+        identify.emergency(ctx), on="claim_key", how="left", maintain_order="left").filter(~pl.col("emergency"))
 
     def listed(col: str, label: str, none: str | None) -> pl.Expr:
         values = pl.col(col).fill_null(pl.lit([], pl.List(pl.String)))
@@ -453,5 +453,5 @@ def kp_annotation(ctx: Context) -> pl.DataFrame:
     product, region, funding, expected payer (ID, name, address), appeals and phone."""
     kp = identify.kp_claims(ctx)
     cols = identify.KP_COLUMNS
-    out = ctx.batch.claims.select("claim_key").join(kp, on="claim_key", how="left")
+    out = ctx.batch.claims.select("claim_key").join(kp, on="claim_key", how="left", maintain_order="left")
     return out.select("claim_key", kp=pl.struct(pl.col("member").fill_null(False), *cols[1:]))

@@ -47,7 +47,7 @@ def findings_table(result: Result) -> pl.DataFrame:
     claims = claims_view(result).drop("file", "claim_id", "file_id")
     claims = claims.rename({k: v for k, v in CLAIM_FIELDS.items()})
     found = findings_view(result)
-    out = found.join(claims, on="claim_key", how="left").drop("claim_key", "file_id")
+    out = found.join(claims, on="claim_key", how="left", maintain_order="left").drop("claim_key", "file_id")
     return _scalar(out)
 
 
@@ -98,7 +98,7 @@ def junit(result: Result) -> ET.Element:
         _t=pl.struct(cols))
     claims = (result.claims.select("claim_key", "file_id", "st_key", "claim_id", "segment_index",
                                    "transaction_type", "status")
-              .join(own, on="claim_key", how="left").join(by_txn, on="st_key", how="left")
+              .join(own, on="claim_key", how="left", maintain_order="left").join(by_txn, on="st_key", how="left", maintain_order="left")
               .sort("file_id", "segment_index"))
     per_file = {k[0]: g for k, g in claims.group_by("file_id", maintain_order=True)}
     file_findings = dict(by_file.iter_rows())

@@ -110,7 +110,7 @@ def _envelope_rules(result: Result, claims: pl.DataFrame) -> pl.DataFrame:
     by_file = loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules)
     empty = pl.lit([], pl.List(pl.String))
     pairs = (claims.select("st_key", "file_id").unique()
-             .join(by_st, on="st_key", how="left").join(by_file, on="file_id", how="left"))
+             .join(by_st, on="st_key", how="left", maintain_order="left").join(by_file, on="file_id", how="left", maintain_order="left"))
     env = (pl.concat_list(pl.col("_st").fill_null(empty), pl.col("_fi").fill_null(empty))
            .list.unique().list.sort().list.join(", "))
     return pairs.select("st_key", "file_id", _env=pl.when(env == "").then(None).otherwise(env))
@@ -337,7 +337,7 @@ def _fix_first(result: Result) -> list[dict[str, Any]]:
     rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=2,
                                              return_dtype=pl.Int8)
     agg = (f.group_by("rule").agg(sev=rank.min(), n=pl.len(), files=pl.col("file_id").n_unique())
-           .join(_claims_hit(result), on="rule", how="left")
+           .join(_claims_hit(result), on="rule", how="left", maintain_order="left")
            .with_columns(pl.col("claims").fill_null(0)))
     agg = agg.sort(["sev", "claims", "n", "rule"], descending=[False, True, True, False])
     out = []
@@ -378,7 +378,7 @@ def render(result: Result, show_phi: bool = False) -> str:
     files = files_view(result)
     counts = findings_view(result).group_by("file_id").agg(
         errors=(pl.col("severity") == "error").sum(), warnings=(pl.col("severity") == "warning").sum())
-    files = files.join(counts, on="file_id", how="left").with_columns(
+    files = files.join(counts, on="file_id", how="left", maintain_order="left").with_columns(
         pl.col("errors", "warnings").fill_null(0))
     by_rule, by_file = _charts(result)
     script = _asset("report.js")

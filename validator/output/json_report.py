@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -16,7 +17,11 @@ COMPACT_STRUCTS = {"kp": "member"}
 
 
 def _array(df: pl.DataFrame) -> str:
-    """Row-oriented JSON array written by polars (fast for 100k+ rows)."""
+    """Row-oriented JSON array built by polars (no Python per row).
+
+    A compact struct column (``kp``) is encoded only on the rows where its flag is true;
+    the others get the short constant (``{"member": false}``), spliced in column-wise.
+    """
     if not df.height:
         return "[]"
     compact = {c: f for c, f in COMPACT_STRUCTS.items()
@@ -24,32 +29,47 @@ def _array(df: pl.DataFrame) -> str:
                and f in [x.name for x in df.schema[c].fields]}
     if not compact:
         return df.write_json()
-    # Encode each row with polars and splice in the struct columns (no per-row Python).
     rest = [c for c in df.columns if c not in compact]
-    row = pl.struct(rest).struct.json_encode().str.strip_suffix("}") if rest else pl.lit("{")
-    parts = [row]
-    for i, (c, flag) in enumerate(compact.items()):
-        short = pl.lit(json.dumps({flag: False}, separators=(",", ":")))
-        value = (pl.when(pl.col(c).is_null()).then(pl.lit("null"))
-                 .when(pl.col(c).struct.field(flag) == False).then(short)  # noqa: E712
-                 .otherwise(pl.col(c).struct.json_encode()))
+    cols: dict[str, pl.Series] = {}
+    exprs: list[pl.Expr] = []
+    if rest:
+        cols["_row"] = df.select(pl.struct(rest).struct.json_encode()).to_series()
+        exprs.append(pl.col("_row").str.strip_suffix("}"))
+    else:
+        exprs.append(pl.lit("{"))
+    for i, (col, flag) in enumerate(compact.items()):
+        value = pl.repeat(json.dumps({flag: False}, separators=(",", ":")), df.height,
+                          dtype=pl.String, eager=True)
+        on = df.get_column(col).struct.field(flag).fill_null(False)
+        idx = on.arg_true()
+        if idx.len():
+            encoded = df.select(pl.col(col).gather(idx).struct.json_encode()).to_series()
+            value = value.scatter(idx, encoded)
+        cols[f"_{col}"] = value.set(df.get_column(col).is_null(), "null")
         sep = "," if rest or i else ""
-        parts.append(pl.lit(f'{sep}"{c}":') + value)
-    joined = df.select(pl.concat_str(*parts, pl.lit("}")).str.join(",")).item()
+        exprs += [pl.lit(f'{sep}"{col}":'), pl.col(f"_{col}")]
+    joined = pl.DataFrame(cols).select(pl.concat_str(*exprs, pl.lit("}")).str.join(",")).item()
     return "[" + joined + "]"
 
 
-def render(result: Result) -> str:
-    """The whole JSON document as a string (nulls as ``null``, dates as YYYY-MM-DD)."""
+def chunks(result: Result) -> Iterator[str]:
+    """The JSON document in pieces (written one by one: no second copy of the whole)."""
     files = files_view(result).drop("file_id")
-    claims = claims_view(result).drop("claim_key", "file_id")
-    found = findings_view(result).drop("claim_key", "file_id")
     head = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "claims-validator", "version": __version__},
         "ruleset": {"name": result.ruleset.name, "version": result.ruleset.version},
         "summary": summary(result),
     }
-    # Assemble around polars' arrays instead of building 100k Python dicts.
-    return (json.dumps(head)[:-1] + ', "files": ' + _array(files) + ', "claims": '
-            + _array(claims) + ', "findings": ' + _array(found) + "}\n")
+    # Assembled around polars' arrays instead of building 100k Python dicts.
+    yield json.dumps(head)[:-1] + ', "files": ' + _array(files)
+    yield ', "claims": '
+    yield _array(claims_view(result).drop("claim_key", "file_id"))
+    yield ', "findings": '
+    yield _array(findings_view(result).drop("claim_key", "file_id"))
+    yield "}\n"
+
+
+def render(result: Result) -> str:
+    """The whole JSON document as a string (nulls as ``null``, dates as YYYY-MM-DD)."""
+    return "".join(chunks(result))

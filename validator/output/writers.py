@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,31 @@ class Writer:
     write: Callable[[Result, Path, Mapping[str, Any] | None], None]
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temp file in the same folder, then rename over ``path``."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give the temp file normal permissions (mkstemp makes it 0600) and move it in place."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:
+    """Write to a temp file in the same folder, then rename over ``path``.
+
+    ``data`` may be an iterable of text chunks (written one by one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
+            if isinstance(data, str | bytes):
+                data = [data]  # type: ignore[list-item]
+            for chunk in data:
+                fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -42,7 +59,7 @@ def atomic_via(path: Path, produce: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         produce(Path(tmp))
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -66,7 +83,7 @@ def _flat(fn: str) -> Callable[[Result, Path, Mapping[str, Any] | None], None]:
 # The first entry is the default format of ``check``.
 WRITERS: dict[str, Writer] = {
     "html": Writer("html", "html", _html),
-    "json": Writer("json", "json", lambda r, p, o=None: atomic_write(p, json_report.render(r))),
+    "json": Writer("json", "json", lambda r, p, o=None: atomic_write(p, json_report.chunks(r))),
     "csv": Writer("csv", "csv", _flat("write_csv")),
     "parquet": Writer("parquet", "parquet", _flat("write_parquet")),
     "junit": Writer("junit", "xml", _flat("write_junit")),

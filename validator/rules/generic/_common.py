@@ -90,7 +90,7 @@ def attach_claims(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
         return found.drop("hl_key")
     inside = found.filter(pl.col("claim_key").is_not_null())
     above = found.filter(pl.col("claim_key").is_null()).drop("claim_key")
-    hit = above.join(hl_claims(ctx), on="hl_key", how="left")
+    hit = above.join(hl_claims(ctx), on="hl_key", how="left", maintain_order="left")
     return pl.concat([inside, hit.select(inside.columns)]).drop("hl_key")
 
 

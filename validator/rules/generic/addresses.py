@@ -32,7 +32,7 @@ def billing_claims(ctx: Context, bad: pl.DataFrame, seg_id: str, extra: pl.Expr 
     where = first_segment(ctx, "hl_key", bad["billing_hl"], cond).rename({"hl_key": "billing_hl"})
     c = ctx.claims.select("claim_key", "file_id", "st_key", "billing_hl", "segment_index")
     return (c.join(bad, on="billing_hl")
-            .join(where.rename({"seg_index": "at"}), on="billing_hl", how="left")
+            .join(where.rename({"seg_index": "at"}), on="billing_hl", how="left", maintain_order="left")
             .with_columns(at=pl.coalesce("at", "segment_index")))
 
 
@@ -133,7 +133,7 @@ def facility_zip9(ctx: Context) -> pl.DataFrame:
     cond = (SID == "N4") & (pl.col("nm1") == "77") & pl.col("lx_key").is_null() & ~pl.col("in_2320")
     where = first_segment(ctx, "clm_key", c["claim_key"], cond).rename(
         {"clm_key": "claim_key", "seg_index": "at"})
-    out = c.join(where, on="claim_key", how="left")
+    out = c.join(where, on="claim_key", how="left", maintain_order="left")
     return out.select(
         "claim_key", "file_id", "st_key", segment_index=pl.coalesce("at", "segment_index"),
         segment_id=pl.lit("N4"), element=pl.lit("N403"),

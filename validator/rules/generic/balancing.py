@@ -158,7 +158,7 @@ def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
         adj=pl.col("adj").sum())
     lines = _line_cents(ctx).select("line_key", "claim_key", "cents", "charge",
                                     "service_segment")
-    out = (svd.join(adj, left_on="seg_index", right_on="svd_index", how="left")
+    out = (svd.join(adj, left_on="seg_index", right_on="svd_index", how="left", maintain_order="left")
            .join(lines, left_on="lx_key", right_on="line_key")
            .with_columns(pl.col("adj").fill_null(0)))
     bad = out.filter(pl.col("cents").is_not_null() & pl.col("paid").is_not_null()

@@ -35,7 +35,7 @@ def _dates(ctx: Context) -> pl.DataFrame:
         parsed = d.select(v.unique()).with_columns(
             _a=_parse(v.str.slice(0, 8)), _b=_parse(v.str.slice(9, 8)),
             _d8=v.str.contains(_D8).fill_null(False), _rd8=v.str.contains(_RD8).fill_null(False))
-        d = d.join(parsed, on="value", how="left", nulls_equal=True)
+        d = d.join(parsed, on="value", how="left", nulls_equal=True, maintain_order="left")
         rd8 = pl.col("fmt") == "RD8"
         return d.select(
             *keys, "seg", "qual", "fmt", "value", "element", d_from="_a",
@@ -174,7 +174,7 @@ def born_before_service(ctx: Context) -> pl.DataFrame:
     if not c.height:
         return pl.DataFrame()
     where = first_segment(ctx, "hl_key", c["hl"], (SID == "DMG") & pl.col("clm_key").is_null())
-    out = c.join(where.rename({"hl_key": "hl", "seg_index": "at"}), on="hl", how="left")
+    out = c.join(where.rename({"hl_key": "hl", "seg_index": "at"}), on="hl", how="left", maintain_order="left")
     return out.select(
         "claim_key", "file_id", "st_key", segment_index=pl.coalesce("at", "segment_index"),
         segment_id=pl.lit("DMG"), element=pl.lit("DMG02"),

@@ -52,7 +52,7 @@ def diagnoses(ctx: Context) -> pl.DataFrame:
             date=pl.when(pl.col("transaction_type") == "837I")
             .then(pl.coalesce("statement_to", "service_date_to"))
             .otherwise(pl.coalesce("service_date_from", "statement_from")))
-        return d.join(when, on="claim_key", how="left")
+        return d.join(when, on="claim_key", how="left", maintain_order="left")
 
     return ctx.derived("generic_diagnoses", build)
 
@@ -198,7 +198,7 @@ def diagnosis_pointers(ctx: Context) -> pl.DataFrame:
     sv3 = sv3.select(claim_key="clm_key", line_number=pl.lit(None, pl.String),
                      segment_index="seg_index", segment_id=pl.lit("SV3"), element=pl.lit("SV311"),
                      ptr=el(11).str.split(COMP))
-    p = pl.concat([sv1, sv3]).join(n_dx, on="claim_key", how="left").with_columns(
+    p = pl.concat([sv1, sv3]).join(n_dx, on="claim_key", how="left", maintain_order="left").with_columns(
         pl.col("n_dx").fill_null(0).cast(pl.Int64))
     num = pl.col("ptr").list.eval(pl.element().cast(pl.Int64, strict=False).fill_null(0))
     p = p.with_columns(_lo=num.list.min(), _hi=num.list.max())

@@ -44,7 +44,7 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
         first_at=pl.col("segment_index").first().over("claim_id"),
     ).filter(pl.col("k") > 0)
     paths = ctx.batch.files.select(first_file="file_id", first_path="path")
-    dup = dup.join(paths, on="first_file", how="left")
+    dup = dup.join(paths, on="first_file", how="left", maintain_order="left")
     where = pl.when(pl.col("first_file") == pl.col("file_id")).then(pl.lit("this file")).otherwise(
         pl.col("first_path").str.extract(r"([^/\\]+)$"))
     return dup.select(
@@ -88,7 +88,7 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
         return pl.DataFrame()
     procs = ctx.lines.join(c.select("claim_key"), on="claim_key", how="semi").group_by(
         "claim_key").agg(procs=pl.col("procedure_code").fill_null("").sort().str.join(" "))
-    c = c.join(procs, on="claim_key", how="left").sort("claim_key")
+    c = c.join(procs, on="claim_key", how="left", maintain_order="left").sort("claim_key")
     key = [*_SAME, "procs"]
     c = c.with_columns(
         first_id=pl.col("claim_id").first().over(key),

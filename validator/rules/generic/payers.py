@@ -15,7 +15,7 @@ def _sbr_2000b(ctx: Context, c: pl.DataFrame) -> pl.DataFrame:
     cond = (SID == "SBR") & pl.col("clm_key").is_null()
     where = first_segment(ctx, "hl_key", c["subscriber_hl"], cond)
     where = where.rename({"hl_key": "subscriber_hl", "seg_index": "at"})
-    return c.join(where, on="subscriber_hl", how="left").with_columns(
+    return c.join(where, on="subscriber_hl", how="left", maintain_order="left").with_columns(
         at=pl.coalesce("at", "segment_index"))
 
 
