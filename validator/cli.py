@@ -7,6 +7,7 @@ internal error. stdout carries only the requested document; logs go to stderr.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
@@ -48,6 +49,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader of stdout went away (e.g. `| head`): stop quietly, as Python tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
         except (UsageError, RulesetError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
