@@ -152,10 +152,9 @@ def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.
             out.append(part.drop(key).clear(keys.height))
             continue
         idx = have.search_sorted(want, side="left").clip(0, have.len() - 1)
-        hit = have.gather(idx) == want
-        rows = part.drop(key)[idx]
-        # Mask the rows of keys the part lacks (skipped when every key is present).
-        out.append(rows if hit.all() else rows.select(pl.when(hit).then(pl.all()).name.keep()))
+        # A null index gathers a null row: keys the part lacks come out empty.
+        idx = idx.set(have.gather(idx) != want, None)
+        out.append(part.drop(key).select(pl.all().gather(idx)))
     return out
 
 
