@@ -158,6 +158,19 @@ def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.
     return out
 
 
+# The 2000A-2010CA segments the claims table reads (others are not split into elements):
+# SBR and PAT; NM1/N3/N4/REF of the billing provider; NM1/N4/DMG of the subscriber;
+# NM1/N3/N4 of the payer; NM1/DMG of the patient.
+_NM1 = pl.col("nm1")
+_HEADER_ROWS = (
+    SID.is_in(["SBR", "PAT"])
+    | ((_NM1 == "85") & SID.is_in(["NM1", "N3", "N4", "REF"]))
+    | ((_NM1 == "IL") & SID.is_in(["NM1", "N4", "DMG"]))
+    | ((_NM1 == "PR") & SID.is_in(["NM1", "N3", "N4"]))
+    | ((_NM1 == "QC") & SID.is_in(["NM1", "DMG"]))
+)
+
+
 def _by_segment(df: pl.DataFrame) -> _Parts:
     """Split a zone once by segment ID (with the first element ``q`` precomputed), so that
     each field lookup filters only the rows of its own segment type."""
@@ -192,13 +205,13 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     # and one for the claim-level segments (2300/2310x); each is split by segment ID.
     hdr = with_el(
         segs.select("seg_id", "seg_index", "raw", "hl_key", "hl_level", "nm1", "clm_key")
-        .filter(pl.col("clm_key").is_null() & pl.col("hl_key").is_not_null()
-                & SID.is_in(["NM1", "N3", "N4", "REF", "SBR", "DMG", "PAT"]))
+        .filter(pl.col("clm_key").is_null() & pl.col("hl_key").is_not_null() & _HEADER_ROWS)
     )
     cz = _by_segment(with_el(
         segs.select("seg_id", "seg_index", "raw", "nm1", "clm_key", "lx_key", "in_2320")
         .filter(pl.col("clm_key").is_not_null() & pl.col("lx_key").is_null() & ~pl.col("in_2320")
-                & SID.is_in(["DTP", "AMT", "CL1", "REF", "NM1", "N4"]))
+                & (SID.is_in(["DTP", "AMT", "CL1", "REF", "NM1"])
+                   | ((SID == "N4") & (pl.col("nm1") == "77"))))
     ).rename({"clm_key": "claim_key"}))
     # Billing provider (2000A/2010AA).
     bill = _by_segment(hdr.filter(pl.col("nm1") == "85"))
