@@ -22,6 +22,8 @@ from ..x12.load import ELEM, SEG
 SID = pl.col("seg_id")
 CTL = "\x01"  # placeholder for the per-block ISA13
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+# Length of a well-formed ISA (no terminator) with ISA13 still the one-character CTL.
+ISA_TEMPLATE_LEN = 3 + 16 + sum(ISA_WIDTHS) - ISA_WIDTHS[12] + len(CTL)
 
 
 @dataclass
@@ -30,21 +32,26 @@ class Plan:
 
     meta: pl.DataFrame  # chunk, block, st_key, file_id, isa_index, gs_index, st_index, n
     chunks: list[list[str]]
+    skipped: pl.DataFrame  # st_key, file_id, st_index, reason: pyx12 cannot read these
 
 
 def _raw() -> pl.Expr:
     return pl.col("el").list.join(ELEM)
 
 
+def _field(i: int, width: int) -> pl.Expr:
+    """ISA field ``i + 1`` brought to its width (extra trailing blanks dropped, short padded)."""
+    v = pl.col("el").list.get(i + 1, null_on_oob=True).fill_null("")
+    return v.str.strip_chars_end(" ").str.pad_end(width)
+
+
 def _isa_text() -> pl.Expr:
     """The ISA with each of its 16 fields padded to the fixed width pyx12 needs."""
     parts = [pl.lit("ISA")] + [
-        pl.col("el").list.get(i + 1, null_on_oob=True).fill_null("").str.pad_end(w)
-        for i, w in enumerate(ISA_WIDTHS[:11])
+        _field(i, w) for i, w in enumerate(ISA_WIDTHS[:11])
     ] + [pl.lit("00501")]  # ISA12: every block holds a 5010 transaction set
     # ISA13 is replaced per block (see ``plan``); ISA14-16 keep their values.
-    tail = [pl.col("el").list.get(i + 1, null_on_oob=True).fill_null("").str.pad_end(w)
-            for i, w in list(enumerate(ISA_WIDTHS))[13:]]
+    tail = [_field(i, w) for i, w in list(enumerate(ISA_WIDTHS))[13:]]
     return pl.when(pl.col("el").list.len() == 17).then(
         pl.concat_str([*parts, pl.lit(CTL), *tail], separator=ELEM)
     ).otherwise(_raw())
@@ -53,7 +60,7 @@ def _isa_text() -> pl.Expr:
 def plan(segments: pl.DataFrame, txns: pl.DataFrame, target: int) -> Plan:
     """Blocks for ``txns`` (columns ``st_key, file_id, isa_key, gs_key, st_index, map``)."""
     if not txns.height:
-        return Plan(pl.DataFrame(), [])
+        return Plan(pl.DataFrame(), [], pl.DataFrame())
     keys = txns.select("st_key")
     body = (
         segments.filter(pl.col("st_key").is_not_null())
@@ -71,6 +78,14 @@ def plan(segments: pl.DataFrame, txns: pl.DataFrame, target: int) -> Plan:
         .join(gs, on="gs_key", how="left")
         .sort("map", "file_id", "st_key")
     )
+    # pyx12 reads the delimiters at fixed ISA offsets: an ISA that is not exactly 106
+    # characters after padding (a field too long, not 16 fields) cannot be read.
+    bad_isa = pl.col("isa").is_null() | (pl.col("isa").str.len_chars() != ISA_TEMPLATE_LEN)
+    skipped = rows.filter(bad_isa).select(
+        "st_key", "file_id", "st_index",
+        reason=pl.lit("its ISA does not have 16 fields of the fixed widths (see ENV100), so "
+                      "pyx12 cannot read the interchange"))
+    rows = rows.filter(~bad_isa)
     meta: list[dict] = []
     chunks: list[list[str]] = []
     size = 0
@@ -94,7 +109,7 @@ def plan(segments: pl.DataFrame, txns: pl.DataFrame, target: int) -> Plan:
     schema = {"chunk": pl.Int64, "block": pl.Int64, "st_key": pl.UInt32, "file_id": pl.UInt32,
               "isa_index": pl.UInt32, "gs_index": pl.UInt32, "st_index": pl.UInt32,
               "n": pl.UInt32}
-    return Plan(pl.DataFrame(meta, schema=schema), chunks)
+    return Plan(pl.DataFrame(meta, schema=schema), chunks, skipped)
 
 
 def _set_st03(body: str, vriic: str) -> str:

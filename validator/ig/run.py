@@ -64,7 +64,7 @@ def validate(ctx: Context) -> pl.DataFrame:
               min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(total / (jobs * 3)))))
     p = build.plan(ctx.segments, todo, target)
     results = _execute(p.chunks, jobs)
-    out = F.concat([notes, _errors(ctx, p, results), _failures(p, results)])
+    out = F.concat([notes, _errors(ctx, p, results), _failures(p, results), _skipped(p)])
     log.info("implementation-guide validation: %d transaction sets, %d segments, %d chunks, "
              "%d findings in %.2fs", todo.height, total, len(p.chunks), out.height,
              time.perf_counter() - t0)
@@ -156,16 +156,18 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
 
 
 def _mask_phi(df: pl.DataFrame) -> pl.DataFrame:
-    """Mask values of PHI segments in pyx12's text and in ``found``."""
+    """Mask values of PHI segments (names, member IDs, birth dates) in pyx12's text and
+    in ``found``: ``***`` plus, for a member ID (NM109), its last 4 characters."""
     value = pl.col("value")
-    masked = (pl.when(pl.col("element") == "NM109").then(pl.lit("***") + value.str.slice(-4))
-              .otherwise(pl.lit("***")))
     hide = pl.col("_phi").fill_null(False) & value.is_not_null() & (value != "")
-    return df.with_columns(
-        text=pl.when(hide).then(pl.col("text").str.replace_all(value, masked, literal=True))
-        .otherwise(pl.col("text")),
-        value=pl.when(hide).then(masked).otherwise(value),
-    )
+    df = df.with_columns(_hide=hide, _masked=pl.when(pl.col("element") == "NM109")
+                         .then(pl.lit("***") + value.str.slice(-4)).otherwise(pl.lit("***")))
+    # pyx12 quotes the value inside its text; polars cannot replace a per-row pattern, and
+    # only the (few) PHI error rows need it, so those few strings are edited in Python.
+    phi = df.filter("_hide")
+    texts = [t.replace(v, m) for t, v, m in phi.select("text", "value", "_masked").iter_rows()]
+    phi = phi.with_columns(text=pl.Series(texts, dtype=pl.String), value=pl.col("_masked"))
+    return pl.concat([df.filter(~pl.col("_hide")), phi]).drop("_hide", "_masked")
 
 
 def _failures(p: build.Plan, results: list[ChunkResult]) -> pl.DataFrame:
@@ -174,6 +176,14 @@ def _failures(p: build.Plan, results: list[ChunkResult]) -> pl.DataFrame:
         return F.empty()
     df = pl.DataFrame(rows, schema={"chunk": pl.Int64, "block": pl.Int64, "reason": pl.String},
                       orient="row").join(p.meta, on=["chunk", "block"], how="inner")
+    return _ig299(df)
+
+
+def _skipped(p: build.Plan) -> pl.DataFrame:
+    return _ig299(p.skipped) if p.skipped.height else F.empty()
+
+
+def _ig299(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(
         "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
         rule=pl.lit("IG299"),
