@@ -8,7 +8,6 @@ Fictional data only. ``P_SEGMENTS``/``I_SEGMENTS`` are complete, valid 5010 inte
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -68,7 +67,7 @@ def interchange(version: str, claims: list[str], n_st: int = 1) -> list[str]:
     segs = [ISA_P, f"GS*HC*SUBMITTER01*RECEIVER01*20260701*1200*101*X*{version}"]
     for k in range(1, n_st + 1):
         segs += [f"ST*837*{k:04d}*{version}", *HEADER, *claims, f"SE*0*{k:04d}"]
-    return segs + [f"GE*{n_st}*101", "IEA*1*000000101"]
+    return [*segs, f"GE*{n_st}*101", "IEA*1*000000101"]
 
 
 P_SEGMENTS = interchange("005010X222A1", P_CLAIMS)
@@ -133,6 +132,3 @@ def corpus_dir() -> Path | None:
             return cand
     return None
 
-
-__all__ = ["P_SEGMENTS", "I_SEGMENTS", "interchange", "write", "index_of", "replace",
-           "run_json", "ig_findings", "corpus_dir", "sys"]

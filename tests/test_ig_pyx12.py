@@ -5,10 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ig_helpers import (
-    I_CLAIMS, I_SEGMENTS, P_CLAIMS, P_SEGMENTS, corpus_dir, ig_findings, index_of, interchange,
-    replace, run_json, write,
+    I_SEGMENTS,
+    P_CLAIMS,
+    P_SEGMENTS,
+    corpus_dir,
+    ig_findings,
+    index_of,
+    interchange,
+    replace,
+    run_json,
+    write,
 )
 
 
@@ -72,7 +79,7 @@ def test_invalid_date(tmp_path):
 def test_wrong_loop_order(tmp_path):
     segs = list(P_SEGMENTS)
     i, j = index_of(segs, "NM1*IL") - 1, index_of(segs, "NM1*PR") - 1
-    segs = segs[:i] + [segs[j]] + segs[i:j] + segs[j + 1:]  # payer 2010BB before 2010BA
+    segs = [*segs[:i], segs[j], *segs[i:j], *segs[j + 1:]]  # payer 2010BB before 2010BA
     found = _check(tmp_path, segs)
     assert found and all(f["rule"] == "IG200" for f in found)
     f = _one(found, segment_index=index_of(segs, "NM1*PR"))

@@ -100,28 +100,34 @@ def _walk_json(doc: dict, loops: list[str | None]) -> list[tuple]:
     return out
 
 
-def _cache_maps() -> None:
+_MAP_CACHE: dict[tuple[str, str | None], object] = {}
+_LOAD_MAP = None  # pyx12's own loader, kept while the cached one is installed
+
+
+def use_map_cache(on: bool) -> None:
     """Load each pyx12 map once per process instead of once per run (~0.25 s each).
 
     ``x12n_document`` calls ``pyx12.map_if.load_map_file`` for every interchange it reads;
-    the map objects are not changed by validation (the walker keeps its own counters), so
+    validation does not change the map objects (the walker keeps its own counters), so
     one instance per (map, path) is reused. ``tests/test_ig_worker.py`` checks that cached
-    and fresh maps give the same errors.
+    and fresh maps give the same errors. ``on=False`` restores pyx12's loader.
     """
+    global _LOAD_MAP
     import pyx12.map_if
 
-    load = pyx12.map_if.load_map_file
-    if getattr(load, "_cached", False):
+    if _LOAD_MAP is None:
+        _LOAD_MAP = pyx12.map_if.load_map_file
+    if not on:
+        pyx12.map_if.load_map_file = _LOAD_MAP
         return
-    cache: dict[tuple[str, str | None], object] = {}
+    load = _LOAD_MAP
 
     def cached(map_file: str, param, map_path: str | None = None):
         key = (map_file, map_path)
-        if key not in cache:
-            cache[key] = load(map_file, param, map_path)
-        return cache[key]
+        if key not in _MAP_CACHE:
+            _MAP_CACHE[key] = load(map_file, param, map_path)
+        return _MAP_CACHE[key]
 
-    cached._cached = True  # type: ignore[attr-defined]
     pyx12.map_if.load_map_file = cached
 
 
@@ -178,8 +184,7 @@ def validate_chunk(blocks: list[str], cache_maps: bool = True) -> ChunkResult:
 
     t0 = time.perf_counter()
     _quiet_pyx12()
-    if cache_maps:
-        _cache_maps()
+    use_map_cache(cache_maps)
     res = ChunkResult()
     try:
         text, starts = _translate(blocks)
