@@ -216,3 +216,14 @@ def test_corpus_runs_without_failures():
     for f in doc["findings"]:
         if f["rule"] == "IG200":
             assert f["segment_index"] and f["segment_id"] and f["ig_code"]
+
+
+@pytest.mark.parametrize("kind", ["P", "I"])
+def test_generated_files_are_clean(tmp_path, kind):
+    """The benchmark generator's files follow the guides: pyx12 reports nothing."""
+    gen = pytest.importorskip("bench.generate")
+    f = tmp_path / f"gen_{kind}.837"
+    f.write_text(gen.generate(kind, 60, seed=3, claims_per_st=25))  # 3 ST sets
+    doc = run_json(str(f), "-j1")
+    assert doc["summary"]["claims"] == 60
+    assert ig_findings(doc) == []
