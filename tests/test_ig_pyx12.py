@@ -227,3 +227,27 @@ def test_generated_files_are_clean(tmp_path, kind):
     doc = run_json(str(f), "-j1")
     assert doc["summary"]["claims"] == 60
     assert ig_findings(doc) == []
+
+
+def test_envelope_errors_are_ig201_warnings(tmp_path):
+    from ig_helpers import fix_counts
+
+    segs = replace(fix_counts(P_SEGMENTS), "SE*", "SE*99*0001")
+    f = tmp_path / "se.837"
+    f.write_text("~".join(segs) + "~")
+    found = ig_findings(run_json(str(f), "-j1"))
+    hit = _one(found, rule="IG201")
+    assert hit["ig_code"] == "IK502-4" and hit["severity"] == "warning"
+    assert hit["segment_index"] == index_of(segs, "SE*") and hit["snip_level"] == 1
+
+
+def test_missing_se_is_reported_on_the_last_segment_without_a_claim(tmp_path):
+    from ig_helpers import fix_counts
+
+    segs = [s for s in fix_counts(P_SEGMENTS) if not s.startswith("SE*")]
+    f = tmp_path / "nose.837"
+    f.write_text("~".join(segs) + "~")
+    found = ig_findings(run_json(str(f), "-j1"))
+    hit = _one(found, rule="IG200")
+    assert "(SE) missing" in hit["message"] and hit["claim_id"] is None
+    assert hit["segment_index"] == index_of(segs, "GE*") - 1

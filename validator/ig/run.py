@@ -123,7 +123,9 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
         .when(level == "gs").then(pl.col("gs_index"))
         .when(line == 1).then(pl.col("isa_index"))
         .when(line == 2).then(pl.col("gs_index"))
-        .when(in_txn).then((pl.col("st_index").cast(pl.Int64) + line - 3).cast(pl.UInt32)),
+        .when(in_txn).then((pl.col("st_index").cast(pl.Int64) + line - 3).cast(pl.UInt32))
+        # on the synthetic GE/IEA (e.g. "SE missing"): the transaction set's last segment
+        .otherwise(pl.col("st_index") + pl.col("n") - 1),
         # Interchange- and group-level errors belong to no single transaction set.
         st_key=pl.when(level.is_in(["isa", "gs"])).then(None).otherwise(pl.col("st_key")),
     )
@@ -132,7 +134,8 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
         _phi=pl.col("nm1").is_in(PHI_ENTITIES).fill_null(False) | (pl.col("seg_id") == "DMG"))
     df = df.join(segs, on=["file_id", "segment_index"], how="left").with_columns(
         segment_id=pl.coalesce("segment_id", "pyx12_seg"),
-        claim_key=pl.when(level.is_in(["seg", "ele"])).then(pl.col("claim_key")),
+        # a claim's own error only when pyx12 saw it on one of the file's own segments
+        claim_key=pl.when(level.is_in(["seg", "ele"]) & in_txn).then(pl.col("claim_key")),
     )
     element = pl.when(pl.col("ele").is_not_null()).then(pl.concat_str(
         pl.col("segment_id"), pl.col("ele").cast(pl.String).str.zfill(2),
