@@ -251,3 +251,30 @@ def test_missing_se_is_reported_on_the_last_segment_without_a_claim(tmp_path):
     hit = _one(found, rule="IG200")
     assert "(SE) missing" in hit["message"] and hit["claim_id"] is None
     assert hit["segment_index"] == index_of(segs, "GE*") - 1
+
+
+@pytest.mark.parametrize("old,new,element,code", [
+    ("CLM*PCLAIM001", "CLM*PCLAIM001*150***00:B:1*Y*A*Y*Y", "CLM05-1", "IK403-7"),
+    ("SBR*P*18", "SBR*P*18*GRP100******QQ", "SBR09", "IK403-7"),
+    ("SV1*HC:99212", "SV1*HC:99212*8X*UN*1***1", "SV102", "IK403-6"),
+    ("LX*2", "LX*3", None, "IK304-LX"),
+    ("HL*2*1*22*0", "HL*3*1*22*0", None, "IK304-HL1"),
+])
+def test_more_guide_errors(tmp_path, old, new, element, code):
+    segs = replace(P_SEGMENTS, old, new)
+    f = _one(_check(tmp_path, segs), rule="IG200")
+    assert (f["element"], f["ig_code"]) == (element, code)
+    assert f["segment_index"] == index_of(segs, new)
+
+
+@pytest.mark.parametrize("old,new", [
+    ("NM1*85", "NM1*85*2*CEDAR PARK CLINIC*****XX*1234567890"),  # NPI check digit
+    ("N3*1090 MAPLE DR", "N3*PO BOX 123"),  # billing provider PO box
+    ("N4*RENO*NV*895022202", "N4*RENO*NV*89502"),  # 5-digit billing ZIP (837P map)
+    ("CLM*PCLAIM001", "CLM*PCLAIM001*999***11:B:1*Y*A*Y*Y"),  # CLM02 != sum of lines
+    ("HI*ABK:J069", "HI*BK:J069"),  # ICD-9 qualifier for a 2026 service
+    ("SV1*HC:99212", "SV1*HC:99212*80*UN*1***7"),  # pointer to a missing diagnosis
+])
+def test_what_pyx12_does_not_catch(tmp_path, old, new):
+    """Documented in the README: these are left to the SNIP 3-5 rules."""
+    assert _check(tmp_path, replace(P_SEGMENTS, old, new), "--select", "IG") == []

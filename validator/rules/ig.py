@@ -118,8 +118,9 @@ def ig_validate(ctx: Context) -> pl.DataFrame:
     the payer.
 
     ## Example
-    `CLM*A1*100***99:B:1*Y*A*Y*Y~` — `99` is not a place-of-service/facility code:
-    `IK403-7` at `CLM05-1`, loop 2300.
+    `CLM*A1*100***00:B:1*Y*A*Y*Y~` — `00` is not a place-of-service code: `IK403-7` at
+    `CLM05-1`, loop 2300. `DTP*472*D9*20260115~` — `D9` is not a date format qualifier:
+    `IK403-7` at `DTP02`, loop 2400.
 
     ## How to fix
     Correct the segment as the guide requires (the message says what pyx12 expected);
