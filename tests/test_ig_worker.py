@@ -90,3 +90,12 @@ def test_jobs_option():
     assert run.jobs_from({"jobs": 1}) == 1
     assert run.jobs_from({"jobs": 3}) == 3
     assert run.jobs_from({"jobs": 0}) == run.jobs_from({}) == (os.cpu_count() or 1)
+
+
+def test_missing_pyx12_is_one_ig299_per_transaction(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyx12", None)  # import pyx12 -> ImportError
+    write(tmp_path / "a.837", P_SEGMENTS)
+    found = ig_findings(run_json(str(tmp_path / "a.837"), "-j1"))
+    assert [f["rule"] for f in found] == ["IG299"] and "not installed" in found[0]["message"]

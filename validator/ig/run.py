@@ -53,6 +53,10 @@ def validate(ctx: Context) -> pl.DataFrame:
     txns = ctx.transactions.filter(pl.col("supported"))
     if not txns.height:
         return F.empty()
+    try:
+        import pyx12  # noqa: F401
+    except ImportError as exc:  # every transaction set is reported, the run goes on
+        return _ig299(txns.with_columns(reason=pl.lit(f"pyx12 is not installed ({exc})")))
     versions = txns["version"].unique().to_list()
     txns = txns.with_columns(map=pl.col("version").replace_strict(
         {v: maps.map_for(v) for v in versions}, default=None, return_dtype=pl.String))
