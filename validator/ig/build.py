@@ -7,8 +7,9 @@ and a GE/IEA trailer written to match. Line
 ``k`` of a block is therefore: 1 = the ISA, 2 = the GS, ``3 .. n+2`` = the file's
 segments ``st_index .. st_index+n-1``, then the synthetic GE and IEA.
 
-Blocks are grouped into chunks (one pyx12 run each) of about ``target`` segments, one map
-at a time so that each run loads as few maps as possible.
+Blocks are grouped into chunks (one pyx12 run each) of at most ``target`` segments (a
+larger transaction set is a chunk of its own), sorted by map so that runs switch maps
+rarely.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def plan(segments: pl.DataFrame, txns: pl.DataFrame, target: int) -> Plan:
     chunks: list[list[str]] = []
     size = 0
     for r in rows.iter_rows(named=True):
-        if not chunks or size >= target:
+        if not chunks or (chunks[-1] and size + r["n"] > target):
             chunks.append([])
             size = 0
         block = len(chunks[-1])

@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("claims_validator")
 
-# Segments per pyx12 run when working in parallel: large enough that loading the map
-# (~0.25 s) is small next to the work, small enough to spread over the workers.
-MIN_CHUNK, MAX_CHUNK = 20_000, 500_000
+# Segments per pyx12 run when working in parallel: about four chunks per worker so that
+# they even out, each big enough (~250 claims) that sending it to a worker is cheap next
+# to validating it (maps are loaded once per worker process). Smaller batches stay in
+# this process.
+MIN_CHUNK, MAX_CHUNK, CHUNKS_PER_WORKER = 5_000, 500_000, 4
 # pyx12 error levels -> the X12 acknowledgment data element whose codes pyx12 uses.
 CODE_PREFIX = {"isa": "TA105", "gs": "AK905", "st": "IK502", "seg": "IK304", "ele": "IK403"}
 ERROR_SCHEMA = {
@@ -65,7 +67,7 @@ def validate(ctx: Context) -> pl.DataFrame:
     jobs = jobs_from(ctx.options)
     total = int(ctx.segments.filter(pl.col("st_key").is_in(todo["st_key"].implode())).height)
     target = (math.inf if jobs == 1 else
-              min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(total / (jobs * 3)))))
+              min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(total / (jobs * CHUNKS_PER_WORKER)))))
     p = build.plan(ctx.segments, todo, target)
     results = _execute(p.chunks, jobs)
     out = F.concat([notes, _errors(ctx, p, results), _failures(p, results), _skipped(p)])
