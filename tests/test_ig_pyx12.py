@@ -278,3 +278,10 @@ def test_more_guide_errors(tmp_path, old, new, element, code):
 def test_what_pyx12_does_not_catch(tmp_path, old, new):
     """Documented in the README: these are left to the SNIP 3-5 rules."""
     assert _check(tmp_path, replace(P_SEGMENTS, old, new), "--select", "IG") == []
+
+
+def test_4010_style_isa_around_a_5010_transaction(tmp_path):
+    """A 4010-style ISA (ISA11 'U', ISA12 00401) around a 5010 set: no false errors."""
+    segs = [P_SEGMENTS[0].replace("*^*00501*", "*U*00401*"), *P_SEGMENTS[1:]]
+    segs = replace(segs, "NM1*85", "NM1*85*2*UNION URGENT CARE*****XX*1234567893")
+    assert _check(tmp_path, segs, "--select", "IG") == []

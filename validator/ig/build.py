@@ -1,11 +1,11 @@
 """Cut 837 transaction sets out of the batch as stand-alone interchanges for pyx12.
 
 Each transaction set becomes one *block*: its ISA (fields padded to their fixed widths,
-ISA12 ``00501``, a block-unique control number — the ENV rules check the real ISA), its
-GS (GS08 set to the pyx12 map's version), the original ST..SE segments (ST03 likewise),
-and a GE/IEA trailer written to match. Line
-``k`` of a block is therefore: 1 = the ISA, 2 = the GS, ``3 .. n+2`` = the file's
-segments ``st_index .. st_index+n-1``, then the synthetic GE and IEA.
+ISA11 the repetition separator, ISA12 ``00501``, a block-unique control number — the ENV
+rules check the real ISA), its GS (GS08 set to the pyx12 map's version), the original
+ST..SE segments (ST03 likewise), and a GE/IEA trailer written to match. Line ``k`` of a
+block is therefore: 1 = the ISA, 2 = the GS, ``3 .. n+2`` = the file's segments
+``st_index .. st_index+n-1``, then the synthetic GE and IEA.
 
 Blocks are grouped into chunks (one pyx12 run each) of at most ``target`` segments (a
 larger transaction set is a chunk of its own), sorted by map so that runs switch maps
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..x12.load import ELEM, SEG
+from ..x12.load import ELEM, REP, SEG
 
 SID = pl.col("seg_id")
 CTL = "\x01"  # placeholder for the per-block ISA13
@@ -48,9 +48,10 @@ def _field(i: int, width: int) -> pl.Expr:
 
 def _isa_text() -> pl.Expr:
     """The ISA with each of its 16 fields padded to the fixed width pyx12 needs."""
-    parts = [pl.lit("ISA")] + [
-        _field(i, w) for i, w in enumerate(ISA_WIDTHS[:11])
-    ] + [pl.lit("00501")]  # ISA12: every block holds a 5010 transaction set
+    # ISA11/ISA12: every block holds a 5010 transaction set, so ISA11 is the repetition
+    # separator (a 4010-style "U" would make pyx12 split data at every U).
+    parts = [pl.lit("ISA"), *(_field(i, w) for i, w in enumerate(ISA_WIDTHS[:10])),
+             pl.lit(REP), pl.lit("00501")]
     # ISA13 is replaced per block (see ``plan``); ISA14-16 keep their values.
     tail = [_field(i, w) for i, w in list(enumerate(ISA_WIDTHS))[13:]]
     return pl.when(pl.col("el").list.len() == 17).then(
