@@ -98,8 +98,9 @@ declare(
 )
 
 
+# applies to all three types: 837D transaction sets get their IG210 note from this check.
 @rule("IG200", "Implementation-guide error (pyx12)", severity="error", snip=2, family=FAMILY,
-      applies_to=("837P", "837I"), raises=("IG201", "IG210", "IG211", "IG299"))
+      raises=("IG201", "IG210", "IG211", "IG299"))
 def ig_validate(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
