@@ -36,8 +36,15 @@ class Plan:
     skipped: pl.DataFrame  # st_key, file_id, st_index, reason: pyx12 cannot read these
 
 
-def _raw() -> pl.Expr:
-    return pl.col("el").list.join(ELEM)
+def _text(df: pl.DataFrame) -> pl.Expr:
+    """A segment's canonical text: the ``raw`` column, or ``el`` joined where the segments
+    table carries only elements."""
+    return pl.col("raw") if "raw" in df.columns else pl.col("el").list.join(ELEM)
+
+
+def _with_el(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with the ``el`` list column (el[0] = segment id)."""
+    return df if "el" in df.columns else df.with_columns(el=pl.col("raw").str.split(ELEM))
 
 
 def _field(i: int, width: int) -> pl.Expr:
@@ -46,7 +53,7 @@ def _field(i: int, width: int) -> pl.Expr:
     return v.str.strip_chars_end(" ").str.pad_end(width)
 
 
-def _isa_text() -> pl.Expr:
+def _isa_text(raw: pl.Expr) -> pl.Expr:
     """The ISA with each of its 16 fields padded to the fixed width pyx12 needs."""
     # ISA11/ISA12: every block holds a 5010 transaction set, so ISA11 is the repetition
     # separator (a 4010-style "U" would make pyx12 split data at every U).
@@ -56,7 +63,7 @@ def _isa_text() -> pl.Expr:
     tail = [_field(i, w) for i, w in list(enumerate(ISA_WIDTHS))[13:]]
     return pl.when(pl.col("el").list.len() == 17).then(
         pl.concat_str([*parts, pl.lit(CTL), *tail], separator=ELEM)
-    ).otherwise(_raw())
+    ).otherwise(raw)
 
 
 def plan(segments: pl.DataFrame, txns: pl.DataFrame, target: int) -> Plan:
@@ -68,10 +75,11 @@ def plan(segments: pl.DataFrame, txns: pl.DataFrame, target: int) -> Plan:
         segments.filter(pl.col("st_key").is_not_null())
         .join(keys, on="st_key", how="semi")
         .group_by("st_key", maintain_order=True)
-        .agg(n=pl.len(), body=(_raw() + SEG).str.join(""))
+        .agg(n=pl.len(), body=(_text(segments) + SEG).str.join(""))
     )
-    isa = segments.filter(SID == "ISA").select("isa_key", isa_index="seg_index", isa=_isa_text())
-    gs = segments.filter(SID == "GS").select(
+    isa = _with_el(segments.filter(SID == "ISA"))
+    isa = isa.select("isa_key", isa_index="seg_index", isa=_isa_text(_text(isa)))
+    gs = _with_el(segments.filter(SID == "GS")).select(
         "gs_key", gs_index="seg_index", gs_el=pl.col("el"),
         gs06=pl.col("el").list.get(6, null_on_oob=True).fill_null(""))
     rows = (
