@@ -55,8 +55,8 @@ def _field(i: int, width: int) -> pl.Expr:
 
 def _isa_text(raw: pl.Expr) -> pl.Expr:
     """The ISA with each of its 16 fields padded to the fixed width pyx12 needs."""
-    # ISA11/ISA12: every block holds a 5010 transaction set, so ISA11 is the repetition
-    # separator (a 4010-style "U" would make pyx12 split data at every U).
+    # ISA11/ISA12: every block holds a 5010 transaction set, so the block's ISA is a 5010
+    # one (ISA11 = the repetition separator) whatever the file's ISA says.
     parts = [pl.lit("ISA"), *(_field(i, w) for i, w in enumerate(ISA_WIDTHS[:10])),
              pl.lit(REP), pl.lit("00501")]
     # ISA13 is replaced per block (see ``plan``); ISA14-16 keep their values.

@@ -158,7 +158,7 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
         message=pl.concat_str(
             pl.when(pl.col("loop").is_not_null() & level.is_in(["seg", "ele"]))
             .then(pl.lit("loop ") + pl.col("loop") + pl.lit(": ")).otherwise(pl.lit("")),
-            pl.col("text")),
+            pl.col("text").str.replace_all(r"\s+", " ").str.strip_chars()),
         found=pl.col("value"),
     )
     return out.unique(maintain_order=True)
