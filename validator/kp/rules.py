@@ -317,7 +317,8 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     m = m.filter(_known_product(cfg, emergency_only=True)).join(
-        identify.emergency(ctx), on="claim_key", how="left", maintain_order="left").filter(~pl.col("emergency"))
+        identify.emergency(ctx), on="claim_key", how="left", maintain_order="left",
+    ).filter(~pl.col("emergency"))
 
     def listed(col: str, label: str, none: str | None) -> pl.Expr:
         values = pl.col(col).fill_null(pl.lit([], pl.List(pl.String)))

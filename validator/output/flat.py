@@ -98,7 +98,8 @@ def junit(result: Result) -> ET.Element:
         _t=pl.struct(cols))
     claims = (result.claims.select("claim_key", "file_id", "st_key", "claim_id", "segment_index",
                                    "transaction_type", "status")
-              .join(own, on="claim_key", how="left", maintain_order="left").join(by_txn, on="st_key", how="left", maintain_order="left")
+              .join(own, on="claim_key", how="left", maintain_order="left")
+              .join(by_txn, on="st_key", how="left", maintain_order="left")
               .sort("file_id", "segment_index"))
     per_file = {k[0]: g for k, g in claims.group_by("file_id", maintain_order=True)}
     file_findings = dict(by_file.iter_rows())

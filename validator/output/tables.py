@@ -32,8 +32,9 @@ def files_view(result: Result) -> pl.DataFrame:
         .unique(maintain_order=True),
     )
     cl = b.claims.group_by("file_id").agg(claims=pl.len())
-    out = (b.files.join(tx, on="file_id", how="left", maintain_order="left").join(isa, on="file_id", how="left", maintain_order="left")
-           .join(cl, on="file_id", how="left", maintain_order="left"))
+    left = {"how": "left", "maintain_order": "left"}
+    out = (b.files.join(tx, on="file_id", **left).join(isa, on="file_id", **left)
+           .join(cl, on="file_id", **left))
     return out.select(
         "file_id", "path", "status", "error",
         pl.col("transaction_types").fill_null(pl.lit([], pl.List(pl.String))),
@@ -64,7 +65,8 @@ def findings_view(result: Result) -> pl.DataFrame:
     f = result.findings
     files = result.batch.files.select("file_id", file="path")
     ids = result.batch.claims.select("claim_key", "claim_id")
-    out = f.join(files, on="file_id", how="left", maintain_order="left").join(ids, on="claim_key", how="left", maintain_order="left")
+    out = (f.join(files, on="file_id", how="left", maintain_order="left")
+           .join(ids, on="claim_key", how="left", maintain_order="left"))
     extras = [c for c in f.columns if c not in FINDING_COLUMNS
               and c not in ("file_id", "st_key", "claim_key")]
     return out.select(

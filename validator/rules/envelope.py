@@ -125,8 +125,9 @@ def _trailer_check(
     t = with_el(s.filter(SID == trailer)).select(
         key, t_index="seg_index", t_ctl=el(ctl_t).str.strip_chars(), t_count=el(count_t))
     t = t.unique(subset=key, keep="first", maintain_order=True)
-    pair = h.join(t, on=key, how="left", maintain_order="left").join(counted, on=key, how="left", maintain_order="left").with_columns(
-        pl.col("n").fill_null(0))
+    pair = (h.join(t, on=key, how="left", maintain_order="left")
+            .join(counted, on=key, how="left", maintain_order="left")
+            .with_columns(pl.col("n").fill_null(0)))
     code_ctl, code_count, code_missing = codes
     missing = pair.filter(pl.col("t_index").is_null()).select(
         "file_id", segment_index="h_index", segment_id=pl.lit(header), rule=pl.lit(code_missing),
@@ -227,7 +228,8 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
     keys = ctx.segments.filter(SID.is_in(["ST", "SE"])).select(
         "file_id", "seg_index", st_key2="st_key")
     return out.join(keys, left_on=["file_id", "segment_index"],
-                    right_on=["file_id", "seg_index"], how="left", maintain_order="left").rename({"st_key2": "st_key"})
+                    right_on=["file_id", "seg_index"], how="left",
+                    maintain_order="left").rename({"st_key2": "st_key"})
 
 
 declare("ENV111", "IEA01 is not the number of functional groups", severity="error", snip=1,

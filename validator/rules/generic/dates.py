@@ -174,7 +174,8 @@ def born_before_service(ctx: Context) -> pl.DataFrame:
     if not c.height:
         return pl.DataFrame()
     where = first_segment(ctx, "hl_key", c["hl"], (SID == "DMG") & pl.col("clm_key").is_null())
-    out = c.join(where.rename({"hl_key": "hl", "seg_index": "at"}), on="hl", how="left", maintain_order="left")
+    out = c.join(where.rename({"hl_key": "hl", "seg_index": "at"}), on="hl", how="left",
+                 maintain_order="left")
     return out.select(
         "claim_key", "file_id", "st_key", segment_index=pl.coalesce("at", "segment_index"),
         segment_id=pl.lit("DMG"), element=pl.lit("DMG02"),
