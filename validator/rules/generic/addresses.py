@@ -127,15 +127,11 @@ def facility_zip9(ctx: Context) -> pl.DataFrame:
     c = ctx.claims.filter(
         pl.any_horizontal(pl.col("facility_city", "facility_state", "facility_zip").is_not_null())
         & ~pl.col("facility_zip").str.contains(ZIP9).fill_null(False)
-    ).select("claim_key", "file_id", "st_key", "segment_index", "facility_zip")
-    if not c.height:
-        return pl.DataFrame()
-    cond = (SID == "N4") & (pl.col("nm1") == "77") & pl.col("lx_key").is_null() & ~pl.col("in_2320")
-    where = first_segment(ctx, "clm_key", c["claim_key"], cond).rename(
-        {"clm_key": "claim_key", "seg_index": "at"})
-    out = c.join(where, on="claim_key", how="left", maintain_order="left")
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index=pl.coalesce("at", "segment_index"),
+    )
+    # The claims table already locates the facility's N4 (facility_n4_index).
+    return c.select(
+        "claim_key", "file_id", "st_key",
+        segment_index=pl.coalesce("facility_n4_index", "segment_index"),
         segment_id=pl.lit("N4"), element=pl.lit("N403"),
         message=pl.format("service facility ZIP code '{}' is not 9 digits; send the ZIP+4 "
                           "without a hyphen", pl.col("facility_zip").fill_null("")),
