@@ -26,8 +26,7 @@ _CODES = {s: i for i, s in enumerate(
     start=1)}
 ISA, GS, ST, SE, HL, CLM, LX, SBR, NM1 = (
     _CODES[s] for s in ("ISA", "GS", "ST", "SE", "HL", "CLM", "LX", "SBR", "NM1"))
-# Stray white space or NULs around segments (indented files): strip only when present.
-_WHITESPACE = (b"\x1c ", b" \x1c", b"\x1c\t", b"\t\x1c", b"\n", b"\x00")
+_WHITESPACE = " \t\n\x00"
 
 
 def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
@@ -36,15 +35,15 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
     ``seg_index`` is 1-based over the non-empty segments from the ISA on. Polars' CSV
     reader does the splitting (one column, the segment terminator as end of line).
     """
-    data = loaded.data
     df = pl.read_csv(
-        io.BytesIO(data), has_header=False, separator="\x01", eol_char=SEG,
+        io.BytesIO(loaded.data), has_header=False, separator="\x01", eol_char=SEG,
         quote_char=None, schema={"raw": pl.String}, truncate_ragged_lines=True,
     )
-    raw = pl.col("raw")
-    if any(pat in data for pat in _WHITESPACE) or data[-1:].isspace():
-        raw = raw.str.strip_chars(" \t\n\x00")
-    df = df.select(raw).filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
+    # Stray white space or NULs around segments (indented files); stripping every row is
+    # cheaper than searching the bytes for where it is needed.
+    df = df.select(pl.col("raw").str.strip_chars(_WHITESPACE))
+    if df.get_column("raw").null_count() or (df.get_column("raw").str.len_bytes() == 0).any():
+        df = df.filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
     return df.select(
         pl.lit(file_id, pl.UInt32).alias("file_id"),
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("seg_index"),
@@ -82,7 +81,7 @@ def _mark(last: int) -> pl.Expr:
 def _lookup(values: pl.Series, key: str) -> pl.Expr:
     """``values[key - 1]`` for a dense 1-based running key (null where there is none)."""
     if not values.len():
-        return pl.lit(None, pl.String)
+        return pl.lit(None, values.dtype)
     idx = (pl.col(key).cast(pl.Int64) - 1).clip(lower_bound=0)
     return pl.lit(values).gather(idx)
 
@@ -117,8 +116,14 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
         _in_nm1=_mark(NM1) == NM1,
     )
     # HL03 per HL and NM101 per NM1, looked up by the dense running keys.
-    hl_levels = with_el(df.filter(code == HL)).select(el(3)).to_series()
-    nm101 = with_el(df.filter(code == NM1)).select(el(1)).to_series()
+    raw = pl.col("raw")
+    hl_levels = df.select(raw.filter(code == HL).str.split(ELEM).list.get(3, null_on_oob=True))
+    # NM101 is 2-3 characters: a short slice is enough (and cheaper than a split).
+    nm101 = df.select(raw.filter(code == NM1).str.slice(4, 4).str.splitn(ELEM, 2)
+                      .struct.field("field_0"))
+    hl_levels, nm101 = (
+        v.select(pl.when(pl.first() != "").then(pl.first()).cast(pl.Categorical)).to_series()
+        for v in (hl_levels, nm101))
     in_clm = pl.col("_in_clm").fill_null(False)
     return df.with_columns(
         st_key=pl.when(pl.col("in_txn")).then("st_key"),
