@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from .ruleset import Ruleset
-from .x12.segments import with_el
+from .x12.segments import SplitSegments
 
 
 @dataclass
@@ -22,6 +22,12 @@ class Batch:
     claims: pl.DataFrame  # every CLM of every parsed file
     lines: pl.DataFrame
     load_findings: pl.DataFrame  # raised while loading (unreadable files, text before ISA…)
+    split: SplitSegments | None = None  # segments split into elements per ID (shared)
+
+    def split_segments(self) -> SplitSegments:
+        if self.split is None:
+            self.split = SplitSegments(self.segments)
+        return self.split
 
 
 @dataclass
@@ -41,11 +47,14 @@ class Context:
         supported 5010 837 transaction sets. Cached per call signature."""
 
         def build() -> pl.DataFrame:
-            s = self.batch.segments.filter(pl.col("seg_id").is_in(list(seg_ids)))
+            split = self.batch.split_segments()
+            split.prefetch(seg_ids)
+            parts = [split[s].drop("q") for s in seg_ids]
+            s = pl.concat(parts).sort("file_id", "seg_index") if len(parts) > 1 else parts[0]
             if supported:
                 keys = self.transactions.filter(pl.col("supported")).get_column("st_key")
                 s = s.filter(pl.col("st_key").is_in(keys.implode()))
-            return with_el(s)
+            return s
 
         return self.derived(f"segs:{','.join(seg_ids)}:{supported}", build)
 

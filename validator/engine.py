@@ -23,7 +23,7 @@ from .model import tables
 from .rules.registry import ANNOTATORS, REGISTRY, load_all, matches
 from .ruleset import Ruleset
 from .x12.load import LoadError, load
-from .x12.segments import annotate, tokenize
+from .x12.segments import SplitSegments, annotate, tokenize
 
 log = logging.getLogger("claims_validator")
 
@@ -102,12 +102,13 @@ def read_batch(paths: Sequence[Path]) -> Batch:
         segs = annotate(pl.DataFrame(schema={"file_id": pl.UInt32, "seg_index": pl.UInt32,
                                              "seg_id": pl.String, "raw": pl.String}))
     txns = tables.transactions(segs)
-    lines = tables.lines(segs)
-    claims = tables.with_service_span(tables.claims(segs, txns), lines)
+    split = SplitSegments(segs)
+    lines = tables.lines(segs, split)
+    claims = tables.with_service_span(tables.claims(segs, txns, split), lines)
     lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
                                               "message": pl.String})
           if load_findings else F.empty())
-    return Batch(files_df, segs, txns, claims, lines, F.conform(lf))
+    return Batch(files_df, segs, txns, claims, lines, F.conform(lf), split)
 
 
 @dataclass

@@ -6,10 +6,12 @@ qualifier) and joined on a key; no Python loop touches a segment.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
 
 from ..x12.load import COMP
-from ..x12.segments import comp, el, with_el
+from ..x12.segments import SplitSegments, comp, el, with_el
 
 SID = pl.col("seg_id")
 
@@ -27,17 +29,22 @@ _TYPE_BY_GUIDE = {
 }
 _TYPE_BY_SERVICE = {"SV1": "837P", "SV2": "837I", "SV3": "837D"}
 SUPPORTED_GUIDES = ("X222", "X223", "X224")
+F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
 
 
-def _first(df: pl.DataFrame, key: str, cond: pl.Expr, **cols: pl.Expr) -> pl.DataFrame:
+def _first(df: F, key: str, cond: pl.Expr, **cols: pl.Expr) -> F:
     """First segment per ``key`` matching ``cond``, projected to ``cols``.
 
     Keys are running counts, so rows arrive sorted by key: the first of each key is the
     row whose key differs from the previous one (no hashing needed).
     """
+    return _first_rows(df, key, cond).select(pl.col(key), **cols)
+
+
+def _first_rows(df: F, key: str, cond: pl.Expr) -> F:
+    """The rows of ``_first`` (all columns)."""
     hit = df.filter(cond & pl.col(key).is_not_null())
-    hit = hit.filter(pl.col(key) != pl.col(key).shift(1, fill_value=0))
-    return hit.select(pl.col(key), **cols)
+    return hit.filter(pl.col(key) != pl.col(key).shift(1, fill_value=0))
 
 
 def _date(expr: pl.Expr) -> pl.Expr:
@@ -114,10 +121,11 @@ def _hl_parent(df: pl.DataFrame, hl: pl.DataFrame, at: str, parent_id: str, pref
     return out.drop("_left_at", "_right_at").sort("claim_key")
 
 
-def _hl_chain(segs: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
+def _hl_chain(hl_rows: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
     """Resolve each claim's patient (2000C), subscriber (2000B) and billing-provider (2000A)
-    HL by following HL02 parent IDs upward from the HL the CLM sits in."""
-    hl = with_el(segs.filter(SID == "HL")).select(
+    HL by following HL02 parent IDs upward from the HL the CLM sits in (``hl_rows``: the
+    HL segments, split into elements)."""
+    hl = hl_rows.select(
         "hl_key", "st_key", hl_id=el(1), hl_parent=el(2), hl_code=el(3)
     )
     own = clm.join(hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left",
@@ -139,145 +147,124 @@ def _hl_chain(segs: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
 
 
 def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.DataFrame]:
-    """Align each part (unique, ascending ``key``) to the rows of ``keys``.
+    """Align each part (unique ``key``) to the rows of ``keys``.
 
-    A binary search replaces a join (parts come out of ``_first`` sorted by key), and
-    the caller stacks the results horizontally: no wide frame is copied per part.
+    Keys are dense running counts, so a position table indexed by key value replaces a
+    join: ``pos[k]`` is the part's row for key ``k`` (null where it has none). The caller
+    stacks the results horizontally: no wide frame is copied per part.
     """
-    want = keys.get_column(key).fill_null(0)
+    want = keys.get_column(key)
     out = []
     for part in parts:
+        if part.get_column(key).null_count():
+            part = part.filter(pl.col(key).is_not_null())
         have = part.get_column(key)
-        if not have.len():
+        if not have.len() or not want.len() or want.null_count() == want.len():
             out.append(part.drop(key).clear(keys.height))
             continue
-        idx = have.search_sorted(want, side="left").clip(0, have.len() - 1)
-        # A null index gathers a null row: keys the part lacks come out empty.
-        idx = idx.set(have.gather(idx) != want, None)
+        size = max(int(have.max()), int(want.max())) + 1  # type: ignore[arg-type]
+        pos = pl.repeat(None, size, dtype=pl.UInt32, eager=True)
+        pos.scatter(have, pl.int_range(have.len(), dtype=pl.UInt32, eager=True))
+        idx = pos.gather(want)  # a null key gathers null
         out.append(part.drop(key).select(pl.all().gather(idx)))
     return out
 
 
-# The 2000A-2010CA segments the claims table reads (others are not split into elements):
-# SBR and PAT; NM1/N3/N4/REF of the billing provider; NM1/N4/DMG of the subscriber;
-# NM1/N3/N4 of the payer; NM1/DMG of the patient.
+# The segments the claims and lines tables read (split once, shared with the rules).
+READER_SEGMENTS = ("CLM", "HL", "SBR", "PAT", "NM1", "N3", "N4", "REF", "DMG", "DTP", "AMT",
+                   "CL1", "LX", "SV1", "SV2", "SV3")
 _NM1 = pl.col("nm1")
-_HEADER_ROWS = (
-    SID.is_in(["SBR", "PAT"])
-    | ((_NM1 == "85") & SID.is_in(["NM1", "N3", "N4", "REF"]))
-    | ((_NM1 == "IL") & SID.is_in(["NM1", "N4", "DMG"]))
-    | ((_NM1 == "PR") & SID.is_in(["NM1", "N3", "N4"]))
-    | ((_NM1 == "QC") & SID.is_in(["NM1", "DMG"]))
-)
+_CLM, _LX, _IN_2320 = pl.col("clm_key"), pl.col("lx_key"), pl.col("in_2320")
 
 
-def _by_segment(df: pl.DataFrame) -> _Parts:
-    """Split a zone once by segment ID (with the first element ``q`` precomputed), so that
-    each field lookup filters only the rows of its own segment type."""
-    df = df.with_columns(q=el(1))
-    empty = df.clear()
-    parts = {k[0]: v for k, v in df.partition_by("seg_id", as_dict=True).items()}
-    return _Parts(parts, empty)
-
-
-class _Parts(dict):
-    """``{seg_id: rows}`` that answers an empty frame for an absent segment ID."""
-
-    def __init__(self, parts: dict[str, pl.DataFrame], empty: pl.DataFrame) -> None:
-        super().__init__(parts)
-        self.empty = empty
-
-    def __missing__(self, key: str) -> pl.DataFrame:
-        return self.empty
-
-
-def claims(segs: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
+def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None = None,
+           ) -> pl.DataFrame:
     """One row per CLM segment (the claim's 2300 loop and the loops above it)."""
-    clm = with_el(segs.filter(SID == "CLM")).select(
+    z = split if split is not None else SplitSegments(segs)
+    z.prefetch(READER_SEGMENTS)
+    clm = z["CLM"].select(
         claim_key=pl.col("clm_key"), file_id="file_id", st_key="st_key", hl_key="hl_key",
         segment_index="seg_index", claim_id=el(1), total_charge=el(2),
         facility_code=comp(5, 1), facility_qualifier=comp(5, 2), frequency_code=comp(5, 3),
     )
-    clm = _hl_chain(segs, clm)
+    clm = _hl_chain(z["HL"], clm)
     ix = pl.col("seg_index")
     q = pl.col("q")
-    # One pass over the big table for the HL-level segments outside claims (2000A-2010CA)
-    # and one for the claim-level segments (2300/2310x); each is split by segment ID.
-    hdr = with_el(
-        segs.select("seg_id", "seg_index", "raw", "hl_key", "hl_level", "nm1", "clm_key")
-        .filter(pl.col("clm_key").is_null() & pl.col("hl_key").is_not_null() & _HEADER_ROWS)
-    )
-    cz = _by_segment(with_el(
-        segs.select("seg_id", "seg_index", "raw", "nm1", "clm_key", "lx_key", "in_2320")
-        .filter(pl.col("clm_key").is_not_null() & pl.col("lx_key").is_null() & ~pl.col("in_2320")
-                & (SID.is_in(["DTP", "AMT", "CL1", "REF", "NM1"])
-                   | ((SID == "N4") & (pl.col("nm1") == "77"))))
-    ).rename({"clm_key": "claim_key"}))
+    # 2000A-2010CA (outside claims); 2300/2310x (outside lines and 2320/2330 loops).
+    outside, inside = _CLM.is_null(), _CLM.is_not_null() & _LX.is_null() & ~_IN_2320
+
+    def zone(seg_id: str, cond: pl.Expr) -> pl.LazyFrame:
+        return z[seg_id].lazy().filter(cond)
+
     # Billing provider (2000A/2010AA).
-    bill = _by_segment(hdr.filter(pl.col("nm1") == "85"))
+    bill = (_NM1 == "85") & outside
     billing = [
-        _first(bill["NM1"], "hl_key", pl.lit(True), billing_nm1_index=ix, billing_name=el(3),
+        _first(zone("NM1", bill), "hl_key", pl.lit(True), billing_nm1_index=ix, billing_name=el(3),
                billing_npi=pl.when(el(8) == "XX").then(el(9))),
-        _first(bill["N3"], "hl_key", pl.lit(True), billing_n3_index=ix,
+        _first(zone("N3", bill), "hl_key", pl.lit(True), billing_n3_index=ix,
                billing_address1=el(1), billing_address2=el(2)),
-        _first(bill["N4"], "hl_key", pl.lit(True), billing_n4_index=ix, billing_city=el(1),
+        _first(zone("N4", bill), "hl_key", pl.lit(True), billing_n4_index=ix, billing_city=el(1),
                billing_state=el(2), billing_zip=el(3)),
-        _first(bill["REF"], "hl_key", q.is_in(["EI", "SY"]), billing_ref_index=ix,
+        _first(zone("REF", bill), "hl_key", q.is_in(["EI", "SY"]), billing_ref_index=ix,
                billing_tax_id=el(2), billing_tax_qualifier=el(1)),
     ]
     # Subscriber (2000B, 2010BA) and payer (2010BB).
-    sub_zone = hdr.filter(pl.col("hl_level") == "22")
-    sub = _by_segment(sub_zone.filter(pl.col("nm1").is_null() | (pl.col("nm1") == "IL")))
-    pr = _by_segment(sub_zone.filter(pl.col("nm1") == "PR"))
-    il = pl.col("nm1") == "IL"
+    in_sub = (pl.col("hl_level") == "22") & outside
+    il, pr = in_sub & (_NM1 == "IL"), in_sub & (_NM1 == "PR")
     subscriber = [
-        _first(sub["SBR"], "hl_key", pl.lit(True), sbr_index=ix, sbr01=el(1), sbr02=el(2),
-               group_number=el(3), plan_name=el(4), claim_filing=el(9)),
-        _first(sub["NM1"], "hl_key", il, subscriber_nm1_index=ix, subscriber_last=el(3),
-               subscriber_first=el(4), member_id=el(9)),
-        _first(sub["N4"], "hl_key", il, subscriber_state=el(2)),
-        _first(sub["DMG"], "hl_key", il, subscriber_birth=_date(el(2))),
-        _first(pr["NM1"], "hl_key", pl.lit(True), payer_nm1_index=ix, payer_name=el(3),
+        _first(zone("SBR", in_sub), "hl_key", pl.lit(True), sbr_index=ix, sbr01=el(1),
+               sbr02=el(2), group_number=el(3), plan_name=el(4), claim_filing=el(9)),
+        _first(zone("NM1", il), "hl_key", pl.lit(True), subscriber_nm1_index=ix,
+               subscriber_last=el(3), subscriber_first=el(4), member_id=el(9)),
+        _first(zone("N4", il), "hl_key", pl.lit(True), subscriber_state=el(2)),
+        _first(zone("DMG", il), "hl_key", pl.lit(True), subscriber_birth=_date(el(2))),
+        _first(zone("NM1", pr), "hl_key", pl.lit(True), payer_nm1_index=ix, payer_name=el(3),
                payer_id_qualifier=el(8), payer_id=el(9)),
-        _first(pr["N3"], "hl_key", pl.lit(True), payer_n3_index=ix, payer_address1=el(1),
+        _first(zone("N3", pr), "hl_key", pl.lit(True), payer_n3_index=ix, payer_address1=el(1),
                payer_address2=el(2)),
-        _first(pr["N4"], "hl_key", pl.lit(True), payer_n4_index=ix, payer_city=el(1),
+        _first(zone("N4", pr), "hl_key", pl.lit(True), payer_n4_index=ix, payer_city=el(1),
                payer_state=el(2), payer_zip=el(3)),
     ]
     # Patient (2000C, 2010CA).
-    pat = _by_segment(hdr.filter(pl.col("hl_level") == "23"))
-    qc = pl.col("nm1") == "QC"
+    in_pat = (pl.col("hl_level") == "23") & outside
+    qc = in_pat & (_NM1 == "QC")
     patient = [
-        _first(pat["PAT"], "hl_key", pl.lit(True), patient_relationship=el(1)),
-        _first(pat["NM1"], "hl_key", qc, patient_nm1_index=ix, patient_last=el(3),
+        _first(zone("PAT", in_pat), "hl_key", pl.lit(True), patient_relationship=el(1)),
+        _first(zone("NM1", qc), "hl_key", pl.lit(True), patient_nm1_index=ix, patient_last=el(3),
                patient_first=el(4), patient_id=el(9)),
-        _first(pat["DMG"], "hl_key", qc, patient_birth=_date(el(2))),
+        _first(zone("DMG", qc), "hl_key", pl.lit(True), patient_birth=_date(el(2))),
     ]
     # Claim (2300) and its provider loops (2310x).
     day = _date(el(3).str.slice(0, 8))
-    dtp, nm1 = cz["DTP"], cz["NM1"]
+    dtp, nm1 = zone("DTP", inside), zone("NM1", inside)
+    key = "clm_key"
     claim_parts = [
-        _first(dtp, "claim_key", q == "472", **_dtp_range("claim_date")),
-        _first(dtp, "claim_key", q == "434", **_dtp_range("statement")),
-        _first(dtp, "claim_key", q == "435", admission_date=day),
-        _first(dtp, "claim_key", q == "431", onset_date=day),
-        _first(dtp, "claim_key", q == "096", discharge_hour=el(3)),
-        _first(cz["AMT"], "claim_key", q == "F5", amt_f5_index=ix, patient_paid=el(2)),
-        _first(cz["CL1"], "claim_key", pl.lit(True), cl1_index=ix, admission_type=el(1)),
-        _first(cz["REF"], "claim_key", q == "F8", ref_f8_index=ix, payer_claim_number=el(2)),
-        _first(nm1, "claim_key", q == "77", facility_nm1_index=ix, facility_name=el(3),
+        _first(dtp, key, q == "472", **_dtp_range("claim_date")),
+        _first(dtp, key, q == "434", **_dtp_range("statement")),
+        _first(dtp, key, q == "435", admission_date=day),
+        _first(dtp, key, q == "431", onset_date=day),
+        _first(dtp, key, q == "096", discharge_hour=el(3)),
+        _first(zone("AMT", inside), key, q == "F5", amt_f5_index=ix, patient_paid=el(2)),
+        _first(zone("CL1", inside), key, pl.lit(True), cl1_index=ix, admission_type=el(1)),
+        _first(zone("REF", inside), key, q == "F8", ref_f8_index=ix, payer_claim_number=el(2)),
+        _first(nm1, key, q == "77", facility_nm1_index=ix, facility_name=el(3),
                facility_npi=pl.when(el(8) == "XX").then(el(9))),
-        _first(cz["N4"], "claim_key", pl.col("nm1") == "77", facility_n4_index=ix,
+        _first(zone("N4", inside), key, _NM1 == "77", facility_n4_index=ix,
                facility_city=el(1), facility_state=el(2), facility_zip=el(3)),
-        _first(nm1, "claim_key", q == "82", rendering_nm1_index=ix,
+        _first(nm1, key, q == "82", rendering_nm1_index=ix,
                rendering_npi=pl.when(el(8) == "XX").then(el(9))),
     ]
+    # Built lazily and collected together: polars runs the small queries in parallel.
+    n1, n2, n3 = len(claim_parts), len(billing), len(subscriber)
+    done = pl.collect_all([*claim_parts, *billing, *subscriber, *patient])
+    claim_parts, billing = done[:n1], done[n1:n1 + n2]
+    subscriber, patient = done[n1 + n2:n1 + n2 + n3], done[n1 + n2 + n3:]
     tx = txns.select("st_key", "transaction_type", "version", "supported", "isa13", "gs06",
                      "st02", "bht04")
     rename = lambda parts, to: [p.rename({"hl_key": to}) for p in parts]  # noqa: E731
     cols = [
         clm,
-        *_gather(clm, "claim_key", claim_parts),
+        *_gather(clm, "claim_key", [p.rename({key: "claim_key"}) for p in claim_parts]),
         *_gather(clm, "billing_hl", rename(billing, "billing_hl")),
         *_gather(clm, "subscriber_hl", rename(subscriber, "subscriber_hl")),
         *_gather(clm, "patient_hl", rename(patient, "patient_hl")),
@@ -294,24 +281,21 @@ def _item(col: str, i: int) -> pl.Expr:
     return pl.when(v != "").then(v)
 
 
-def lines(segs: pl.DataFrame) -> pl.DataFrame:
+def lines(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.DataFrame:
     """One row per LX (2400): service segment, codes, charge, units, dates."""
-    lz = with_el(
-        segs.select("seg_id", "raw", "seg_index", "clm_key", "lx_key").filter(
-            pl.col("lx_key").is_not_null()
-            & pl.col("clm_key").is_not_null()
-            & SID.is_in(["LX", "SV1", "SV2", "SV3", "DTP"])
-        )
-    )
-    lx = lz.filter(SID == "LX").select(
+    z = split if split is not None else SplitSegments(segs)
+    z.prefetch(READER_SEGMENTS)
+    in_line = _LX.is_not_null() & _CLM.is_not_null()
+    lx = z["LX"].filter(in_line).select(
         line_key="lx_key",
         claim_key="clm_key",
         line_number=el(1),
         lx_index="seg_index",
     )
-    sv = lz.filter(SID.is_in(["SV1", "SV2", "SV3"])).unique(
-        subset="lx_key", keep="first", maintain_order=True
-    )
+    # The first service segment of each line (a line holds one; extra ones are IG errors).
+    svs = [z[s] for s in ("SV1", "SV2", "SV3") if s in z]
+    sv = pl.concat(svs).sort("file_id", "seg_index") if len(svs) > 1 else (svs[0] if svs else z["SV1"])
+    sv = _first_rows(sv, "lx_key", in_line)
     is1, is2 = SID == "SV1", SID == "SV2"
     # SV101 / SV202 / SV301 composite, split once: qualifier, code, modifiers.
     sv = sv.with_columns(_proc=pl.when(is2).then(el(2)).otherwise(el(1)).str.split(COMP))
@@ -334,9 +318,8 @@ def lines(segs: pl.DataFrame) -> pl.DataFrame:
         place_of_service=pl.when(is1).then(el(5)).when(SID == "SV3").then(el(3)),
         diagnosis_pointers=pl.when(is1).then(el(7).str.split(COMP)),
     )
-    dates = _first(lz, "lx_key", (SID == "DTP") & (el(1) == "472"), **_dtp_range("line_date")).rename(
-        {"lx_key": "line_key"}
-    )
+    dates = _first(z["DTP"].filter(in_line), "lx_key", pl.col("q") == "472",
+                   **_dtp_range("line_date")).rename({"lx_key": "line_key"})
     return pl.concat([lx, *_gather(lx, "line_key", [service, dates])], how="horizontal")
 
 

@@ -134,3 +134,41 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
         hl_level=pl.when(pl.col("_in_hl")).then(_lookup(hl_levels, "hl_key")),
         nm1=pl.when(pl.col("_in_nm1")).then(_lookup(nm101, "_nm1_key")),
     ).drop("_code", "_nm1_key", "_in_clm", "_in_lx", "_in_hl", "_in_sbr", "_in_nm1")
+
+
+class SplitSegments:
+    """A batch's segments split into elements per segment ID, each ID once, on demand.
+
+    ``store["NM1"]`` is every NM1 row of the batch (all columns of the segments table plus
+    ``el`` and ``q`` = the first element). The reader and the rules share it, so no segment
+    is split twice; :meth:`prefetch` splits several IDs in parallel.
+    """
+
+    def __init__(self, segs: pl.DataFrame) -> None:
+        self.segs = segs
+        self._rows: dict[str, pl.Series] | None = None
+        self._done: dict[str, pl.DataFrame] = {}
+
+    def _row_numbers(self) -> dict[str, pl.Series]:
+        if self._rows is None:  # one pass over the small seg_id column
+            rows = self.segs.select("seg_id", _row=pl.int_range(pl.len(), dtype=pl.UInt32))
+            self._rows = {str(k[0]): v.get_column("_row")
+                          for k, v in rows.partition_by("seg_id", as_dict=True).items()}
+        return self._rows
+
+    def prefetch(self, seg_ids: list[str] | tuple[str, ...]) -> None:
+        todo = [s for s in dict.fromkeys(seg_ids) if s not in self._done]
+        if not todo:
+            return
+        rows = self._row_numbers()
+        frames = [self.segs[rows[s]] if s in rows else self.segs.clear() for s in todo]
+        split = pl.collect_all([with_el(f.lazy()).with_columns(q=el(1)) for f in frames])
+        self._done.update(zip(todo, split, strict=True))
+
+    def __getitem__(self, seg_id: str) -> pl.DataFrame:
+        if seg_id not in self._done:
+            self.prefetch([seg_id])
+        return self._done[seg_id]
+
+    def __contains__(self, seg_id: object) -> bool:
+        return seg_id in self._row_numbers()

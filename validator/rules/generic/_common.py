@@ -35,28 +35,18 @@ def blank(expr: pl.Expr) -> pl.Expr:
 SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
 
 
-def _rows(ctx: Context) -> dict[str, pl.Series]:
-    """Row numbers of the :data:`SCANNED` segments of supported 837s, per segment id.
-
-    One pass over the small ``seg_id`` column; each id's rows are gathered only when a rule
-    asks for them (cheaper than one filter per id over the whole table).
-    """
-    cond = pl.col("seg_id").is_in(SCANNED)
-    sup = supported_st(ctx)
-    if sup.len() != ctx.transactions.height:
-        cond = cond & pl.col("st_key").is_in(sup.implode())
-    rows = ctx.segments.select(
-        "seg_id", "st_key", _row=pl.int_range(pl.len(), dtype=pl.UInt32)).filter(cond)
-    return {k[0]: v["_row"] for k, v in rows.partition_by("seg_id", as_dict=True).items()}
-
-
 def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
-    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions."""
+    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions, split
+    into elements (shared with the reader: each segment ID is split once per run)."""
 
     def build() -> pl.DataFrame:
-        rows = ctx.derived("generic_rows", lambda: _rows(ctx)).get(seg_id)
-        table = ctx.segments.select(_COLS)
-        return with_el(table.clear() if rows is None else table[rows])
+        split = ctx.batch.split_segments()
+        split.prefetch(SCANNED)  # the rest in parallel, once
+        df = split[seg_id]
+        sup = supported_st(ctx)
+        if sup.len() != ctx.transactions.height:
+            df = df.filter(pl.col("st_key").is_in(sup.implode()))
+        return df.select(*_COLS, "el")
 
     return ctx.derived(f"generic_segs_{seg_id}", build)
 
