@@ -39,7 +39,7 @@ class Context:
 
     @property
     def segments(self) -> pl.DataFrame:
-        """All segments (``raw`` text, no elements): filter first, then ``with_el``."""
+        """All segments (``raw`` text, no elements); ``segs`` gives them split."""
         return self.batch.segments
 
     def segs(self, *seg_ids: str, supported: bool = True) -> pl.DataFrame:
@@ -49,7 +49,7 @@ class Context:
         def build() -> pl.DataFrame:
             split = self.batch.split_segments()
             split.prefetch(seg_ids)
-            parts = [split[s].drop("q") for s in seg_ids]
+            parts = [split[s] for s in seg_ids]
             s = pl.concat(parts).sort("file_id", "seg_index") if len(parts) > 1 else parts[0]
             if supported:
                 keys = self.transactions.filter(pl.col("supported")).get_column("st_key")

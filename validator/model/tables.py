@@ -189,7 +189,7 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
     )
     clm = _hl_chain(z["HL"], clm)
     ix = pl.col("seg_index")
-    q = pl.col("q")
+    q = pl.col("el").list.get(1, null_on_oob=True)
     # 2000A-2010CA (outside claims); 2300/2310x (outside lines and 2320/2330 loops).
     outside, inside = _CLM.is_null(), _CLM.is_not_null() & _LX.is_null() & ~_IN_2320
 
@@ -318,7 +318,7 @@ def lines(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.DataFram
         place_of_service=pl.when(is1).then(el(5)).when(SID == "SV3").then(el(3)),
         diagnosis_pointers=pl.when(is1).then(el(7).str.split(COMP)),
     )
-    dates = _first(z["DTP"].filter(in_line), "lx_key", pl.col("q") == "472",
+    dates = _first(z["DTP"].filter(in_line), "lx_key", pl.col("el").list.get(1, null_on_oob=True) == "472",
                    **_dtp_range("line_date")).rename({"lx_key": "line_key"})
     return pl.concat([lx, *_gather(lx, "line_key", [service, dates])], how="horizontal")
 

@@ -52,6 +52,18 @@ def _array(df: pl.DataFrame) -> str:
     return "[" + joined + "]"
 
 
+def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[str]:
+    """``_array(df)`` in pieces of ``rows`` rows: the encoded text of a large table never
+    sits in memory all at once."""
+    if df.height <= rows:
+        yield _array(df)
+        return
+    yield "["
+    for start in range(0, df.height, rows):
+        yield ("," if start else "") + _array(df.slice(start, rows))[1:-1]
+    yield "]"
+
+
 def chunks(result: Result) -> Iterator[str]:
     """The JSON document in pieces (written one by one: no second copy of the whole)."""
     files = files_view(result).drop("file_id")
@@ -64,9 +76,9 @@ def chunks(result: Result) -> Iterator[str]:
     # Assembled around polars' arrays instead of building 100k Python dicts.
     yield json.dumps(head)[:-1] + ', "files": ' + _array(files)
     yield ', "claims": '
-    yield _array(claims_view(result).drop("claim_key", "file_id"))
+    yield from _pieces(claims_view(result).drop("claim_key", "file_id"))
     yield ', "findings": '
-    yield _array(findings_view(result).drop("claim_key", "file_id"))
+    yield from _pieces(findings_view(result).drop("claim_key", "file_id"))
     yield "}\n"
 
 

@@ -136,12 +136,17 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     ).drop("_code", "_nm1_key", "_in_clm", "_in_lx", "_in_hl", "_in_sbr", "_in_nm1")
 
 
+# Columns of the segments table the split frames leave out (``el`` replaces ``raw``).
+_NOT_SPLIT = ("isa_key", "gs_key", "in_txn")
+
+
 class SplitSegments:
     """A batch's segments split into elements per segment ID, each ID once, on demand.
 
-    ``store["NM1"]`` is every NM1 row of the batch (all columns of the segments table plus
-    ``el`` and ``q`` = the first element). The reader and the rules share it, so no segment
-    is split twice; :meth:`prefetch` splits several IDs in parallel.
+    ``store["NM1"]`` is every NM1 row of the batch: the segments table's keys with the
+    ``el`` list column in place of ``raw`` (held for the whole run, so kept lean). The
+    reader and the rules share it, so no segment is split twice; :meth:`prefetch` splits
+    several IDs in parallel.
     """
 
     def __init__(self, segs: pl.DataFrame) -> None:
@@ -161,8 +166,10 @@ class SplitSegments:
         if not todo:
             return
         rows = self._row_numbers()
-        frames = [self.segs[rows[s]] if s in rows else self.segs.clear() for s in todo]
-        split = pl.collect_all([with_el(f.lazy()).with_columns(q=el(1)) for f in frames])
+        table = self.segs.select(c for c in self.segs.columns if c not in _NOT_SPLIT)
+        frames = [table[rows[s]] if s in rows else table.clear() for s in todo]
+        split = pl.collect_all([
+            f.lazy().with_columns(el=pl.col("raw").str.split(ELEM)).drop("raw") for f in frames])
         self._done.update(zip(todo, split, strict=True))
 
     def __getitem__(self, seg_id: str) -> pl.DataFrame:

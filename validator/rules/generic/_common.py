@@ -13,7 +13,7 @@ from ...x12.segments import el, with_el
 FAMILY = "generic"
 SID = pl.col("seg_id")
 
-_COLS = ("file_id", "seg_index", "seg_id", "raw", "st_key", "hl_key", "clm_key", "lx_key", "nm1",
+_COLS = ("file_id", "seg_index", "seg_id", "st_key", "hl_key", "clm_key", "lx_key", "nm1",
          "in_2320")
 
 
