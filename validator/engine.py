@@ -20,6 +20,7 @@ import polars as pl
 from . import findings as F
 from .context import Batch, Context
 from .model import tables
+from .rules.generic._common import SCANNED as RULE_SEGMENTS
 from .rules.registry import ANNOTATORS, REGISTRY, load_all, matches
 from .ruleset import Ruleset
 from .x12.load import LoadError, load
@@ -105,6 +106,7 @@ def read_batch(paths: Sequence[Path]) -> Batch:
     split = SplitSegments(segs)
     lines = tables.lines(segs, split)
     claims = tables.with_service_span(tables.claims(segs, txns, split), lines)
+    split.retain(RULE_SEGMENTS)  # the rest served the claim tables only: free it
     lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
                                               "message": pl.String})
           if load_findings else F.empty())

@@ -172,6 +172,10 @@ class SplitSegments:
             f.lazy().with_columns(el=pl.col("raw").str.split(ELEM)).drop("raw") for f in frames])
         self._done.update(zip(todo, split, strict=True))
 
+    def retain(self, seg_ids: tuple[str, ...] | list[str]) -> None:
+        """Free the split frames of every other segment ID (split again if asked for)."""
+        self._done = {k: v for k, v in self._done.items() if k in seg_ids}
+
     def __getitem__(self, seg_id: str) -> pl.DataFrame:
         if seg_id not in self._done:
             self.prefetch([seg_id])
