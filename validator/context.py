@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ class Batch:
     split: SplitSegments | None = None  # segments split into elements per ID (shared)
 
     def split_segments(self) -> SplitSegments:
-        if self.split is None:
+        if self.split is None:  # only batches built by hand (tests) come without one
             self.split = SplitSegments(self.segments)
         return self.split
 
@@ -36,6 +37,8 @@ class Context:
     ruleset: Ruleset
     options: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
+    _locks: dict[str, threading.RLock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def segments(self) -> pl.DataFrame:
@@ -77,7 +80,13 @@ class Context:
         )
 
     def derived(self, name: str, build: Callable[[], Any]) -> Any:
-        """A table derived once per run and shared by the rules that need it."""
-        if name not in self._cache:
-            self._cache[name] = build()
+        """A table derived once per run and shared by the rules that need it (rules run on
+        several threads: the first one to ask builds it, the others wait for it)."""
+        if name in self._cache:
+            return self._cache[name]
+        with self._locks_guard:
+            lock = self._locks.setdefault(name, threading.RLock())
+        with lock:
+            if name not in self._cache:
+                self._cache[name] = build()
         return self._cache[name]

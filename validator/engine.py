@@ -9,8 +9,10 @@ from __future__ import annotations
 import fnmatch
 import glob
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,12 +137,18 @@ class Selection:
 
 
 def run_rules(ctx: Context, selection: Selection) -> pl.DataFrame:
-    """Run every enabled rule and return the finished findings table."""
+    """Run every enabled rule and return the finished findings table.
+
+    Rules run on a small thread pool: polars releases the GIL while it computes, so one
+    rule's Python overhead overlaps another's column work. Results are collected in
+    registry order, so the output does not depend on the scheduling.
+    """
     load_all()
-    frames = [ctx.batch.load_findings]
-    for code, r in REGISTRY.items():
-        if r.check is None or not any(selection.enabled(c) for c in r.codes):
-            continue
+    todo = [(code, r) for code, r in REGISTRY.items()
+            if r.check is not None and any(selection.enabled(c) for c in r.codes)]
+
+    def run(item: tuple[str, Any]) -> pl.DataFrame | None:
+        code, r = item
         t0 = time.perf_counter()
         out = r.check(ctx)
         if out is not None and out.height:
@@ -148,13 +156,15 @@ def run_rules(ctx: Context, selection: Selection) -> pl.DataFrame:
                 out = out.with_columns(rule=pl.lit(code))
             else:
                 out = out.with_columns(pl.col("rule").fill_null(code))
-            frames.append(out)
         log.debug("rule %s: %d findings in %.3fs", code, 0 if out is None else out.height,
                   time.perf_counter() - t0)
-    extra = ctx.options.get("extra_findings") or []
-    frames.extend(extra)
-    found = F.concat(frames)
-    return finish(found, selection)
+        return out if out is not None and out.height else None
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(run, todo))
+    frames = [ctx.batch.load_findings, *(f for f in results if f is not None)]
+    frames.extend(ctx.options.get("extra_findings") or [])
+    return finish(F.concat(frames), selection)
 
 
 def finish(found: pl.DataFrame, selection: Selection) -> pl.DataFrame:

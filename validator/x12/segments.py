@@ -12,6 +12,7 @@ consumer selects (``with_el``), which keeps filters over millions of rows cheap.
 from __future__ import annotations
 
 import io
+import threading
 
 import polars as pl
 
@@ -153,6 +154,7 @@ class SplitSegments:
         self.segs = segs
         self._rows: dict[str, pl.Series] | None = None
         self._done: dict[str, pl.DataFrame] = {}
+        self._lock = threading.RLock()  # rules run on several threads
 
     def _row_numbers(self) -> dict[str, pl.Series]:
         if self._rows is None:  # one pass over the small seg_id column
@@ -162,6 +164,10 @@ class SplitSegments:
         return self._rows
 
     def prefetch(self, seg_ids: list[str] | tuple[str, ...]) -> None:
+        with self._lock:
+            self._prefetch(seg_ids)
+
+    def _prefetch(self, seg_ids: list[str] | tuple[str, ...]) -> None:
         todo = [s for s in dict.fromkeys(seg_ids) if s not in self._done]
         if not todo:
             return
@@ -177,9 +183,10 @@ class SplitSegments:
         self._done = {k: v for k, v in self._done.items() if k in seg_ids}
 
     def __getitem__(self, seg_id: str) -> pl.DataFrame:
-        if seg_id not in self._done:
-            self.prefetch([seg_id])
-        return self._done[seg_id]
+        with self._lock:
+            if seg_id not in self._done:
+                self._prefetch([seg_id])
+            return self._done[seg_id]
 
     def __contains__(self, seg_id: object) -> bool:
         return seg_id in self._row_numbers()
