@@ -17,18 +17,23 @@ COMPACT_STRUCTS = {"kp": "member"}
 
 
 def _array(df: pl.DataFrame) -> str:
-    """Row-oriented JSON array built by polars (no Python per row).
+    """Row-oriented JSON array built by polars (no Python per row)."""
+    return "[" + _objects(df) + "]" if df.height else "[]"
+
+
+def _objects(df: pl.DataFrame) -> str:
+    """The rows of ``df`` as comma-separated JSON objects (an array without brackets).
 
     A compact struct column (``kp``) is encoded only on the rows where its flag is true;
     the others get the short constant (``{"member": false}``), spliced in column-wise.
     """
     if not df.height:
-        return "[]"
+        return ""
     compact = {c: f for c, f in COMPACT_STRUCTS.items()
                if isinstance(df.schema.get(c), pl.Struct)
                and f in [x.name for x in df.schema[c].fields]}
     if not compact:
-        return df.write_json()
+        return df.write_json()[1:-1]
     rest = [c for c in df.columns if c not in compact]
     cols: dict[str, pl.Series] = {}
     exprs: list[pl.Expr] = []
@@ -48,8 +53,7 @@ def _array(df: pl.DataFrame) -> str:
         cols[f"_{col}"] = value.set(df.get_column(col).is_null(), "null")
         sep = "," if rest or i else ""
         exprs += [pl.lit(f'{sep}"{col}":'), pl.col(f"_{col}")]
-    joined = pl.DataFrame(cols).select(pl.concat_str(*exprs, pl.lit("}")).str.join(",")).item()
-    return "[" + joined + "]"
+    return pl.DataFrame(cols).select(pl.concat_str(*exprs, pl.lit("}")).str.join(",")).item()
 
 
 def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[str]:
@@ -60,7 +64,9 @@ def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[str]:
         return
     yield "["
     for start in range(0, df.height, rows):
-        yield ("," if start else "") + _array(df.slice(start, rows))[1:-1]
+        if start:
+            yield ","
+        yield _objects(df.slice(start, rows))
     yield "]"
 
 
