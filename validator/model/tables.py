@@ -162,6 +162,9 @@ def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.
         if not have.len() or not want.len() or want.null_count() == want.len():
             out.append(part.drop(key).clear(keys.height))
             continue
+        if have.len() == want.len() and have.equals(want, check_names=False, check_dtypes=False):
+            out.append(part.drop(key))  # already aligned (one row per key): no copy
+            continue
         size = max(int(have.max()), int(want.max())) + 1  # type: ignore[arg-type]
         pos = pl.repeat(None, size, dtype=pl.UInt32, eager=True)
         pos.scatter(have, pl.int_range(have.len(), dtype=pl.UInt32, eager=True))
