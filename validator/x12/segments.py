@@ -36,22 +36,33 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
     ``seg_index`` is 1-based over the non-empty segments from the ISA on. Polars' CSV
     reader does the splitting (one column, the segment terminator as end of line).
     """
-    df = pl.read_csv(
-        io.BytesIO(loaded.data), has_header=False, separator="\x01", eol_char=SEG,
-        quote_char=None, schema={"raw": pl.String}, truncate_ragged_lines=True,
+    def read(separator: str, name: str) -> pl.Series:
+        return pl.read_csv(
+            io.BytesIO(loaded.data), has_header=False, separator=separator, eol_char=SEG,
+            quote_char=None, schema={name: pl.String}, truncate_ragged_lines=True,
+            extra_columns="ignore",
+        ).to_series().rechunk()  # one chunk: gathers over a chunked column cost 4x more
+
+    # Two passes of the (parallel) CSV reader: whole segments, and their IDs (the first
+    # field with the element separator as delimiter): cheaper than cutting IDs out of the
+    # text. Both split lines at the same terminators, so their rows line up.
+    raw, seg_id = read("\x01", "raw"), read(ELEM, "seg_id")
+    if raw.len() != seg_id.len():  # cannot happen; cut the IDs out of the text instead
+        seg_id = raw.str.strip_chars_start(_WHITESPACE).str.splitn(ELEM, 2).struct.field("field_0")
+    df = pl.DataFrame([raw, seg_id]).select(
+        # Stray white space or NULs around segments (indented files); stripping every row
+        # is cheaper than searching the bytes for where it is needed.
+        pl.col("raw").str.strip_chars(_WHITESPACE),
+        # IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes
+        # for a real ID ("NM12" is not "NM1").
+        pl.col("seg_id").str.strip_chars_start(_WHITESPACE).str.slice(0, 4).fill_null(""),
     )
-    # Stray white space or NULs around segments (indented files); stripping every row is
-    # cheaper than searching the bytes for where it is needed.
-    # One chunk: gathers and filters over a chunked column cost several times more.
-    df = df.select(pl.col("raw").str.strip_chars(_WHITESPACE)).rechunk()
     if df.get_column("raw").null_count() or (df.get_column("raw").str.len_bytes() == 0).any():
         df = df.filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
     return df.select(
         pl.lit(file_id, pl.UInt32).alias("file_id"),
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("seg_index"),
-        # IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes
-        # for a real ID ("NM12" is not "NM1").
-        pl.col("raw").str.slice(0, 4).str.splitn(ELEM, 2).struct.field("field_0").alias("seg_id"),
+        "seg_id",
         "raw",
     )
 
