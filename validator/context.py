@@ -69,15 +69,22 @@ class Context:
     def claims(self) -> pl.DataFrame:
         """Claims of supported 5010 837 transactions (the ones content rules check)."""
         return self.derived("claims_supported",
-                            lambda: self.batch.claims.filter(pl.col("supported")))
+                            lambda: self.batch.claims if self._all_supported()
+                            else self.batch.claims.filter(pl.col("supported")))
 
     @property
     def lines(self) -> pl.DataFrame:
         return self.derived(
             "lines_supported",
-            lambda: self.batch.lines.join(self.claims.select("claim_key"), on="claim_key",
-                                          how="semi"),
+            lambda: self.batch.lines if self._all_supported()
+            else self.batch.lines.join(self.claims.select("claim_key"), on="claim_key",
+                                       how="semi"),
         )
+
+    def _all_supported(self) -> bool:
+        """Every transaction set is a supported 5010 837 (the usual case: no filtering)."""
+        sup = self.transactions.get_column("supported")
+        return sup.null_count() == 0 and bool(sup.all())
 
     def derived(self, name: str, build: Callable[[], Any]) -> Any:
         """A table derived once per run and shared by the rules that need it (rules run on

@@ -160,7 +160,7 @@ def run_rules(ctx: Context, selection: Selection) -> pl.DataFrame:
                   time.perf_counter() - t0)
         return out if out is not None and out.height else None
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(4, 2 * (os.cpu_count() or 1))) as pool:
         results = list(pool.map(run, todo))
     frames = [ctx.batch.load_findings, *(f for f in results if f is not None)]
     frames.extend(ctx.options.get("extra_findings") or [])
