@@ -83,6 +83,8 @@ class Context:
 
     def _all_supported(self) -> bool:
         """Every transaction set is a supported 5010 837 (the usual case: no filtering)."""
+        if "supported" not in self.transactions.columns:  # a batch built by hand
+            return False
         sup = self.transactions.get_column("supported")
         return sup.null_count() == 0 and bool(sup.all())
 
