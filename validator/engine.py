@@ -106,8 +106,13 @@ def read_batch(paths: Sequence[Path]) -> Batch:
                                              "seg_id": pl.String, "raw": pl.String}))
     txns = tables.transactions(segs)
     split = SplitSegments(segs)
-    lines = tables.lines(segs, split)
-    claims = tables.with_service_span(tables.claims(segs, txns, split), lines)
+    split.prefetch(tables.READER_SEGMENTS)
+    # The two tables are independent: build them side by side (polars releases the GIL).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = pool.submit(tables.lines, segs, split)
+        claims = tables.claims(segs, txns, split)
+        lines = pending.result()
+    claims = tables.with_service_span(claims, lines)
     split.retain(RULE_SEGMENTS)  # the rest served the claim tables only: free it
     lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
                                               "message": pl.String})

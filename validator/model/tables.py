@@ -11,7 +11,7 @@ from typing import TypeVar
 import polars as pl
 
 from ..x12.load import COMP
-from ..x12.segments import SplitSegments, comp, el, with_el
+from ..x12.segments import SplitSegments, el, with_el
 
 SID = pl.col("seg_id")
 
@@ -185,61 +185,79 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
     """One row per CLM segment (the claim's 2300 loop and the loops above it)."""
     z = split if split is not None else SplitSegments(segs)
     z.prefetch(READER_SEGMENTS)
-    clm = z["CLM"].select(
+    clm05 = pl.col("_clm05").list
+    clm = z["CLM"].with_columns(_clm05=el(5).str.split(COMP)).select(
         claim_key=pl.col("clm_key"), file_id="file_id", st_key="st_key", hl_key="hl_key",
         segment_index="seg_index", claim_id=el(1), total_charge=el(2),
-        facility_code=comp(5, 1), facility_qualifier=comp(5, 2), frequency_code=comp(5, 3),
+        **{name: pl.when(v != "").then(v) for name, v in (
+            ("facility_code", clm05.get(0, null_on_oob=True)),
+            ("facility_qualifier", clm05.get(1, null_on_oob=True)),
+            ("frequency_code", clm05.get(2, null_on_oob=True)))},
     )
     clm = _hl_chain(z["HL"], clm)
     ix = pl.col("seg_index")
-    q = pl.col("el").list.get(1, null_on_oob=True)
+    q = pl.col("q")  # the first element (qualifier), computed once per zone
     # 2000A-2010CA (outside claims); 2300/2310x (outside lines and 2320/2330 loops).
     outside, inside = _CLM.is_null(), _CLM.is_not_null() & _LX.is_null() & ~_IN_2320
+    zones: dict[tuple[str, bool], pl.DataFrame] = {}
 
-    def zone(seg_id: str, cond: pl.Expr) -> pl.LazyFrame:
-        return z[seg_id].lazy().filter(cond)
+    def _zone(seg_id: str, header: bool, cond: pl.Expr | None) -> pl.LazyFrame:
+        # Each zone of a segment ID is cut once: the fields below filter small frames.
+        if (seg_id, header) not in zones:
+            zones[seg_id, header] = z[seg_id].filter(outside if header else inside).with_columns(
+                q=pl.col("el").list.get(1, null_on_oob=True))
+        rows = zones[seg_id, header].lazy()
+        return rows if cond is None else rows.filter(cond)
+
+    def head(seg_id: str, cond: pl.Expr) -> pl.LazyFrame:
+        """``seg_id`` rows of 2000A-2010CA matching ``cond``."""
+        return _zone(seg_id, True, cond)
+
+    def body(seg_id: str, cond: pl.Expr | None = None) -> pl.LazyFrame:
+        """``seg_id`` rows of 2300/2310x matching ``cond``."""
+        return _zone(seg_id, False, cond)
 
     # Billing provider (2000A/2010AA).
-    bill = (_NM1 == "85") & outside
+    bill = _NM1 == "85"
     billing = [
-        _first(zone("NM1", bill), "hl_key", pl.lit(True), billing_nm1_index=ix, billing_name=el(3),
+        _first(head("NM1", bill), "hl_key", pl.lit(True), billing_nm1_index=ix, billing_name=el(3),
                billing_npi=pl.when(el(8) == "XX").then(el(9))),
-        _first(zone("N3", bill), "hl_key", pl.lit(True), billing_n3_index=ix,
+        _first(head("N3", bill), "hl_key", pl.lit(True), billing_n3_index=ix,
                billing_address1=el(1), billing_address2=el(2)),
-        _first(zone("N4", bill), "hl_key", pl.lit(True), billing_n4_index=ix, billing_city=el(1),
+        _first(head("N4", bill), "hl_key", pl.lit(True), billing_n4_index=ix, billing_city=el(1),
                billing_state=el(2), billing_zip=el(3)),
-        _first(zone("REF", bill), "hl_key", q.is_in(["EI", "SY"]), billing_ref_index=ix,
+        _first(head("REF", bill), "hl_key", q.is_in(["EI", "SY"]), billing_ref_index=ix,
                billing_tax_id=el(2), billing_tax_qualifier=el(1)),
     ]
     # Subscriber (2000B, 2010BA) and payer (2010BB).
-    in_sub = (pl.col("hl_level") == "22") & outside
+    in_sub = pl.col("hl_level") == "22"
     il, pr = in_sub & (_NM1 == "IL"), in_sub & (_NM1 == "PR")
     subscriber = [
-        _first(zone("SBR", in_sub), "hl_key", pl.lit(True), sbr_index=ix, sbr01=el(1),
+        _first(head("SBR", in_sub), "hl_key", pl.lit(True), sbr_index=ix, sbr01=el(1),
                sbr02=el(2), group_number=el(3), plan_name=el(4), claim_filing=el(9)),
-        _first(zone("NM1", il), "hl_key", pl.lit(True), subscriber_nm1_index=ix,
+        _first(head("NM1", il), "hl_key", pl.lit(True), subscriber_nm1_index=ix,
                subscriber_last=el(3), subscriber_first=el(4), member_id=el(9)),
-        _first(zone("N4", il), "hl_key", pl.lit(True), subscriber_state=el(2)),
-        _first(zone("DMG", il), "hl_key", pl.lit(True), subscriber_birth=_date(el(2))),
-        _first(zone("NM1", pr), "hl_key", pl.lit(True), payer_nm1_index=ix, payer_name=el(3),
+        _first(head("N4", il), "hl_key", pl.lit(True), subscriber_state=el(2)),
+        _first(head("DMG", il), "hl_key", pl.lit(True), subscriber_birth=_date(el(2))),
+        _first(head("NM1", pr), "hl_key", pl.lit(True), payer_nm1_index=ix, payer_name=el(3),
                payer_id_qualifier=el(8), payer_id=el(9)),
-        _first(zone("N3", pr), "hl_key", pl.lit(True), payer_n3_index=ix, payer_address1=el(1),
+        _first(head("N3", pr), "hl_key", pl.lit(True), payer_n3_index=ix, payer_address1=el(1),
                payer_address2=el(2)),
-        _first(zone("N4", pr), "hl_key", pl.lit(True), payer_n4_index=ix, payer_city=el(1),
+        _first(head("N4", pr), "hl_key", pl.lit(True), payer_n4_index=ix, payer_city=el(1),
                payer_state=el(2), payer_zip=el(3)),
     ]
     # Patient (2000C, 2010CA).
-    in_pat = (pl.col("hl_level") == "23") & outside
+    in_pat = pl.col("hl_level") == "23"
     qc = in_pat & (_NM1 == "QC")
     patient = [
-        _first(zone("PAT", in_pat), "hl_key", pl.lit(True), patient_relationship=el(1)),
-        _first(zone("NM1", qc), "hl_key", pl.lit(True), patient_nm1_index=ix, patient_last=el(3),
+        _first(head("PAT", in_pat), "hl_key", pl.lit(True), patient_relationship=el(1)),
+        _first(head("NM1", qc), "hl_key", pl.lit(True), patient_nm1_index=ix, patient_last=el(3),
                patient_first=el(4), patient_id=el(9)),
-        _first(zone("DMG", qc), "hl_key", pl.lit(True), patient_birth=_date(el(2))),
+        _first(head("DMG", qc), "hl_key", pl.lit(True), patient_birth=_date(el(2))),
     ]
     # Claim (2300) and its provider loops (2310x).
     day = _date(el(3).str.slice(0, 8))
-    dtp, nm1 = zone("DTP", inside), zone("NM1", inside)
+    dtp, nm1 = body("DTP"), body("NM1")
     key = "clm_key"
     claim_parts = [
         _first(dtp, key, q == "472", **_dtp_range("claim_date")),
@@ -247,12 +265,12 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
         _first(dtp, key, q == "435", admission_date=day),
         _first(dtp, key, q == "431", onset_date=day),
         _first(dtp, key, q == "096", discharge_hour=el(3)),
-        _first(zone("AMT", inside), key, q == "F5", amt_f5_index=ix, patient_paid=el(2)),
-        _first(zone("CL1", inside), key, pl.lit(True), cl1_index=ix, admission_type=el(1)),
-        _first(zone("REF", inside), key, q == "F8", ref_f8_index=ix, payer_claim_number=el(2)),
+        _first(body("AMT"), key, q == "F5", amt_f5_index=ix, patient_paid=el(2)),
+        _first(body("CL1"), key, pl.lit(True), cl1_index=ix, admission_type=el(1)),
+        _first(body("REF"), key, q == "F8", ref_f8_index=ix, payer_claim_number=el(2)),
         _first(nm1, key, q == "77", facility_nm1_index=ix, facility_name=el(3),
                facility_npi=pl.when(el(8) == "XX").then(el(9))),
-        _first(zone("N4", inside), key, _NM1 == "77", facility_n4_index=ix,
+        _first(body("N4"), key, _NM1 == "77", facility_n4_index=ix,
                facility_city=el(1), facility_state=el(2), facility_zip=el(3)),
         _first(nm1, key, q == "82", rendering_nm1_index=ix,
                rendering_npi=pl.when(el(8) == "XX").then(el(9))),
