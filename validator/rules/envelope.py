@@ -119,7 +119,8 @@ def _trailer_check(
     what: str,
 ) -> pl.DataFrame:
     """Compare a header/trailer pair: control numbers, counts, and the trailer's presence."""
-    s = ctx.segments
+    s = ctx.segments.select("file_id", "seg_index", "seg_id", "raw", key).filter(
+        SID.is_in([header, trailer]))
     h = with_el(s.filter(SID == header)).select(
         key, "file_id", h_index="seg_index", h_ctl=el(ctl_h).str.strip_chars())
     t = with_el(s.filter(SID == trailer)).select(
@@ -220,13 +221,13 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Regenerate the file, or correct SE01 to the number of segments including ST and SE.
     """
-    s = ctx.segments.filter(pl.col("st_key").is_not_null())
-    counted = s.group_by("st_key").agg(n=pl.len())
+    # Keys are running counts: count the segments of each set on the key column alone.
+    counted = ctx.segments.select(pl.col("st_key").drop_nulls()).group_by("st_key").agg(n=pl.len())
     out = _trailer_check(ctx, header="ST", trailer="SE", key="st_key", ctl_h=2, ctl_t=2,
                          count_t=1, counted=counted, count_label="segments",
                          codes=("ENV130", "ENV131", "ENV132"), what="transaction set")
-    keys = ctx.segments.filter(SID.is_in(["ST", "SE"])).select(
-        "file_id", "seg_index", st_key2="st_key")
+    keys = ctx.segments.select("file_id", "seg_index", "seg_id", st_key2="st_key").filter(
+        SID.is_in(["ST", "SE"])).drop("seg_id")
     return out.join(keys, left_on=["file_id", "segment_index"],
                     right_on=["file_id", "seg_index"], how="left",
                     maintain_order="left").rename({"st_key2": "st_key"})
@@ -364,7 +365,9 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     """
     # Repetition/component separators alone (``REF*:~``) carry no data either.
     # Only the segment ID and separators: no element carries data.
-    bare = pl.col("raw").str.contains(f"^[^{ELEM}]*[{ELEM}{COMP}{REP}]*$")
+    # Once trailing separators are cut, a bare segment has no element separator left (the
+    # same as matching ^[^ELEM]*[ELEM COMP REP]*$, without a regex over every segment).
+    bare = ~pl.col("raw").str.strip_chars_end(ELEM + COMP + REP).str.contains(ELEM, literal=True)
     s = ctx.segments.filter((SID != "ISA") & bare)
     return s.select(
         "file_id", "st_key", "seg_index", segment_id="seg_id",
@@ -399,7 +402,7 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     supported = ctx.transactions.filter(pl.col("supported")).select("st_key")
     in_837 = pl.col("st_key").is_in(supported["st_key"].implode())
     # Decide on the few distinct IDs, then pick the rows that carry a suspect one.
-    ids = ctx.segments.select(SID.unique())
+    ids = pl.DataFrame({"seg_id": list(ctx.batch.split_segments().ids())}, schema={"seg_id": pl.String})
     malformed = ids.filter(~SID.str.contains(_SEGMENT_ID))["seg_id"]
     unknown = ids.filter(~SID.is_in(known))["seg_id"]
     s = ctx.segments.filter(

@@ -200,5 +200,10 @@ class SplitSegments:
                 self._prefetch([seg_id])
             return self._done[seg_id]
 
+    def ids(self) -> list[str]:
+        """The distinct segment IDs of the batch."""
+        with self._lock:
+            return list(self._row_numbers())
+
     def __contains__(self, seg_id: object) -> bool:
         return seg_id in self._row_numbers()
