@@ -94,6 +94,7 @@ def read_batch(paths: Sequence[Path]) -> Batch:
             parts.append(seg)
             for code, message in loaded.notes:
                 load_findings.append({"file_id": file_id, "rule": code, "message": message})
+            del loaded  # the file's bytes: the segments table holds what is needed
         files.append(row)
     files_df = pl.DataFrame(
         files, schema={"file_id": pl.UInt32, "path": pl.String, "status": pl.String,
