@@ -1,0 +1,88 @@
+"""The reader's shared element split, tokenizer alignment and rule scheduling."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import polars as pl
+from helpers import BODY_837P, check_files, edi, interchange, transaction, write_edi
+
+from validator.engine import Selection, check, read_batch
+from validator.ruleset import load
+from validator.x12.load import load as load_file
+from validator.x12.segments import SplitSegments, annotate, tokenize
+
+
+def _tokens(path: Path) -> pl.DataFrame:
+    return tokenize(load_file(path, str(path)), 0)
+
+
+def test_ids_line_up_with_segments_despite_blanks_and_indentation(tmp_path):
+    segs = interchange(transaction(claim="A1"))
+    # Indented segments, blank segments (~~) and a segment of spaces only.
+    text = "  " + "~\n   ".join(segs[:5]) + "~~ ~\t" + "~\n".join(segs[5:]) + "~\n"
+    t = _tokens(write_edi(tmp_path, text))
+    assert t.height == len(segs)
+    assert t["seg_id"].to_list() == [s.split("*")[0] for s in segs]
+    assert all(r.split("\x1d")[0] == i for r, i in zip(t["raw"], t["seg_id"], strict=True))
+    assert t["seg_index"].to_list() == list(range(1, len(segs) + 1))
+
+
+def test_long_invalid_id_keeps_four_characters(tmp_path):
+    segs = interchange(transaction(claim="A1"))
+    segs.insert(4, "NM1234*X")
+    t = _tokens(write_edi(tmp_path, edi(segs)))
+    assert t["seg_id"][4] == "NM12"
+
+
+def test_first_service_segment_of_a_line_across_files(tmp_path):
+    # File 2's line carries an SV2 before an SV1: the first one in the file counts, even
+    # though file 1 has more segments (segment indexes restart per file).
+    body2 = BODY_837P.format(claim="B1").replace(
+        "SV1*HC:99213*100*UN*1*11**1", "SV2*0450*HC:99283*100*UN*1\nSV1*HC:99213*100*UN*1*11**1")
+    long_body = BODY_837P.format(claim="A1") + "\nNTE*ADD*" + "\nNTE*ADD*".join(["X"] * 30)
+    f1 = write_edi(tmp_path, edi(interchange(transaction(body=long_body))), "a.edi")
+    f2 = write_edi(tmp_path, edi(interchange(transaction(body=body2))), "b.edi")
+    lines = read_batch([f1, f2]).lines
+    assert lines["service_segment"].to_list() == ["SV1", "SV2"]
+    assert lines["procedure_code"].to_list() == ["99213", "99283"]
+
+
+def test_split_segments_are_split_once_and_shared_across_threads(tmp_path):
+    path = write_edi(tmp_path, edi(interchange(transaction(claim="A1"), transaction("0002", claim="A2"))))
+    split = SplitSegments(annotate(_tokens(path)))
+    got: list[pl.DataFrame] = []
+
+    def take() -> None:
+        got.append(split["NM1"])
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(g is got[0] for g in got)  # one frame, built once
+    nm1 = got[0]
+    assert nm1.height == 10 and "raw" not in nm1.columns
+    assert nm1["el"].list.get(1).to_list()[:5] == ["41", "40", "85", "IL", "PR"]
+    assert split["ZZZ"].height == 0 and "ZZZ" not in split
+    split.retain(["NM1"])
+    assert split["NM1"] is nm1
+
+
+def test_findings_do_not_depend_on_rule_scheduling(tmp_path):
+    broken = BODY_837P.format(claim="A1").replace("N4*DALLAS*TX*752014321", "N4*DALLAS*XX*75201")
+    path = write_edi(tmp_path, edi(interchange(transaction(body=broken), transaction("0002", claim="A1"))))
+    runs = [check([path], load(), Selection(), {"ig": False}).findings for _ in range(3)]
+    assert runs[0].height > 0
+    for other in runs[1:]:
+        assert other.equals(runs[0])
+
+
+def test_envelope_rules_still_see_every_segment(tmp_path):
+    segs = interchange(transaction(claim="A1"))
+    segs.insert(6, "REF*:*")  # no data element: ENV150
+    result = check_files(write_edi(tmp_path, edi(segs)))
+    assert ("ENV150", 7) in {(r, i) for r, i in zip(result.findings["rule"], result.findings["segment_index"],
+                                                    strict=True)}
