@@ -46,8 +46,8 @@ class Context:
         return self.batch.segments
 
     def segs(self, *seg_ids: str, supported: bool = True) -> pl.DataFrame:
-        """Segments with these ids, with the ``el`` list column; by default only those of
-        supported 5010 837 transaction sets. Cached per call signature."""
+        """Segments with these ids: their keys and the ``el`` list column (no ``raw``); by
+        default only those of supported 5010 837 transaction sets. Cached per signature."""
 
         def build() -> pl.DataFrame:
             split = self.batch.split_segments()

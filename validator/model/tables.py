@@ -1,7 +1,8 @@
 """The 837 model: transactions, claims and lines tables built from the segments table.
 
-Each field is picked with a filter on the annotated segments (loop keys, segment id,
-qualifier) and joined on a key; no Python loop touches a segment.
+Each field is picked with a filter on the segments of one ID, split into elements once
+(:class:`~validator.x12.segments.SplitSegments`, shared with the rules), and aligned to
+its claim or line by a dense running key; no Python loop touches a segment.
 """
 
 from __future__ import annotations
