@@ -156,6 +156,7 @@ def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.
     """
     want = keys.get_column(key)
     out = []
+    last: tuple[pl.Series, pl.Series] | None = None  # parts often share their keys
     for part in parts:
         if part.get_column(key).null_count():
             part = part.filter(pl.col(key).is_not_null())
@@ -166,10 +167,14 @@ def _gather(keys: pl.DataFrame, key: str, parts: list[pl.DataFrame]) -> list[pl.
         if have.len() == want.len() and have.equals(want, check_names=False, check_dtypes=False):
             out.append(part.drop(key))  # already aligned (one row per key): no copy
             continue
-        size = max(int(have.max()), int(want.max())) + 1  # type: ignore[arg-type]
-        pos = pl.repeat(None, size, dtype=pl.UInt32, eager=True)
-        pos.scatter(have, pl.int_range(have.len(), dtype=pl.UInt32, eager=True))
-        idx = pos.gather(want)  # a null key gathers null
+        if last is not None and last[0].len() == have.len() and last[0].equals(have):
+            idx = last[1]
+        else:
+            size = max(int(have.max()), int(want.max())) + 1  # type: ignore[arg-type]
+            pos = pl.repeat(None, size, dtype=pl.UInt32, eager=True)
+            pos.scatter(have, pl.int_range(have.len(), dtype=pl.UInt32, eager=True))
+            idx = pos.gather(want)  # a null key gathers null
+            last = (have, idx)
         out.append(part.drop(key).select(pl.all().gather(idx)))
     return out
 
