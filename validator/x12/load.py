@@ -190,7 +190,7 @@ def load(path: Path, display: str) -> LoadedFile:
     concatenate interchanges from different senders still read correctly.
     """
     raw = read_bytes(path)
-    if not raw.strip():
+    if not raw or raw.isspace():  # (strip() would copy the whole file)
         raise LoadError("FILE003", "file is empty")
     if _looks_utf16(raw):
         raise LoadError("FILE002", "file is UTF-16 encoded; X12 must be ASCII/UTF-8 — re-save it as ASCII")

@@ -40,12 +40,13 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
             loaded.data, has_header=False, separator=separator, eol_char=SEG,
             quote_char=None, schema={name: pl.String}, truncate_ragged_lines=True,
             extra_columns="ignore",
-        ).to_series().rechunk()  # one chunk: gathers over a chunked column cost 4x more
+        ).to_series()
 
     # Two passes of the (parallel) CSV reader: whole segments, and their IDs (the first
     # field with the element separator as delimiter): cheaper than cutting IDs out of the
     # text. Both split lines at the same terminators, so their rows line up.
-    raw, seg_id = read("\x01", "raw"), read(ELEM, "seg_id")
+    # One chunk each: gathers over a chunked column cost several times more.
+    raw, seg_id = read("\x01", "raw").rechunk(), read(ELEM, "seg_id").rechunk()
     if raw.len() != seg_id.len():  # cannot happen; cut the IDs out of the text instead
         seg_id = raw.str.strip_chars_start(_WHITESPACE).str.splitn(ELEM, 2).struct.field("field_0")
     df = pl.DataFrame([raw, seg_id]).select(
@@ -145,7 +146,7 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
         in_2320=pl.col("_in_sbr").fill_null(False) & in_clm,
         hl_level=pl.when(pl.col("_in_hl")).then(_lookup(hl_levels, "hl_key")),
         nm1=pl.when(pl.col("_in_nm1")).then(_lookup(nm101, "_nm1_key")),
-    ).drop("_code", "_nm1_key", "_in_clm", "_in_lx", "_in_hl", "_in_sbr", "_in_nm1")
+    ).drop("_code", "_nm1_key", "_in_clm", "_in_lx", "_in_hl", "_in_sbr", "_in_nm1").rechunk()
 
 
 # Columns of the segments table the split frames leave out (``el`` replaces ``raw``).
