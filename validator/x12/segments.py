@@ -45,8 +45,7 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
     # Two passes of the (parallel) CSV reader: whole segments, and their IDs (the first
     # field with the element separator as delimiter): cheaper than cutting IDs out of the
     # text. Both split lines at the same terminators, so their rows line up.
-    # One chunk each: gathers over a chunked column cost several times more.
-    raw, seg_id = read("\x01", "raw").rechunk(), read(ELEM, "seg_id").rechunk()
+    raw, seg_id = read("\x01", "raw"), read(ELEM, "seg_id")
     if raw.len() != seg_id.len():  # cannot happen; cut the IDs out of the text instead
         seg_id = raw.str.strip_chars_start(_WHITESPACE).str.splitn(ELEM, 2).struct.field("field_0")
     df = pl.DataFrame([raw, seg_id]).select(
@@ -56,7 +55,7 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
         # IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes
         # for a real ID ("NM12" is not "NM1").
         pl.col("seg_id").str.strip_chars_start(_WHITESPACE).str.slice(0, 4).fill_null(""),
-    )
+    ).rechunk()  # one chunk (once, after the strip): gathers over chunks cost several times more
     if df.get_column("raw").null_count() or (df.get_column("raw").str.len_bytes() == 0).any():
         df = df.filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
     return df.select(
