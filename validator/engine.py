@@ -6,10 +6,12 @@ file-level finding and the run moves on.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import glob
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -232,11 +234,19 @@ class Result:
                                                             return_dtype=pl.Int8).max())
 
 
+def _preload_rules() -> None:
+    # A broken rule module fails again, and is reported, when run_rules imports it.
+    with contextlib.suppress(Exception):
+        load_all()
+
+
 def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
           options: dict[str, Any] | None = None, inputs: Sequence[str] = ()) -> Result:
     """Read ``paths``, run the rules and return the result."""
     started = time.time()
     t0 = time.perf_counter()
+    # Import the rule modules while the files are read (polars releases the GIL).
+    threading.Thread(target=_preload_rules, name="load-rules", daemon=True).start()
     batch = read_batch(paths)
     log.info("read %d files, %d claims in %.2fs", batch.files.height, batch.claims.height,
              time.perf_counter() - t0)
