@@ -57,7 +57,11 @@ def measure(cmd: list[str], env: dict[str, str] | None = None,
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO,
                             env=env)
-    out = proc.stdout.read() if proc.stdout else b""
+    # Keep only the tail of the output: a child's peak RSS starts from its parent's at fork
+    # time, so holding a 40 MB JSON document here would inflate every later measurement.
+    out = b""
+    while proc.stdout and (block := proc.stdout.read(1 << 20)):
+        out = (out + block)[-4096:]
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0
