@@ -76,13 +76,25 @@ def _with_roster(claims: pl.DataFrame, members: pl.DataFrame | None) -> pl.DataF
     return claims.join(hit, on="claim_key", how="left", maintain_order="left")
 
 
-def _product(cfg: KPConfig) -> pl.Expr:
+def _plan_product(cfg: KPConfig) -> pl.Expr:
+    """The product named by the plan name's keywords (null when none matches)."""
     expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
     for product, keywords in cfg.plan_keywords:
         expr = expr.when(_matches("plan_name", keywords)).then(pl.lit(product))
-    by_filing = pl.col("claim_filing").str.strip_chars().str.to_uppercase().replace_strict(
+    return expr.otherwise(pl.lit(None, pl.String))
+
+
+def _filing_product(cfg: KPConfig) -> pl.Expr:
+    """The product implied by the claim filing indicator (SBR09)."""
+    return pl.col("claim_filing").str.strip_chars().str.to_uppercase().replace_strict(
         cfg.claim_filing, default=None, return_dtype=pl.String)
-    return expr.otherwise(by_filing)
+
+
+def _per_value(df: pl.DataFrame, col: str, **exprs: pl.Expr) -> pl.DataFrame:
+    """Add ``exprs`` computed once per distinct value of ``col``: plan and payer names
+    repeat across claims, so each keyword pattern runs on a few dozen strings."""
+    values = df.select(pl.col(col).unique()).with_columns(**exprs)
+    return df.join(values, on=col, how="left", nulls_equal=True, maintain_order="left")
 
 
 def _region(cfg: KPConfig) -> pl.Expr:
@@ -141,21 +153,27 @@ def _build(ctx: Context) -> pl.DataFrame:
                              **{c: pl.lit(None, pl.String) for c in KP_COLUMNS[1:]})
     df = _with_roster(claims.select("claim_key", "member_id", "patient_id", "payer_id",
                                     "payer_name", "plan_name", "claim_filing"), roster(ctx))
+    # Keyword matches on the plan (SBR04) and payer (NM103) names, once per distinct name.
+    df = _per_value(df, "plan_name", _plan_kp=_matches("plan_name", cfg.patterns),
+                    _plan_product=_plan_product(cfg), _plan_region=_region(cfg),
+                    _plan_self=_matches("plan_name", cfg.self_funded))
+    df = _per_value(df, "payer_name", _payer_kp=_matches("payer_name", cfg.patterns))
     payer_id = pl.col("payer_id").str.strip_chars()
     df = df.with_columns(
         source=pl.when(pl.col("r_product").is_not_null()).then(pl.lit("roster"))
         .when(payer_id.is_in(list(cfg.payer_ids))).then(pl.lit("payer_id"))
-        .when(_matches("payer_name", cfg.patterns)).then(pl.lit("payer_name"))
-        .when(_matches("plan_name", cfg.patterns)).then(pl.lit("plan_name"))
+        .when(pl.col("_payer_kp")).then(pl.lit("payer_name"))
+        .when(pl.col("_plan_kp")).then(pl.lit("plan_name"))
         .otherwise(pl.lit(None, pl.String)),
     ).with_columns(member=pl.col("source").is_not_null())
     member = pl.col("member")
     df = df.with_columns(
-        product=pl.when(member).then(pl.coalesce("r_product", _product(cfg))),
-        region=pl.when(member).then(pl.coalesce("r_region", _region(cfg))),
+        product=pl.when(member).then(
+            pl.coalesce("r_product", "_plan_product", _filing_product(cfg))),
+        region=pl.when(member).then(pl.coalesce("r_region", "_plan_region")),
         funding=pl.when(member).then(
             pl.when(pl.col("r_funding").is_not_null()).then(pl.col("r_funding"))
-            .when(_matches("plan_name", cfg.self_funded)).then(pl.lit("self-funded"))
+            .when(pl.col("_plan_self")).then(pl.lit("self-funded"))
             .otherwise(pl.lit("insured"))),
     )
     routed = member & ~_excluded(cfg)
