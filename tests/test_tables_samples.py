@@ -226,3 +226,36 @@ NM1*77*2*NOT THE FACILITY*****XX*1456789019""") + "\nNM1*82*1*LINE*R****XX*19876
     assert (c["member_id"], c["payer_id"], c["group_number"]) == ("M1", "P1", "G1")
     assert (c["facility_npi"], c["rendering_npi"]) == (None, None)
     assert batch.lines.height == 1
+
+
+
+def _billing(hl: str, name: str) -> str:
+    return f"HL*{hl}**20*1\nNM1*85*2*{name}*****XX*1234567893"
+
+
+def _subscriber(hl: str, parent: str, n: int) -> str:
+    """A 2000B subscriber loop with one claim ``C<n>`` for member ``M<n>``."""
+    return (f"HL*{hl}*{parent}*22*0\nSBR*P*18*G{n}*******CI\nNM1*IL*1*SUB*A****MI*M{n}\n"
+            f"NM1*PR*2*PAYER*****PI*P{n}\nCLM*C{n}*10***11:B:1*Y*A*Y*Y")
+
+
+def _claims_of(tmp_path, *loops: str) -> list[tuple]:
+    body = "\n".join(["BHT*0019*00*B1*20250315*1200*CH", *loops])
+    batch = check_files(write_edi(tmp_path, edi(interchange(transaction(body=body))))).batch
+    return batch.claims.select("claim_id", "billing_name", "member_id").rows()
+
+
+def test_repeated_hl_ids_resolve_to_the_nearest_earlier_one(tmp_path):
+    # HL IDs must be unique, but a sender restarted them: each parent ID then means the
+    # nearest HL with that ID before the child; a forward reference resolves to nothing.
+    got = _claims_of(tmp_path, _billing("1", "FIRST"), _subscriber("2", "1", 1),
+                     _billing("1", "SECOND"), _subscriber("2", "1", 2),
+                     _subscriber("3", "9", 3), _billing("9", "LATE"))
+    assert got == [("C1", "FIRST", "M1"), ("C2", "SECOND", "M2"), ("C3", None, "M3")]
+
+
+def test_forward_parent_reference_resolves_to_nothing(tmp_path):
+    # Unique IDs, but the subscriber names a billing HL that only comes later.
+    got = _claims_of(tmp_path, _billing("1", "CLINIC"), _subscriber("2", "3", 1),
+                     _billing("3", "LATER"))
+    assert got == [("C1", None, "M1")]

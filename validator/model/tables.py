@@ -107,15 +107,23 @@ def transactions(segs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _hl_parent(df: pl.DataFrame, hl: pl.DataFrame, at: str, parent_id: str, prefix: str,
-               ) -> pl.DataFrame:
+               unique: bool) -> pl.DataFrame:
     """Join the HL whose HL01 is ``parent_id``: the nearest one at or before HL key ``at``
     in the same transaction set (HL IDs are meant to be unique; this also copes when not).
-    Adds ``<prefix>_hl``, ``<prefix>_parent`` (its HL02) and ``<prefix>_code`` (its HL03)."""
+    Adds ``<prefix>_hl``, ``<prefix>_parent`` (its HL02) and ``<prefix>_code`` (its HL03).
+    With ``unique`` IDs per set (the usual case) a hash join finds the same HL."""
+    cols = (f"{prefix}_hl", f"{prefix}_parent", f"{prefix}_code")
     right = hl.select(
-        "st_key", pl.col("hl_id").alias(parent_id), pl.col("hl_key").alias(f"{prefix}_hl"),
-        pl.col("hl_key").alias("_right_at"), pl.col("hl_parent").alias(f"{prefix}_parent"),
-        pl.col("hl_code").alias(f"{prefix}_code"),
-    ).filter(pl.col(parent_id).is_not_null() & pl.col("st_key").is_not_null()).sort("_right_at")
+        "st_key", pl.col("hl_id").alias(parent_id), pl.col("hl_key").alias(cols[0]),
+        pl.col("hl_key").alias("_right_at"), pl.col("hl_parent").alias(cols[1]),
+        pl.col("hl_code").alias(cols[2]),
+    ).filter(pl.col(parent_id).is_not_null() & pl.col("st_key").is_not_null())
+    if unique:
+        out = df.join(right.drop("_right_at"), on=["st_key", parent_id], how="left",
+                      maintain_order="left")
+        before = pl.col(cols[0]) <= pl.col(at).fill_null(0)  # a parent precedes its child
+        return out.with_columns(pl.when(before).then(pl.col(c)).alias(c) for c in cols)
+    right = right.sort("_right_at")
     left = df.with_columns(pl.col(at).fill_null(0).alias("_left_at")).sort("_left_at")
     out = left.join_asof(right, left_on="_left_at", right_on="_right_at", by=["st_key", parent_id],
                          strategy="backward", check_sortedness=False)
@@ -129,6 +137,8 @@ def _hl_chain(hl_rows: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
     hl = hl_rows.select(
         "hl_key", "st_key", hl_id=el(1), hl_parent=el(2), hl_code=el(3)
     )
+    ids = hl.filter(pl.col("hl_id").is_not_null() & pl.col("st_key").is_not_null())
+    unique = not ids.select(pl.struct("st_key", "hl_id").is_duplicated().any()).item()
     own = clm.join(hl.select("hl_key", "hl_code", "hl_parent"), on="hl_key", how="left",
                    maintain_order="left")
     is_pat, is_sub = pl.col("hl_code") == "23", pl.col("hl_code") == "22"
@@ -136,12 +146,12 @@ def _hl_chain(hl_rows: pl.DataFrame, clm: pl.DataFrame) -> pl.DataFrame:
         patient_hl=pl.when(is_pat).then(pl.col("hl_key")),
         _sub_id=pl.when(is_pat).then(pl.col("hl_parent")),
     )
-    own = _hl_parent(own, hl, "hl_key", "_sub_id", "_sub")
+    own = _hl_parent(own, hl, "hl_key", "_sub_id", "_sub", unique)
     own = own.with_columns(
         subscriber_hl=pl.when(is_sub).then(pl.col("hl_key")).otherwise(pl.col("_sub_hl")),
         _bill_id=pl.when(is_sub).then(pl.col("hl_parent")).otherwise(pl.col("_sub_parent")),
     )
-    own = _hl_parent(own, hl, "subscriber_hl", "_bill_id", "_bill")
+    own = _hl_parent(own, hl, "subscriber_hl", "_bill_id", "_bill", unique)
     return own.rename({"_bill_hl": "billing_hl"}).drop(
         "_sub_id", "_sub_hl", "_sub_parent", "_sub_code", "_bill_id", "_bill_parent",
         "_bill_code", "hl_parent", "hl_code")
