@@ -200,8 +200,11 @@ def _emergency(ctx: Context) -> pl.DataFrame:
     assert cfg is not None
     em = cfg.emergency
     members = kp_claims(ctx).filter(pl.col("member")).select("claim_key")
-    claims = ctx.claims.join(members, on="claim_key", how="semi")
-    lines = ctx.lines.join(members, on="claim_key", how="semi").with_columns(
+    # Narrow first: only these columns travel through the joins.
+    claims = ctx.claims.select("claim_key", "facility_qualifier", "facility_code",
+                               "admission_type").join(members, on="claim_key", how="semi")
+    lines = ctx.lines.select("claim_key", "place_of_service", "procedure_code", "revenue_code").join(
+        members, on="claim_key", how="semi").with_columns(
         revenue_code=pl.col("revenue_code").str.strip_chars().str.zfill(4),
         procedure_code=pl.col("procedure_code").str.strip_chars().str.to_uppercase(),
     )

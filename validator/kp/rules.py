@@ -164,7 +164,12 @@ def kp101_payer_address(ctx: Context) -> pl.DataFrame:
             & (_norm_street(pl.col("payer_city")) == _norm_street(route("city")))
             & (_norm_street(pl.col("payer_state")) == _norm_street(route("state")))
             & zip_ok)
-    m = m.filter(~same).with_columns(
+    # Addresses repeat across claims: compare each distinct one once.
+    keys = ["payer_address1", "payer_address2", "payer_city", "payer_state", "payer_zip",
+            "funding"]
+    seen = m.select(keys).unique().with_columns(_same=same)
+    m = m.join(seen, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    m = m.filter(~pl.col("_same")).with_columns(
         _found=pl.format("{}, {}, {} {}", street, pl.col("payer_city").fill_null("(no city)"),
                          pl.col("payer_state").fill_null("(no state)"),
                          pl.col("payer_zip").fill_null("(no ZIP)")),
