@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,12 @@ def collect_inputs(paths: Sequence[str], excludes: Iterable[str] = DEFAULT_EXCLU
 
 def read_batch(paths: Sequence[Path]) -> Batch:
     """Read every file; unreadable ones become rows with ``status = unreadable``."""
+    return build_tables(read_segments(paths))
+
+
+def read_segments(paths: Sequence[Path]) -> Batch:
+    """The first half of :func:`read_batch`: files, annotated segments and transaction sets.
+    ``claims`` and ``lines`` stay ``None`` until :func:`build_tables`."""
     files: list[dict[str, Any]] = []
     parts: list[pl.DataFrame] = []
     load_findings: list[dict[str, Any]] = []
@@ -107,20 +113,25 @@ def read_batch(paths: Sequence[Path]) -> Batch:
     else:
         segs = annotate(pl.DataFrame(schema={"file_id": pl.UInt32, "seg_index": pl.UInt32,
                                              "seg_id": pl.String, "raw": pl.String}))
-    txns = tables.transactions(segs)
-    split = SplitSegments(segs)
+    lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
+                                              "message": pl.String})
+          if load_findings else F.empty())
+    return Batch(files_df, segs, tables.transactions(segs), None, None,  # type: ignore[arg-type]
+                 F.conform(lf), SplitSegments(segs))
+
+
+def build_tables(batch: Batch) -> Batch:
+    """The second half of :func:`read_batch`: the claims and lines tables."""
+    segs, split = batch.segments, batch.split_segments()
     split.prefetch(tables.READER_SEGMENTS)
     # The two tables are independent: build them side by side (polars releases the GIL).
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = pool.submit(tables.lines, segs, split)
-        claims = tables.claims(segs, txns, split)
+        claims = tables.claims(segs, batch.transactions, split)
         lines = pending.result()
     claims = tables.with_service_span(claims, lines)
     split.retain(RULE_SEGMENTS)  # the rest served the claim tables only: free it
-    lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
-                                              "message": pl.String})
-          if load_findings else F.empty())
-    return Batch(files_df, segs, txns, claims, lines, F.conform(lf), split)
+    return replace(batch, claims=claims, lines=lines)
 
 
 @dataclass
@@ -144,6 +155,41 @@ class Selection:
         return matches(code, self.select) and not matches(code, self.ignore)
 
 
+# Rule families that read only the segments and transaction sets (never the claims or
+# lines tables): they can run while the tables are being built.
+SEGMENT_FAMILIES = ("envelope", "file")
+_RULE_THREADS = min(4, 2 * (os.cpu_count() or 1))
+
+
+def enabled_rules(selection: Selection) -> list[tuple[str, Any]]:
+    """``(code, rule)`` of every enabled rule with a check, in registry order."""
+    load_all()
+    return [(code, r) for code, r in REGISTRY.items()
+            if r.check is not None and any(selection.enabled(c) for c in r.codes)]
+
+
+def run_rule(ctx: Context, code: str, r: Any) -> pl.DataFrame | None:
+    """One rule's findings (``rule`` filled in), or None when it found nothing."""
+    t0 = time.perf_counter()
+    out = r.check(ctx)
+    if out is not None and out.height:
+        if "rule" not in out.columns:
+            out = out.with_columns(rule=pl.lit(code))
+        else:
+            out = out.with_columns(pl.col("rule").fill_null(code))
+    log.debug("rule %s: %d findings in %.3fs", code, 0 if out is None else out.height,
+              time.perf_counter() - t0)
+    return out if out is not None and out.height else None
+
+
+def collect(ctx: Context, results: Iterable[pl.DataFrame | None],
+            selection: Selection) -> pl.DataFrame:
+    """Loader findings, the rules' results (in registry order) and extra findings, finished."""
+    frames = [ctx.batch.load_findings, *(f for f in results if f is not None)]
+    frames.extend(ctx.options.get("extra_findings") or [])
+    return finish(F.concat(frames), selection)
+
+
 def run_rules(ctx: Context, selection: Selection) -> pl.DataFrame:
     """Run every enabled rule and return the finished findings table.
 
@@ -151,28 +197,10 @@ def run_rules(ctx: Context, selection: Selection) -> pl.DataFrame:
     rule's Python overhead overlaps another's column work. Results are collected in
     registry order, so the output does not depend on the scheduling.
     """
-    load_all()
-    todo = [(code, r) for code, r in REGISTRY.items()
-            if r.check is not None and any(selection.enabled(c) for c in r.codes)]
-
-    def run(item: tuple[str, Any]) -> pl.DataFrame | None:
-        code, r = item
-        t0 = time.perf_counter()
-        out = r.check(ctx)
-        if out is not None and out.height:
-            if "rule" not in out.columns:
-                out = out.with_columns(rule=pl.lit(code))
-            else:
-                out = out.with_columns(pl.col("rule").fill_null(code))
-        log.debug("rule %s: %d findings in %.3fs", code, 0 if out is None else out.height,
-                  time.perf_counter() - t0)
-        return out if out is not None and out.height else None
-
-    with ThreadPoolExecutor(max_workers=min(4, 2 * (os.cpu_count() or 1))) as pool:
-        results = list(pool.map(run, todo))
-    frames = [ctx.batch.load_findings, *(f for f in results if f is not None)]
-    frames.extend(ctx.options.get("extra_findings") or [])
-    return finish(F.concat(frames), selection)
+    todo = enabled_rules(selection)
+    with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
+        results = list(pool.map(lambda item: run_rule(ctx, *item), todo))
+    return collect(ctx, results, selection)
 
 
 def finish(found: pl.DataFrame, selection: Selection) -> pl.DataFrame:
@@ -242,16 +270,31 @@ def _preload_rules() -> None:
 
 def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
           options: dict[str, Any] | None = None, inputs: Sequence[str] = ()) -> Result:
-    """Read ``paths``, run the rules and return the result."""
+    """Read ``paths``, run the rules and return the result.
+
+    The envelope and file rules need only the segments: they start as soon as the
+    segments are read, while the claims and lines tables are built; the other rules
+    follow on the same pool.
+    """
     started = time.time()
     t0 = time.perf_counter()
     # Import the rule modules while the files are read (polars releases the GIL).
     threading.Thread(target=_preload_rules, name="load-rules", daemon=True).start()
-    batch = read_batch(paths)
-    log.info("read %d files, %d claims in %.2fs", batch.files.height, batch.claims.height,
-             time.perf_counter() - t0)
-    ctx = Context(batch, ruleset, options or {})
-    found = run_rules(ctx, selection)
+    options = options or {}
+    head = read_segments(paths)
+    todo = enabled_rules(selection)
+    with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
+        early = Context(head, ruleset, options)
+        pending = {code: pool.submit(run_rule, early, code, r) for code, r in todo
+                   if r.family in SEGMENT_FAMILIES}
+        batch = build_tables(head)
+        log.info("read %d files, %d claims in %.2fs", batch.files.height,
+                 batch.claims.height, time.perf_counter() - t0)
+        ctx = Context(batch, ruleset, options)
+        for code, r in todo:
+            if code not in pending:
+                pending[code] = pool.submit(run_rule, ctx, code, r)
+        found = collect(ctx, [pending[code].result() for code, _ in todo], selection)
     claims = claim_status(batch.claims, found)
     for annotate_claims in ANNOTATORS:
         claims = claims.join(annotate_claims(ctx), on="claim_key", how="left", maintain_order="left")

@@ -201,8 +201,11 @@ class SplitSegments:
 
     def ids(self) -> list[str]:
         """The distinct segment IDs of the batch."""
-        with self._lock:
-            return list(self._row_numbers())
+        rows = self._rows  # once computed it never changes: no need to wait for a prefetch
+        if rows is None:
+            with self._lock:
+                rows = self._row_numbers()
+        return list(rows)
 
     def __contains__(self, seg_id: object) -> bool:
         return seg_id in self._row_numbers()
