@@ -72,10 +72,11 @@ def measure(cmd: list[str], env: dict[str, str] | None = None,
 
 
 def best(what: str, path: Path, claims: int, cmd: list[str], repeat: int,
-         parse_only: bool = False, any_exit: bool = False) -> Run:
+         parse_only: bool = False, any_exit: bool = False,
+         extra_env: dict[str, str] | None = None) -> Run:
     runs = []
     for _ in range(repeat):
-        seconds, rss, last = measure(cmd, _env(), any_exit)
+        seconds, rss, last = measure(cmd, _env() | (extra_env or {}), any_exit)
         if parse_only:  # the child times itself (excludes interpreter start-up)
             seconds = float(last.split()[-1])
         runs.append((seconds, rss))
@@ -116,8 +117,12 @@ def main() -> None:
     for kind in args.types.split(","):
         for n in (int(s) for s in args.sizes.split(",")):
             path = ensure_file(kind, n)
-            results.append(best(f"parse 837{kind}", path, n, [py, "-c", PARSE_ONLY, str(path)],
-                                args.repeat, parse_only=True))
+            parse = [py, "-c", PARSE_ONLY, str(path)]
+            results.append(best(f"parse 837{kind}", path, n, parse, args.repeat, parse_only=True))
+            if shutil.which("taskset"):  # the same on one core (one polars thread)
+                results.append(best(f"parse 1 core 837{kind}", path, n,
+                                    ["taskset", "-c", "0", *parse], args.repeat, parse_only=True,
+                                    extra_env={"POLARS_MAX_THREADS": "1"}))
             check = [py, "-m", "validator", "check", str(path), "--format", "json", "-q"]
             results.append(best(f"check --no-ig 837{kind}", path, n, [*check, "--no-ig"],
                                 args.repeat))
