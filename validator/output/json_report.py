@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
 
@@ -57,16 +59,23 @@ def _objects(df: pl.DataFrame) -> str:
 
 
 def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[str]:
-    """``_array(df)`` in pieces of ``rows`` rows: the encoded text of a large table never
-    sits in memory all at once."""
+    """``_array(df)`` in pieces of ``rows`` rows, encoded two at a time (polars releases the
+    GIL) and yielded in order: at most a few pieces of text are held at once."""
     if df.height <= rows:
         yield _array(df)
         return
     yield "["
-    for start in range(0, df.height, rows):
-        if start:
-            yield ","
-        yield _objects(df.slice(start, rows))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ahead: deque[Future[str]] = deque()
+        for start in range(0, df.height, rows):
+            ahead.append(pool.submit(_objects, df.slice(start, rows)))
+            if len(ahead) > 2:
+                yield ahead.popleft().result()
+                yield ","
+        while ahead:
+            yield ahead.popleft().result()
+            if ahead:
+                yield ","
     yield "]"
 
 
