@@ -67,7 +67,8 @@ def _dtp_range(prefix: str) -> dict[str, pl.Expr]:
 
 def transactions(segs: pl.DataFrame) -> pl.DataFrame:
     """One row per ST: envelope identifiers, version and transaction type."""
-    env = with_el(segs.filter(SID.is_in(["ISA", "GS", "ST", "BHT"])))
+    env = with_el(segs.select("seg_id", "raw", "seg_index", "file_id", "isa_key", "gs_key",
+                              "st_key").filter(SID.is_in(["ISA", "GS", "ST", "BHT"])))
     isa = env.filter(SID == "ISA").select("isa_key", isa13=el(13).str.strip_chars(), isa12=el(12))
     gs = env.filter(SID == "GS").select("gs_key", gs06=el(6), gs08=el(8), gs01=el(1))
     bht = _first(env, "st_key", SID == "BHT", bht04=_date(el(4)), bht06=el(6))
