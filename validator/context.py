@@ -50,10 +50,7 @@ class Context:
         default only those of supported 5010 837 transaction sets. Cached per signature."""
 
         def build() -> pl.DataFrame:
-            split = self.batch.split_segments()
-            split.prefetch(seg_ids)
-            parts = [split[s] for s in seg_ids]
-            s = pl.concat(parts).sort("file_id", "seg_index") if len(parts) > 1 else parts[0]
+            s = self.batch.split_segments().in_order(seg_ids)
             if supported:
                 keys = self.transactions.filter(pl.col("supported")).get_column("st_key")
                 s = s.filter(pl.col("st_key").is_in(keys.implode()))

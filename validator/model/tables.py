@@ -202,14 +202,11 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
     """One row per CLM segment (the claim's 2300 loop and the loops above it)."""
     z = split if split is not None else SplitSegments(segs)
     z.prefetch(READER_SEGMENTS)
-    clm05 = pl.col("_clm05").list
-    clm = z["CLM"].with_columns(_clm05=el(5).str.split(COMP)).select(
+    clm = z["CLM"].with_columns(_clm05=el(5).str.split(COMP)).select(  # CLM05 split once
         claim_key=pl.col("clm_key"), file_id="file_id", st_key="st_key", hl_key="hl_key",
         segment_index="seg_index", claim_id=el(1), total_charge=el(2),
-        **{name: pl.when(v != "").then(v) for name, v in (
-            ("facility_code", clm05.get(0, null_on_oob=True)),
-            ("facility_qualifier", clm05.get(1, null_on_oob=True)),
-            ("frequency_code", clm05.get(2, null_on_oob=True)))},
+        facility_code=_item("_clm05", 0), facility_qualifier=_item("_clm05", 1),
+        frequency_code=_item("_clm05", 2),
     )
     clm = _hl_chain(z["HL"], clm)
     ix = pl.col("seg_index")
@@ -222,7 +219,7 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
         # Each zone of a segment ID is cut once: the fields below filter small frames.
         if (seg_id, header) not in zones:
             zones[seg_id, header] = z[seg_id].filter(outside if header else inside).with_columns(
-                q=pl.col("el").list.get(1, null_on_oob=True))
+                q=el(1))
         rows = zones[seg_id, header].lazy()
         return rows if cond is None else rows.filter(cond)
 
@@ -331,9 +328,7 @@ def lines(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.DataFram
         lx_index="seg_index",
     )
     # The first service segment of each line (a line holds one; extra ones are IG errors).
-    svs = [z[s] for s in ("SV1", "SV2", "SV3") if s in z]
-    sv = pl.concat(svs).sort("file_id", "seg_index") if len(svs) > 1 else (svs[0] if svs else z["SV1"])
-    sv = _first_rows(sv, "lx_key", in_line)
+    sv = _first_rows(z.in_order(("SV1", "SV2", "SV3")), "lx_key", in_line)
     is1, is2 = SID == "SV1", SID == "SV2"
     # SV101 / SV202 / SV301 composite, split once: qualifier, code, modifiers.
     sv = sv.with_columns(_proc=pl.when(is2).then(el(2)).otherwise(el(1)).str.split(COMP))
@@ -356,7 +351,7 @@ def lines(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.DataFram
         place_of_service=pl.when(is1).then(el(5)).when(SID == "SV3").then(el(3)),
         diagnosis_pointers=pl.when(is1).then(el(7).str.split(COMP)),
     )
-    dates = _first(z["DTP"].filter(in_line), "lx_key", pl.col("el").list.get(1, null_on_oob=True) == "472",
+    dates = _first(z["DTP"].filter(in_line), "lx_key", el(1) == "472",
                    **_dtp_range("line_date")).rename({"lx_key": "line_key"})
     return pl.concat([lx, *_gather(lx, "line_key", [service, dates])], how="horizontal")
 

@@ -191,7 +191,16 @@ class SplitSegments:
 
     def retain(self, seg_ids: tuple[str, ...] | list[str]) -> None:
         """Free the split frames of every other segment ID (split again if asked for)."""
-        self._done = {k: v for k, v in self._done.items() if k in seg_ids}
+        with self._lock:
+            self._done = {k: v for k, v in self._done.items() if k in seg_ids}
+
+    def in_order(self, seg_ids: tuple[str, ...] | list[str]) -> pl.DataFrame:
+        """The split rows of several IDs together, in document order (file, then segment
+        position); IDs the batch lacks add nothing."""
+        present = [s for s in seg_ids if s in self] or list(seg_ids[:1])
+        self.prefetch(present)
+        parts = [self[s] for s in present]
+        return pl.concat(parts).sort("file_id", "seg_index") if len(parts) > 1 else parts[0]
 
     def __getitem__(self, seg_id: str) -> pl.DataFrame:
         with self._lock:
@@ -199,13 +208,16 @@ class SplitSegments:
                 self._prefetch([seg_id])
             return self._done[seg_id]
 
-    def ids(self) -> list[str]:
-        """The distinct segment IDs of the batch."""
+    def _index(self) -> dict[str, pl.Series]:
         rows = self._rows  # once computed it never changes: no need to wait for a prefetch
         if rows is None:
             with self._lock:
                 rows = self._row_numbers()
-        return list(rows)
+        return rows
+
+    def ids(self) -> list[str]:
+        """The distinct segment IDs of the batch."""
+        return list(self._index())
 
     def __contains__(self, seg_id: object) -> bool:
-        return seg_id in self._row_numbers()
+        return seg_id in self._index()
