@@ -18,7 +18,7 @@ import click
 from . import __version__
 from .engine import Selection, UsageError, check, collect_inputs
 from .output import tables as views
-from .output.writers import WRITERS
+from .output.writers import WRITERS, reserve_names
 from .rules.registry import load_all
 from .ruleset import RulesetError
 from .ruleset import load as load_ruleset
@@ -160,13 +160,22 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             sys.stdout.write(chunk)
         sys.stdout.flush()
     else:
-        for fmt in fmts:
-            writer = WRITERS[fmt]
-            dest = report_path or report_dir / f"claims-report-{stamp}.{writer.extension}"
-            writer.write(result, dest, options)
-            written.append(dest)
+        dests = [report_path] if report_path else reserve_names(
+            report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
+        try:
+            for fmt, dest in zip(fmts, dests, strict=True):
+                WRITERS[fmt].write(result, dest, options)
+                written.append(dest)
+        finally:  # a failed write leaves no empty placeholder behind
+            for dest in dests[len(written):]:
+                if not report_path and dest.exists() and not dest.stat().st_size:
+                    dest.unlink()
     if not quiet:
         _echo_summary(result, written)
+    if result.failed:  # outputs are written; the run still counts as an internal error
+        click.echo(f"internal error: rule(s) {', '.join(result.failed)} failed and did not run "
+                   "(INT001 findings; run with -vv for details)", err=True)
+        sys.exit(EXIT_USAGE)
     threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
     sys.exit(EXIT_FINDINGS if result.worst() >= threshold else EXIT_OK)
 

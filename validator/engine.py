@@ -171,7 +171,10 @@ def enabled_rules(selection: Selection) -> list[tuple[str, Any]]:
 def run_rule(ctx: Context, code: str, r: Any) -> pl.DataFrame | None:
     """One rule's findings (``rule`` filled in), or None when it found nothing."""
     t0 = time.perf_counter()
-    out = r.check(ctx)
+    try:
+        out = r.check(ctx)
+    except Exception as exc:  # one broken check must not cost the whole run its output
+        return _failed(ctx, code, exc)
     if out is not None and out.height:
         if "rule" not in out.columns:
             out = out.with_columns(rule=pl.lit(code))
@@ -180,6 +183,28 @@ def run_rule(ctx: Context, code: str, r: Any) -> pl.DataFrame | None:
     log.debug("rule %s: %d findings in %.3fs", code, 0 if out is None else out.height,
               time.perf_counter() - t0)
     return out if out is not None and out.height else None
+
+
+FAILED = "INT001"  # the finding of a check that stopped with an internal error
+
+
+def _failed(ctx: Context, code: str, exc: Exception) -> pl.DataFrame:
+    """One ``INT001`` finding per parsed file for rule ``code``, which raised ``exc``."""
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    log.error("rule %s failed (%s); its checks did not run (-vv shows the traceback)", code, what)
+    log.debug("traceback of rule %s", code, exc_info=True)
+    files = ctx.batch.files.filter(pl.col("status") == "parsed").get_column("file_id")
+    if not files.len():  # still reported (and still exit code 2) when no file was parsed
+        files = pl.Series("file_id", [None], pl.UInt32)
+    return pl.DataFrame({"file_id": files}).with_columns(
+        rule=pl.lit(FAILED),
+        message=pl.lit(f"rule {code} failed ({what}); its checks did not run on this file"))
+
+
+def failed_rules(codes: Iterable[str], results: Iterable[pl.DataFrame | None]) -> list[str]:
+    """Those of ``codes`` whose check raised (their result is ``INT001`` findings)."""
+    return [code for code, f in zip(codes, results, strict=True)
+            if f is not None and f.height and f["rule"][0] == FAILED]
 
 
 def collect(ctx: Context, results: Iterable[pl.DataFrame | None],
@@ -253,6 +278,7 @@ class Result:
     inputs: list[str]
     started: float
     elapsed: float = 0.0
+    failed: list[str] = field(default_factory=list)  # rules whose check raised (INT001)
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""
@@ -294,9 +320,10 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
         for code, r in todo:
             if code not in pending:
                 pending[code] = pool.submit(run_rule, ctx, code, r)
-        found = collect(ctx, [pending[code].result() for code, _ in todo], selection)
+        results = [pending[code].result() for code, _ in todo]
+        found = collect(ctx, results, selection)
     claims = claim_status(batch.claims, found)
     for annotate_claims in ANNOTATORS:
         claims = claims.join(annotate_claims(ctx), on="claim_key", how="left", maintain_order="left")
     return Result(batch, found, claims, ruleset, list(inputs), started,
-                  time.perf_counter() - t0)
+                  time.perf_counter() - t0, failed_rules([c for c, _ in todo], results))

@@ -52,6 +52,31 @@ def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:
         raise
 
 
+def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Path]:
+    """Fresh report paths ``folder/stem[-N].ext``, one per extension, sharing one stem.
+
+    Each is created empty with O_EXCL, so two runs started in the same second (or running
+    side by side) never overwrite each other's reports: the later one gets ``-2``, ``-3``…
+    The writers then replace the placeholders atomically.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    exts = list(extensions)
+    for n in range(1, 10_000):
+        name = stem if n == 1 else f"{stem}-{n}"
+        made: list[Path] = []
+        try:
+            for ext in exts:
+                path = folder / f"{name}.{ext}"
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+                made.append(path)
+        except FileExistsError:
+            for path in made:
+                path.unlink(missing_ok=True)
+            continue
+        return made
+    raise FileExistsError(f"no free report name for {folder / stem}")
+
+
 def atomic_via(path: Path, produce: Callable[[Path], None]) -> None:
     """Let ``produce`` write a temp path (e.g. polars' writers), then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,83 @@
+"""A check that raises is contained: its INT001 findings, every other rule's findings and
+all outputs are still produced, and the run exits 2. Report names never collide."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from helpers import SAMPLES, run_cli
+
+from validator.output.writers import reserve_names
+from validator.rules.registry import REGISTRY, load_all
+
+ARGS = ["check", "--format", "json", "--no-ig", str(SAMPLES / "kp-837p-scenarios.edi")]
+
+
+@pytest.fixture
+def broken_rule(monkeypatch):
+    load_all()
+
+    def boom(ctx):
+        raise ValueError("simulated defect\nsecond line")
+
+    monkeypatch.setitem(REGISTRY, "SIT401", dataclasses.replace(REGISTRY["SIT401"], check=boom))
+
+
+def test_failed_rule_is_reported_and_others_still_run(broken_rule):
+    code, out, err = run_cli(ARGS)
+    assert code == 2
+    assert "Traceback" not in err
+    assert "SIT401" in err and "INT001" in err
+    doc = json.loads(out)
+    internal = [f for f in doc["findings"] if f["rule"] == "INT001"]
+    assert len(internal) == 1 and internal[0]["severity"] == "error"
+    assert internal[0]["file"].endswith("kp-837p-scenarios.edi")
+    assert "rule SIT401 failed (ValueError: simulated defect)" in internal[0]["message"]
+    assert "second line" not in internal[0]["message"]
+    assert not [f for f in doc["findings"] if f["rule"] == "SIT401"]
+    assert {f["rule"] for f in doc["findings"]} - {"INT001"}  # the other rules ran
+    assert all(c["status"] == "error" for c in doc["claims"])  # nothing passes unchecked
+
+
+def test_without_the_defect_there_is_no_int001():
+    code, out, _ = run_cli(ARGS)
+    assert code in (0, 1)
+    assert not [f for f in json.loads(out)["findings"] if f["rule"] == "INT001"]
+
+
+def test_failed_rule_still_writes_report_files(broken_rule, tmp_path):
+    code, _, _ = run_cli(["check", "--format", "html,json", "--no-ig", "--report-dir",
+                          str(tmp_path), str(SAMPLES / "kp-837p-scenarios.edi")])
+    assert code == 2
+    written = sorted(p.suffix for p in tmp_path.iterdir())
+    assert written == [".html", ".json"]
+    assert all(p.stat().st_size > 0 for p in tmp_path.iterdir())
+
+
+def test_reserve_names_never_reuses_a_name(tmp_path):
+    first = reserve_names(tmp_path, "claims-report-20260101-000000", ["html", "json"])
+    assert [p.name for p in first] == ["claims-report-20260101-000000.html",
+                                       "claims-report-20260101-000000.json"]
+    second = reserve_names(tmp_path, "claims-report-20260101-000000", ["html", "json"])
+    assert [p.name for p in second] == ["claims-report-20260101-000000-2.html",
+                                        "claims-report-20260101-000000-2.json"]
+    # One format taken under the next stem: both move on together, nothing is left behind.
+    (tmp_path / "claims-report-20260101-000000-3.json").write_text("x")
+    third = reserve_names(tmp_path, "claims-report-20260101-000000", ["html", "json"])
+    assert [p.name for p in third] == ["claims-report-20260101-000000-4.html",
+                                       "claims-report-20260101-000000-4.json"]
+    assert not (tmp_path / "claims-report-20260101-000000-3.html").exists()
+
+
+def test_runs_in_the_same_second_keep_both_reports(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(time, "localtime", lambda *a: time.struct_time((2026, 1, 1, 0, 0, 0, 3, 1, 0)))
+    for _ in range(2):
+        code, _, _ = run_cli(["check", "--format", "json,csv", "--no-ig", "--report-dir",
+                              str(tmp_path), str(SAMPLES / "kp-837p-scenarios.edi")])
+        assert code in (0, 1)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 4 and "claims-report-20260101-000000-2.json" in names
