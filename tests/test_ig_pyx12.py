@@ -171,6 +171,23 @@ def test_select_ignore_apply_to_ig_codes(tmp_path):
         "IG211"}
 
 
+def test_map_notes_alone_do_not_run_pyx12(tmp_path, monkeypatch):
+    """Selecting only IG210/IG211 gives the notes without validating anything."""
+    from validator.ig import run
+
+    calls = []
+    execute = run._execute
+    monkeypatch.setattr(run, "_execute", lambda *a: calls.append(1) or execute(*a))
+    segs = [s.replace("005010X222A1", "005010X222A2") for s in P_SEGMENTS]
+    f = write(tmp_path / "errata.837", replace(segs, "DTP*472", "DTP*472*D9*20260115", 1))
+    assert {x["rule"] for x in ig_findings(run_json(str(f), "-j1", "--select", "IG21"))} == {
+        "IG211"}
+    assert calls == []
+    assert {x["rule"] for x in ig_findings(run_json(str(f), "-j1", "--select", "IG200"))} == {
+        "IG200"}
+    assert calls == [1]
+
+
 def test_phi_is_masked_unless_show_phi(tmp_path):
     name, member = "D" * 61, "M" * 77 + "1234"
     segs = replace(P_SEGMENTS, "NM1*IL", f"NM1*IL*1*{name}*JANE****MI*{member}")

@@ -36,6 +36,9 @@ class Context:
     batch: Batch
     ruleset: Ruleset
     options: dict[str, Any] = field(default_factory=dict)
+    # Whether a rule code is enabled in this run (a check raising several codes may skip
+    # costly work none of its enabled codes needs).
+    enabled: Callable[[str], bool] = field(default=lambda code: True)
     _cache: dict[str, Any] = field(default_factory=dict)
     _locks: dict[str, threading.RLock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)

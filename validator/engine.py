@@ -310,13 +310,13 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
     head = read_segments(paths)
     todo = enabled_rules(selection)
     with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
-        early = Context(head, ruleset, options)
+        early = Context(head, ruleset, options, selection.enabled)
         pending = {code: pool.submit(run_rule, early, code, r) for code, r in todo
                    if r.family in SEGMENT_FAMILIES}
         batch = build_tables(head)
         log.info("read %d files, %d claims in %.2fs", batch.files.height,
                  batch.claims.height, time.perf_counter() - t0)
-        ctx = Context(batch, ruleset, options)
+        ctx = Context(batch, ruleset, options, selection.enabled)
         for code, r in todo:
             if code not in pending:
                 pending[code] = pool.submit(run_rule, ctx, code, r)
