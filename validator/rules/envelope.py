@@ -10,7 +10,7 @@ import polars as pl
 
 from ..context import Context
 from ..x12.load import COMP, ELEM, REP
-from ..x12.segments import el, with_el
+from ..x12.segments import el, seg_in, with_el
 from .registry import declare, rule
 
 SID = pl.col("seg_id")
@@ -120,7 +120,7 @@ def _trailer_check(
 ) -> pl.DataFrame:
     """Compare a header/trailer pair: control numbers, counts, and the trailer's presence."""
     s = ctx.segments.select("file_id", "seg_index", "seg_id", "raw", key).filter(
-        SID.is_in([header, trailer]))
+        seg_in([header, trailer]))
     h = with_el(s.filter(SID == header)).select(
         key, "file_id", h_index="seg_index", h_ctl=el(ctl_h).str.strip_chars())
     t = with_el(s.filter(SID == trailer)).select(
@@ -227,7 +227,7 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
                          count_t=1, counted=counted, count_label="segments",
                          codes=("ENV130", "ENV131", "ENV132"), what="transaction set")
     keys = ctx.segments.select("file_id", "seg_index", "seg_id", st_key2="st_key").filter(
-        SID.is_in(["ST", "SE"])).drop("seg_id")
+        seg_in(["ST", "SE"])).drop("seg_id")
     return out.join(keys, left_on=["file_id", "segment_index"],
                     right_on=["file_id", "seg_index"], how="left",
                     maintain_order="left").rename({"st_key2": "st_key"})
@@ -368,7 +368,13 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     # Once trailing separators are cut, a bare segment has no element separator left (the
     # same as matching ^[^ELEM]*[ELEM COMP REP]*$, without a regex over every segment).
     bare = ~pl.col("raw").str.strip_chars_end(ELEM + COMP + REP).str.contains(ELEM, literal=True)
-    s = ctx.segments.filter((SID != "ISA") & bare)
+    # Cheap length tests first narrow the rows: a segment with no element separator at all
+    # has no more than 3 characters, or a 4-character seg_id (the ID is cut to 4); any other
+    # bare segment ends with a separator.
+    raw = pl.col("raw")
+    maybe = (pl.any_horizontal(raw.str.ends_with(c) for c in (ELEM, COMP, REP))
+             | (raw.str.len_bytes() <= 3) | (SID.str.len_bytes() == 4))
+    s = ctx.segments.filter(maybe).filter((SID != "ISA") & bare)
     return s.select(
         "file_id", "st_key", "seg_index", segment_id="seg_id",
         claim_key="clm_key",
@@ -405,9 +411,8 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     ids = pl.DataFrame({"seg_id": list(ctx.batch.split_segments().ids())}, schema={"seg_id": pl.String})
     malformed = ids.filter(~SID.str.contains(_SEGMENT_ID))["seg_id"]
     unknown = ids.filter(~SID.is_in(known))["seg_id"]
-    s = ctx.segments.filter(
-        SID.is_in(malformed.implode()) | (SID.is_in(unknown.implode()) & in_837)
-    )
+    suspect = [*malformed, *unknown]
+    s = ctx.segments.filter(seg_in(suspect)).filter(SID.is_in(malformed.implode()) | in_837)
     return s.select(
         "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
         message=pl.format("unknown segment ID {}", _full_id),
@@ -433,9 +438,8 @@ def outside_transaction(ctx: Context) -> pl.DataFrame:
     Move the segment inside its transaction set or delete it.
     """
     # Envelope segments are checked by ENV153 (a trailer with no open header).
-    s = ctx.segments.filter(
-        ~pl.col("in_txn") & ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1", "SE"])
-    )
+    s = ctx.segments.filter(~pl.col("in_txn")).filter(  # (few rows left for the second test)
+        ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1", "SE"]))
     return s.select(
         "file_id", segment_index="seg_index", segment_id="seg_id",
         message=pl.format("segment {} stands outside any ST/SE transaction set",
@@ -468,7 +472,7 @@ def orphan_trailer(ctx: Context) -> pl.DataFrame:
     """
     # Only envelope segments matter here; keeping just them keeps the fills cheap.
     s = ctx.segments.select("file_id", "seg_index", "seg_id").filter(
-        SID.is_in(["ISA", "GS", "ST", "SE", "GE", "IEA"]))
+        seg_in(["ISA", "GS", "ST", "SE", "GE", "IEA"]))
     frames = []
     for trailer, (header, markers) in _TRAILERS.items():
         last = pl.when(SID.is_in(markers)).then(SID).forward_fill().shift(1)
