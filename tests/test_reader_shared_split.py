@@ -109,5 +109,5 @@ def test_json_pieces_keep_row_order(tmp_path):
     from validator.output import json_report
 
     df = pl.DataFrame({"n": list(range(95))})
-    text = "".join(json_report._pieces(df, rows=10))
+    text = b"".join(json_report._pieces(df, rows=10))
     assert text == json_report._array(df)

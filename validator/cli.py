@@ -156,9 +156,10 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     if to_stdout:
         from .output.json_report import chunks
 
-        for chunk in chunks(result):
-            sys.stdout.write(chunk)
         sys.stdout.flush()
+        for chunk in chunks(result):  # UTF-8 bytes, written as they come
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
     else:
         dests = [report_path] if report_path else reserve_names(
             report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])

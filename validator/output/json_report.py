@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections import deque
 from collections.abc import Iterator
@@ -18,24 +19,27 @@ from .tables import SCHEMA_VERSION, claims_view, files_view, findings_view, summ
 COMPACT_STRUCTS = {"kp": "member"}
 
 
-def _array(df: pl.DataFrame) -> str:
+def _array(df: pl.DataFrame) -> bytes:
     """Row-oriented JSON array built by polars (no Python per row)."""
-    return "[" + _objects(df) + "]" if df.height else "[]"
+    return b"[" + _objects(df) + b"]" if df.height else b"[]"
 
 
-def _objects(df: pl.DataFrame) -> str:
-    """The rows of ``df`` as comma-separated JSON objects (an array without brackets).
+def _objects(df: pl.DataFrame) -> bytes:
+    """The rows of ``df`` as comma-separated JSON objects (an array without brackets), as
+    UTF-8 bytes straight from polars: no decoding into a Python string and encoding back.
 
     A compact struct column (``kp``) is encoded only on the rows where its flag is true;
     the others get the short constant (``{"member": false}``), spliced in column-wise.
     """
     if not df.height:
-        return ""
+        return b""
     compact = {c: f for c, f in COMPACT_STRUCTS.items()
                if isinstance(df.schema.get(c), pl.Struct)
                and f in [x.name for x in df.schema[c].fields]}
     if not compact:
-        return df.write_json()[1:-1]
+        buf = io.BytesIO()
+        df.write_json(buf)
+        return buf.getvalue()[1:-1]
     rest = [c for c in df.columns if c not in compact]
     cols: dict[str, pl.Series] = {}
     exprs: list[pl.Expr] = []
@@ -55,32 +59,34 @@ def _objects(df: pl.DataFrame) -> str:
         cols[f"_{col}"] = value.set(df.get_column(col).is_null(), "null")
         sep = "," if rest or i else ""
         exprs += [pl.lit(f'{sep}"{col}":'), pl.col(f"_{col}")]
-    return pl.DataFrame(cols).select(pl.concat_str(*exprs, pl.lit("}")).str.join(",")).item()
+    return pl.DataFrame(cols).select(
+        pl.concat_str(*exprs, pl.lit("}")).str.join(",").cast(pl.Binary)).item()
 
 
-def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[str]:
+def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[bytes]:
     """``_array(df)`` in pieces of ``rows`` rows, encoded two at a time (polars releases the
     GIL) and yielded in order: at most a few pieces of text are held at once."""
     if df.height <= rows:
         yield _array(df)
         return
-    yield "["
+    yield b"["
     with ThreadPoolExecutor(max_workers=2) as pool:
-        ahead: deque[Future[str]] = deque()
+        ahead: deque[Future[bytes]] = deque()
         for start in range(0, df.height, rows):
             ahead.append(pool.submit(_objects, df.slice(start, rows)))
             if len(ahead) > 2:
                 yield ahead.popleft().result()
-                yield ","
+                yield b","
         while ahead:
             yield ahead.popleft().result()
             if ahead:
-                yield ","
-    yield "]"
+                yield b","
+    yield b"]"
 
 
-def chunks(result: Result) -> Iterator[str]:
-    """The JSON document in pieces (written one by one: no second copy of the whole)."""
+def chunks(result: Result) -> Iterator[bytes]:
+    """The JSON document in UTF-8 pieces (written one by one: no second copy of the
+    whole)."""
     files = files_view(result).drop("file_id")
     head = {
         "schema_version": SCHEMA_VERSION,
@@ -89,14 +95,14 @@ def chunks(result: Result) -> Iterator[str]:
         "summary": summary(result),
     }
     # Assembled around polars' arrays instead of building 100k Python dicts.
-    yield json.dumps(head)[:-1] + ', "files": ' + _array(files)
-    yield ', "claims": '
+    yield (json.dumps(head)[:-1] + ', "files": ').encode() + _array(files)
+    yield b', "claims": '
     yield from _pieces(claims_view(result).drop("claim_key", "file_id"))
-    yield ', "findings": '
+    yield b', "findings": '
     yield from _pieces(findings_view(result).drop("claim_key", "file_id"))
-    yield "}\n"
+    yield b"}\n"
 
 
 def render(result: Result) -> str:
     """The whole JSON document as a string (nulls as ``null``, dates as YYYY-MM-DD)."""
-    return "".join(chunks(result))
+    return b"".join(chunks(result)).decode()
