@@ -30,31 +30,36 @@ _WHITESPACE = " \t\n\x00"
 
 
 def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
-    """Split one file's canonical bytes into ``file_id, seg_index, seg_id, raw``.
+    """Split one file's canonical bytes into ``file_id, seg_index, seg_id, raw, _code``.
 
-    ``seg_index`` is 1-based over the non-empty segments from the ISA on. Polars' CSV
-    reader does the splitting (one column, the segment terminator as end of line).
+    ``seg_index`` is 1-based over the non-empty segments from the ISA on; ``_code`` is the
+    structural code of the segment (see :data:`_CODES`, 0 for the others), which
+    :func:`annotate` consumes. Polars' CSV reader does the splitting (one column, the
+    segment terminator as end of line).
     """
-    def read(separator: str, name: str) -> pl.Series:
+    def read(separator: str, name: str, dtype: pl.DataType) -> pl.Series:
         return pl.read_csv(
             loaded.data, has_header=False, separator=separator, eol_char=SEG,
-            quote_char=None, schema={name: pl.String}, truncate_ragged_lines=True,
+            quote_char=None, schema={name: dtype}, truncate_ragged_lines=True,
             extra_columns="ignore",
         ).to_series()
 
     # Two passes of the (parallel) CSV reader: whole segments, and their IDs (the first
     # field with the element separator as delimiter): cheaper than cutting IDs out of the
-    # text. Both split lines at the same terminators, so their rows line up.
-    raw, seg_id = read("\x01", "raw"), read(ELEM, "seg_id")
-    if raw.len() != seg_id.len():  # cannot happen; cut the IDs out of the text instead
-        seg_id = raw.str.strip_chars_start(_WHITESPACE).str.splitn(ELEM, 2).struct.field("field_0")
-    df = pl.DataFrame([raw, seg_id]).select(
+    # text. Both split lines at the same terminators, so their rows line up. IDs are read
+    # as categoricals: the few distinct ones are cleaned and coded once, not per row.
+    raw = read("\x01", "raw", pl.String())
+    ids = read(ELEM, "seg_id", pl.Categorical())
+    if raw.len() == ids.len():
+        seg_id, code = _clean_ids(ids)
+    else:  # cannot happen; cut the IDs out of the text instead
+        seg_id = (raw.str.strip_chars_start(_WHITESPACE).str.splitn(ELEM, 2)
+                  .struct.field("field_0").str.slice(0, 4).fill_null(""))
+        code = seg_id.replace_strict(_CODES, default=0, return_dtype=pl.UInt8)
+    df = pl.DataFrame([raw, seg_id.alias("seg_id"), code.alias("_code")]).with_columns(
         # Stray white space or NULs around segments (indented files); stripping every row
         # is cheaper than searching the bytes for where it is needed.
         pl.col("raw").str.strip_chars(_WHITESPACE),
-        # IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes
-        # for a real ID ("NM12" is not "NM1").
-        pl.col("seg_id").str.strip_chars_start(_WHITESPACE).str.slice(0, 4).fill_null(""),
     ).rechunk()  # one chunk (once, after the strip): gathers over chunks cost several times more
     if df.get_column("raw").null_count() or (df.get_column("raw").str.len_bytes() == 0).any():
         df = df.filter(pl.col("raw").is_not_null() & (pl.col("raw") != ""))
@@ -63,7 +68,29 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("seg_index"),
         "seg_id",
         "raw",
+        "_code",
     )
+
+
+def _clean_ids(ids: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """``seg_id`` strings and structural codes from the categorical first fields.
+
+    IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes for a
+    real ID ("NM12" is not "NM1"). Leading white space (indented files) is dropped.
+    """
+    distinct = pl.DataFrame({"v": ids.unique()}).with_columns(p=pl.col("v").to_physical())
+    lut = [0] * ((distinct["p"].max() or 0) + 1)  # type: ignore[operator]
+    cleaned: dict[str, str] = {}
+    for value, phys in distinct.iter_rows():
+        if value is not None:
+            cleaned[value] = value.lstrip(_WHITESPACE)[:4]
+            lut[phys] = _CODES.get(cleaned[value], 0)
+    code = pl.Series(lut, dtype=pl.UInt8).gather(ids.to_physical()).fill_null(0)
+    if ids.null_count() or any(k != v for k, v in cleaned.items()):
+        seg_id = ids.cast(pl.String).replace_strict(cleaned, default=None).fill_null("")
+    else:
+        seg_id = ids.cast(pl.String)
+    return seg_id, code
 
 
 def with_el(df: pl.DataFrame) -> pl.DataFrame:
@@ -113,7 +140,7 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     outside a service line), in_2320, nm1`` (NM101 of the NM1 loop a segment belongs to).
     Keys are batch-global, so files concatenated in order keep apart.
     """
-    df = segs.with_columns(
+    df = segs if "_code" in segs.columns else segs.with_columns(  # (tokenize gives it)
         _code=pl.col("seg_id").replace_strict(_CODES, default=0, return_dtype=pl.UInt8))
     code = pl.col("_code")
 
