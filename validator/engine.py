@@ -27,8 +27,8 @@ from .model import tables
 from .rules.generic._common import SCANNED as RULE_SEGMENTS
 from .rules.registry import ANNOTATORS, REGISTRY, load_all, matches
 from .ruleset import Ruleset
-from .x12.load import LoadError, load
-from .x12.segments import SplitSegments, annotate, tokenize
+from .x12.load import LoadedFile, LoadError, load
+from .x12.segments import SplitSegments, annotate, tokenize, tokenize_files
 
 log = logging.getLogger("claims_validator")
 
@@ -77,33 +77,60 @@ def read_batch(paths: Sequence[Path]) -> Batch:
     return build_tables(read_segments(paths))
 
 
+# Files are tokenised in groups of about this many bytes (see tokenize_files): a folder of
+# small files costs two passes of the CSV reader per group, not per file.
+GROUP_BYTES = 32 << 20
+
+
 def read_segments(paths: Sequence[Path]) -> Batch:
     """The first half of :func:`read_batch`: files, annotated segments and transaction sets.
     ``claims`` and ``lines`` stay ``None`` until :func:`build_tables`."""
-    files: list[dict[str, Any]] = []
+    files = [{"file_id": i, "path": str(p), "status": "parsed", "error": None}
+             for i, p in enumerate(paths)]
     parts: list[pl.DataFrame] = []
     load_findings: list[dict[str, Any]] = []
+    group: list[tuple[int, LoadedFile]] = []
+
+    def unreadable(file_id: int, code: str, message: str) -> None:
+        files[file_id].update(status="unreadable", error=message)
+        load_findings.append({"file_id": file_id, "rule": code, "message": message})
+
+    def internal(file_id: int, exc: Exception) -> None:  # a reader bug must not stop the batch
+        msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
+        log.error("%s: %s", paths[file_id], msg)
+        log.debug("traceback of the reader error", exc_info=True)  # shown with -vv only
+        unreadable(file_id, "FILE001", msg)
+
+    def flush() -> None:
+        if not group:
+            return
+        try:
+            parts.append(tokenize_files(group))
+        except Exception:  # file by file, so that only the file at fault is lost
+            for file_id, loaded in group:
+                try:
+                    parts.append(tokenize(loaded, file_id))
+                except Exception as exc:
+                    internal(file_id, exc)
+        group.clear()  # the files' bytes: the segments table holds what is needed
+
     for file_id, path in enumerate(paths):
-        row = {"file_id": file_id, "path": str(path), "status": "parsed", "error": None}
         try:
             loaded = load(path, str(path))
-            seg = tokenize(loaded, file_id)
         except LoadError as exc:
-            row.update(status="unreadable", error=exc.message)
-            load_findings.append({"file_id": file_id, "rule": exc.code, "message": exc.message})
+            unreadable(file_id, exc.code, exc.message)
             log.warning("%s: %s", path, exc.message)
-        except Exception as exc:  # a reader bug must not stop the batch
-            msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
-            log.error("%s: %s", path, msg)
-            log.debug("traceback of the reader error", exc_info=True)  # shown with -vv only
-            row.update(status="unreadable", error=msg)
-            load_findings.append({"file_id": file_id, "rule": "FILE001", "message": msg})
-        else:
-            parts.append(seg)
-            for code, message in loaded.notes:
-                load_findings.append({"file_id": file_id, "rule": code, "message": message})
-            del loaded  # the file's bytes: the segments table holds what is needed
-        files.append(row)
+            continue
+        except Exception as exc:
+            internal(file_id, exc)
+            continue
+        for code, message in loaded.notes:
+            load_findings.append({"file_id": file_id, "rule": code, "message": message})
+        if sum(len(f.data) for _, f in group) + len(loaded.data) > GROUP_BYTES:
+            flush()
+        group.append((file_id, loaded))
+        del loaded
+    flush()
     files_df = pl.DataFrame(
         files, schema={"file_id": pl.UInt32, "path": pl.String, "status": pl.String,
                        "error": pl.String},

@@ -1,0 +1,94 @@
+"""Several files tokenised together equal the files tokenised one by one, and a failure of
+the grouped pass loses nothing but the file at fault."""
+
+from __future__ import annotations
+
+import contextlib
+
+import polars as pl
+import pytest
+from helpers import CORPUS, edi, interchange, transaction, write_edi
+from polars.testing import assert_frame_equal
+
+from validator import engine
+from validator.engine import read_batch
+from validator.x12.load import LoadError
+from validator.x12.load import load as load_file
+from validator.x12.segments import tokenize, tokenize_files
+
+
+def _loaded(paths):
+    out = []
+    for i, p in enumerate(paths):
+        with contextlib.suppress(LoadError):
+            out.append((i, load_file(p, str(p))))
+    return out
+
+
+def _awkward_files(tmp_path):
+    segs = interchange(transaction(claim="A1"))
+    texts = {
+        "plain.edi": edi(segs),
+        "no_final_terminator.edi": edi(segs).rstrip("\n").rstrip("~"),
+        "blanks_and_indent.edi": "  " + "~\n   ".join(segs[:5]) + "~~ ~\t" + "~\n".join(segs[5:]),
+        "trailing_spaces.edi": edi(segs) + "   \t",
+        "newline_terminated.edi": "\n".join(segs) + "\n",
+        "bare_segments.edi": edi([*segs[:6], "N3", "REF*", *segs[6:]]),
+    }
+    return [write_edi(tmp_path, t, name) for name, t in texts.items()]
+
+
+def test_grouped_tokens_equal_file_by_file(tmp_path):
+    files = _loaded(_awkward_files(tmp_path))
+    assert len(files) == 6
+    one_by_one = pl.concat([tokenize(f, i) for i, f in files])
+    assert_frame_equal(tokenize_files(files), one_by_one)
+    assert tokenize_files(files)["file_id"].unique().len() == 6
+
+
+@pytest.mark.skipif(CORPUS is None, reason="../shared/corpus is absent")
+def test_grouped_tokens_equal_file_by_file_on_the_corpus():
+    files = _loaded(sorted(p for p in CORPUS.rglob("*") if p.is_file()))
+    assert len(files) > 50
+    assert_frame_equal(tokenize_files(files), pl.concat([tokenize(f, i) for i, f in files]))
+
+
+def test_grouped_pass_failure_falls_back_file_by_file(tmp_path, monkeypatch):
+    paths = _awkward_files(tmp_path)
+    expected = read_batch(paths)
+
+    def broken_group(files):
+        raise RuntimeError("grouped pass failed")
+
+    real = engine.tokenize
+
+    def broken_on_third(loaded, file_id):
+        if file_id == 2:
+            raise RuntimeError("tokenizer defect")
+        return real(loaded, file_id)
+
+    monkeypatch.setattr(engine, "tokenize_files", broken_group)
+    assert_frame_equal(read_batch(paths).claims, expected.claims)
+    monkeypatch.setattr(engine, "tokenize", broken_on_third)
+    batch = read_batch(paths)
+    status = batch.files["status"].to_list()
+    assert status == ["parsed", "parsed", "unreadable", "parsed", "parsed", "parsed"]
+    assert "tokenizer defect" in batch.files["error"][2]
+    assert batch.claims.height == expected.claims.height - 1
+    assert batch.load_findings.filter(pl.col("file_id") == 2)["rule"].to_list() == ["FILE001"]
+
+
+def test_groups_are_cut_by_size(tmp_path, monkeypatch):
+    paths = _awkward_files(tmp_path)
+    sizes = []
+    real = engine.tokenize_files
+    monkeypatch.setattr(engine, "tokenize_files", lambda g: sizes.append(len(g)) or real(g))
+    monkeypatch.setattr(engine, "GROUP_BYTES", 1)  # every file makes its own group
+    single = read_batch(paths)
+    assert sizes == [1] * 6
+    sizes.clear()
+    monkeypatch.setattr(engine, "GROUP_BYTES", 32 << 20)
+    grouped = read_batch(paths)
+    assert sizes == [6]
+    assert_frame_equal(grouped.segments, single.segments)
+    assert_frame_equal(grouped.claims, single.claims)
