@@ -3,6 +3,7 @@
     python bench/benchmark.py                       # 837P and 837I, 10k and 100k claims
     python bench/benchmark.py --sizes 10000 --types P --repeat 1 --no-pyx12
     python bench/benchmark.py --ig                  # also --ig with --jobs 1 and 2 (10k files)
+    python bench/benchmark.py --folder 1000x100     # the folder row: 1,000 files of 100 claims
 
 Each measurement runs in a fresh process (its own peak RSS, read with os.wait4); the best
 of ``--repeat`` runs is reported. Files are generated once into ``bench/out/``. Figures on
@@ -82,7 +83,7 @@ def best(what: str, path: Path, claims: int, cmd: list[str], repeat: int,
         runs.append((seconds, rss))
     seconds = min(r[0] for r in runs)
     rss = min(r[1] for r in runs)
-    return Run(what, path.name, claims, seconds, rss, path.stat().st_size / 1e6)
+    return Run(what, path.name, claims, seconds, rss, _size(path) / 1e6)
 
 
 def _env() -> dict[str, str]:
@@ -102,6 +103,21 @@ def ensure_file(kind: str, n: int) -> Path:
     return path
 
 
+def ensure_folder(kind: str, files: int, n: int) -> Path:
+    """A folder of ``files`` files holding ``n`` claims in all (a nightly drop folder)."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{kind.lower()}{files}x{n // files}"
+    if not path.exists():
+        subprocess.run([sys.executable, str(HERE / "generate.py"), "--type", kind, "--claims",
+                        str(n), "--files", str(files), "--out", str(path)], check=True,
+                       stderr=subprocess.DEVNULL)
+    return path
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir()) if path.is_dir() else path.stat().st_size
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000")
@@ -110,6 +126,8 @@ def main() -> None:
     ap.add_argument("--no-pyx12", action="store_true", help="skip pyx12's x12valid yardstick")
     ap.add_argument("--ig", action="store_true",
                     help="also run with implementation-guide validation (--jobs 1 and 2)")
+    ap.add_argument("--folder", default="200x500", metavar="FILESxCLAIMS",
+                    help="also check a folder of that many small 837P files ('' to skip)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
     py = sys.executable
@@ -136,6 +154,13 @@ def main() -> None:
                     results.append(best(f"pyx12 x12valid 837{kind}", path, n,
                                         [x12valid, "--quiet", str(path)], 1, any_exit=True))
             _print(results[-1:] if results else [])
+    if args.folder:  # many small files: the per-file cost of a nightly drop folder
+        files, each = (int(x) for x in args.folder.lower().split("x"))
+        path = ensure_folder("P", files, files * each)
+        results.append(best(f"check --no-ig 837P {files} files", path, files * each,
+                            [py, "-m", "validator", "check", str(path), "--format", "json",
+                             "-q", "--no-ig"], args.repeat))
+        _print(results[-1:])
     print()
     _table(results)
     if args.json:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TextIO
 
 VERSIONS = {"P": "005010X222A1", "I": "005010X223A2"}
@@ -682,7 +683,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--kp-share", type=float, default=0.2,
                     help="fraction of claims for Kaiser members (Cigna 62308 / KPIC 94320)")
     ap.add_argument("--gzip", action="store_true", help="gzip the output file")
+    ap.add_argument("--files", type=int, default=1,
+                    help="split the claims over this many files (seeds SEED, SEED+1, ...) "
+                         "written into the folder OUT")
     a = ap.parse_args(argv)
+    if a.files > 1:
+        folder = Path(a.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        each, extra = divmod(a.claims, a.files)
+        for i in range(a.files):
+            write(a.type.upper(), each + (i < extra), str(folder / f"f{i + 1:05d}.837"),
+                  gzip=a.gzip, seed=a.seed + i, claims_per_st=a.claims_per_st,
+                  kp_share=a.kp_share, lines_per_claim=a.lines_per_claim)
+        print(f"837{a.type.upper()}: {a.claims} claims in {a.files} files -> {folder}",
+              file=sys.stderr)
+        return 0
     stats = write(a.type.upper(), a.claims, a.out, gzip=a.gzip, seed=a.seed,
                   claims_per_st=a.claims_per_st, kp_share=a.kp_share,
                   lines_per_claim=a.lines_per_claim)
