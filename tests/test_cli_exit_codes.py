@@ -170,3 +170,14 @@ def test_folder_scan_and_globs(tmp_path, monkeypatch):
     code, out, _ = run_cli([*BASE, "README.md"])
     assert code == 1
     assert json.loads(out)["findings"][0]["rule"] == "FILE001"
+
+
+def test_unwritable_report_folder_is_a_clear_error(files, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(["check", "--no-ig", "--format", "html", "--report-dir",
+                            str(blocker / "reports"), files["good"]])
+    assert code == 2
+    assert err.startswith("error: cannot write the report to ")
+    assert "internal error" not in err
+    _no_traceback(err)

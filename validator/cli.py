@@ -161,12 +161,17 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
     else:
-        dests = [report_path] if report_path else reserve_names(
-            report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
+        dests: list[Path] = []
         try:
+            dests = [report_path] if report_path else reserve_names(
+                report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
             for fmt, dest in zip(fmts, dests, strict=True):
                 WRITERS[fmt].write(result, dest, options)
                 written.append(dest)
+        except OSError as exc:  # a folder that cannot be created or written, a full disk…
+            where = exc.filename or (dests[len(written)] if dests else report_dir)
+            raise UsageError(f"cannot write the report to {where}: "
+                             f"{exc.strerror or exc}") from None
         finally:  # a failed write leaves no empty placeholder behind
             for dest in dests[len(written):]:
                 if not report_path and dest.exists() and not dest.stat().st_size:
