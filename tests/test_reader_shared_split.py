@@ -111,3 +111,14 @@ def test_json_pieces_keep_row_order(tmp_path):
     df = pl.DataFrame({"n": list(range(95))})
     text = b"".join(json_report._pieces(df, rows=10))
     assert text == json_report._array(df)
+
+
+def test_rows_of_ids_in_document_order_once_each(tmp_path):
+    segs = interchange(transaction(claim="A1"), transaction(claim="B2", st02="0002"))
+    batch = read_batch([write_edi(tmp_path, edi(segs))])
+    split = batch.split_segments()
+    rows = split.rows(["SE", "ST", "SE", "NOPE"])
+    assert rows["seg_id"].to_list() == ["ST", "SE", "ST", "SE"]
+    assert rows["seg_index"].is_sorted()
+    assert rows.columns == batch.segments.columns
+    assert split.rows(["NOPE"]).height == 0

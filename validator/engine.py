@@ -143,8 +143,9 @@ def read_segments(paths: Sequence[Path]) -> Batch:
     lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
                                               "message": pl.String})
           if load_findings else F.empty())
-    return Batch(files_df, segs, tables.transactions(segs), None, None,  # type: ignore[arg-type]
-                 F.conform(lf), SplitSegments(segs))
+    split = SplitSegments(segs)
+    return Batch(files_df, segs, tables.transactions(segs, split), None, None,  # type: ignore[arg-type]
+                 F.conform(lf), split)
 
 
 def build_tables(batch: Batch) -> Batch:

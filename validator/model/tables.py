@@ -12,7 +12,7 @@ from typing import TypeVar
 import polars as pl
 
 from ..x12.load import COMP
-from ..x12.segments import SplitSegments, el, seg_in, with_el
+from ..x12.segments import SplitSegments, el, with_el
 
 SID = pl.col("seg_id")
 
@@ -65,10 +65,11 @@ def _dtp_range(prefix: str) -> dict[str, pl.Expr]:
     }
 
 
-def transactions(segs: pl.DataFrame) -> pl.DataFrame:
+def transactions(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.DataFrame:
     """One row per ST: envelope identifiers, version and transaction type."""
-    env = with_el(segs.select("seg_id", "raw", "seg_index", "file_id", "isa_key", "gs_key",
-                              "st_key").filter(seg_in(["ISA", "GS", "ST", "BHT"])))
+    z = split if split is not None else SplitSegments(segs)
+    env = with_el(z.rows(["ISA", "GS", "ST", "BHT"]).select(
+        "seg_id", "raw", "seg_index", "file_id", "isa_key", "gs_key", "st_key"))
     isa = env.filter(SID == "ISA").select("isa_key", isa13=el(13).str.strip_chars(), isa12=el(12))
     gs = env.filter(SID == "GS").select("gs_key", gs06=el(6), gs08=el(8), gs01=el(1))
     bht = _first(env, "st_key", SID == "BHT", bht04=_date(el(4)), bht06=el(6))
@@ -89,7 +90,7 @@ def transactions(segs: pl.DataFrame) -> pl.DataFrame:
         .with_columns(version=pl.coalesce("st03", "gs08"))
     )
     # Without a guide in ST03/GS08 the first service segment tells the type (SV1/SV2/SV3).
-    svc = _first(segs.select("seg_id", "st_key").filter(seg_in(list(_TYPE_BY_SERVICE))),
+    svc = _first(z.rows(list(_TYPE_BY_SERVICE)).select("seg_id", "st_key"),
                  "st_key", pl.lit(True), _svc=SID)
     df = df.join(svc, on="st_key", how="left", maintain_order="left")
     guide = pl.col("version").str.extract(r"(X\d{3})", 1)

@@ -10,10 +10,15 @@ import polars as pl
 
 from ..context import Context
 from ..x12.load import COMP, ELEM, REP
-from ..x12.segments import el, seg_in, with_el
+from ..x12.segments import el, with_el
 from .registry import declare, rule
 
 SID = pl.col("seg_id")
+
+
+def _rows(ctx: Context, *seg_ids: str) -> pl.DataFrame:
+    """The segments with these IDs, in document order (picked by row number, no scan)."""
+    return ctx.batch.split_segments().rows(seg_ids)
 
 # ISA01..ISA16 fixed widths.
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
@@ -56,7 +61,7 @@ declare(
 
 
 def _isa(ctx: Context) -> pl.DataFrame:
-    return with_el(ctx.segments.filter(SID == "ISA"))
+    return with_el(_rows(ctx, "ISA"))
 
 
 @rule("ENV100", "ISA segment is malformed", severity="error", snip=1, family="envelope")
@@ -119,8 +124,7 @@ def _trailer_check(
     what: str,
 ) -> pl.DataFrame:
     """Compare a header/trailer pair: control numbers, counts, and the trailer's presence."""
-    s = ctx.segments.select("file_id", "seg_index", "seg_id", "raw", key).filter(
-        seg_in([header, trailer]))
+    s = _rows(ctx, header, trailer).select("file_id", "seg_index", "seg_id", "raw", key)
     h = with_el(s.filter(SID == header)).select(
         key, "file_id", h_index="seg_index", h_ctl=el(ctl_h).str.strip_chars())
     t = with_el(s.filter(SID == trailer)).select(
@@ -174,7 +178,7 @@ def interchange_trailer(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Regenerate the file; if it was edited by hand, update IEA01/IEA02 to match.
     """
-    gs = ctx.segments.filter(SID == "GS").group_by("isa_key").agg(n=pl.len())
+    gs = _rows(ctx, "GS").group_by("isa_key").agg(n=pl.len())
     return _trailer_check(ctx, header="ISA", trailer="IEA", key="isa_key", ctl_h=13, ctl_t=2,
                           count_t=1, counted=gs, count_label="functional groups",
                           codes=("ENV110", "ENV111", "ENV112"), what="interchange")
@@ -197,7 +201,7 @@ def group_trailer(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Regenerate the file, or set GE01 to the real number of ST segments and GE02 to GS06.
     """
-    st = ctx.segments.filter(SID == "ST").group_by("gs_key").agg(n=pl.len())
+    st = _rows(ctx, "ST").group_by("gs_key").agg(n=pl.len())
     return _trailer_check(ctx, header="GS", trailer="GE", key="gs_key", ctl_h=6, ctl_t=2,
                           count_t=1, counted=st, count_label="transaction sets",
                           codes=("ENV120", "ENV121", "ENV122"), what="functional group")
@@ -226,8 +230,7 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
     out = _trailer_check(ctx, header="ST", trailer="SE", key="st_key", ctl_h=2, ctl_t=2,
                          count_t=1, counted=counted, count_label="segments",
                          codes=("ENV130", "ENV131", "ENV132"), what="transaction set")
-    keys = ctx.segments.select("file_id", "seg_index", "seg_id", st_key2="st_key").filter(
-        seg_in(["ST", "SE"])).drop("seg_id")
+    keys = _rows(ctx, "ST", "SE").select("file_id", "seg_index", st_key2="st_key")
     return out.join(keys, left_on=["file_id", "segment_index"],
                     right_on=["file_id", "seg_index"], how="left",
                     maintain_order="left").rename({"st_key2": "st_key"})
@@ -412,7 +415,7 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     malformed = ids.filter(~SID.str.contains(_SEGMENT_ID))["seg_id"]
     unknown = ids.filter(~SID.is_in(known))["seg_id"]
     suspect = [*malformed, *unknown]
-    s = ctx.segments.filter(seg_in(suspect)).filter(SID.is_in(malformed.implode()) | in_837)
+    s = _rows(ctx, *suspect).filter(SID.is_in(malformed.implode()) | in_837)
     return s.select(
         "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
         message=pl.format("unknown segment ID {}", _full_id),
@@ -471,8 +474,7 @@ def orphan_trailer(ctx: Context) -> pl.DataFrame:
     Delete the extra trailer, or restore the missing ST/GS/ISA header.
     """
     # Only envelope segments matter here; keeping just them keeps the fills cheap.
-    s = ctx.segments.select("file_id", "seg_index", "seg_id").filter(
-        seg_in(["ISA", "GS", "ST", "SE", "GE", "IEA"]))
+    s = _rows(ctx, "ISA", "GS", "ST", "SE", "GE", "IEA").select("file_id", "seg_index", "seg_id")
     frames = []
     for trailer, (header, markers) in _TRAILERS.items():
         last = pl.when(SID.is_in(markers)).then(SID).forward_fill().shift(1)
