@@ -225,8 +225,10 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Regenerate the file, or correct SE01 to the number of segments including ST and SE.
     """
-    # Keys are running counts: count the segments of each set on the key column alone.
-    counted = ctx.segments.select(pl.col("st_key").drop_nulls()).group_by("st_key").agg(n=pl.len())
+    # Keys are running counts and a set's segments stand together: count its runs (one per
+    # set, summed in case a set were ever split) instead of hashing every segment.
+    counted = (ctx.segments.select(pl.col("st_key").drop_nulls().rle()).unnest("st_key")
+               .group_by(st_key="value").agg(n=pl.col("len").sum()))
     out = _trailer_check(ctx, header="ST", trailer="SE", key="st_key", ctl_h=2, ctl_t=2,
                          count_t=1, counted=counted, count_label="segments",
                          codes=("ENV130", "ENV131", "ENV132"), what="transaction set")
