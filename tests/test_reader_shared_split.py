@@ -122,3 +122,17 @@ def test_rows_of_ids_in_document_order_once_each(tmp_path):
     assert rows["seg_index"].is_sorted()
     assert rows.columns == batch.segments.columns
     assert split.rows(["NOPE"]).height == 0
+
+
+def test_indented_and_plain_spellings_of_an_id_group_together(tmp_path):
+    segs = interchange(transaction(claim="A1"), transaction(claim="B2", st02="0002"))
+    plain = edi(segs)
+    # Indent every other segment: " NM1" and "NM1" are read as different first fields.
+    text = "~\n".join(("   " + s if i % 2 else s) for i, s in enumerate(segs)) + "~\n"
+    a = read_batch([write_edi(tmp_path, plain, "plain.edi")])
+    b = read_batch([write_edi(tmp_path, text, "indented.edi")])
+    for seg_id in ("NM1", "ST", "CLM", "HL"):
+        rows_a, rows_b = a.split_segments().rows([seg_id]), b.split_segments().rows([seg_id])
+        assert rows_b["seg_index"].to_list() == rows_a["seg_index"].to_list()
+        assert rows_b["seg_index"].is_sorted() and rows_b.height > 0
+    assert b.claims["claim_id"].to_list() == ["A1", "B2"]
