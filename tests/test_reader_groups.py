@@ -92,3 +92,31 @@ def test_groups_are_cut_by_size(tmp_path, monkeypatch):
     assert sizes == [6]
     assert_frame_equal(grouped.segments, single.segments)
     assert_frame_equal(grouped.claims, single.claims)
+
+
+def test_segment_ids_keep_apart_across_groups(tmp_path, monkeypatch):
+    # The files meet their IDs in different orders (file b has an extra segment early), and
+    # each is tokenised as its own group: rows of one ID must never pick up another's.
+    a = interchange(transaction(claim="A1"))
+    b = [*a[:2], "XX*1", *a[2:]]
+    paths = [write_edi(tmp_path, edi(a), "a.edi"), write_edi(tmp_path, edi(b), "b.edi"),
+             write_edi(tmp_path, "  " + "~\n  ".join(b) + "~", "c.edi")]
+    monkeypatch.setattr(engine, "GROUP_BYTES", 1)
+    batch = read_batch(paths)
+    split = batch.split_segments()
+    for seg_id in split.ids():
+        assert set(split.rows([seg_id])["seg_id"]) == {seg_id}
+        assert set(split[seg_id]["seg_id"]) == {seg_id}
+    assert batch.claims["claim_id"].to_list() == ["A1", "A1", "A1"]
+    assert split.rows(["XX"]).height == 2
+
+
+@pytest.mark.skipif(CORPUS is None, reason="../shared/corpus is absent")
+def test_corpus_tables_do_not_depend_on_grouping(monkeypatch):
+    paths = sorted(p for p in CORPUS.rglob("*") if p.is_file())
+    together = read_batch(paths)
+    monkeypatch.setattr(engine, "GROUP_BYTES", 1)  # every file its own group
+    apart = read_batch(paths)
+    assert_frame_equal(apart.segments, together.segments)
+    assert_frame_equal(apart.claims, together.claims)
+    assert_frame_equal(apart.lines, together.lines)

@@ -35,8 +35,8 @@ def tokenize(loaded: LoadedFile, file_id: int) -> pl.DataFrame:
 
     ``seg_index`` is 1-based over the non-empty segments from the ISA on; ``_code`` is the
     structural code of the segment (see :data:`_CODES`, 0 for the others), which
-    :func:`annotate` consumes; ``_sid`` is an integer per distinct spelling of the ID
-    (the same across files), which groups rows by ID faster than the strings do.
+    :func:`annotate` consumes; ``_sid`` is an integer per segment ID (the same in every
+    file and group), which groups rows by ID faster than the strings do.
     """
     return _drop_empty(_split(loaded.data)).select(
         pl.lit(file_id, pl.UInt32).alias("file_id"),
@@ -87,16 +87,21 @@ def _split(data: bytes) -> pl.DataFrame:
 
     raw = read("\x01", "raw", pl.String())
     ids = read(ELEM, "seg_id", pl.Categorical())
-    if raw.len() != ids.len():  # cannot happen; cut the IDs out of the text instead
+    indented = True
+    if raw.len() == ids.len():
+        # A segment starts with white space exactly when its first field does: the few
+        # distinct IDs tell whether the start of every segment needs stripping too.
+        indented = any(v != v.lstrip(_WHITESPACE) for v in ids.unique().drop_nulls())
+    else:  # cannot happen; cut the IDs out of the text instead
         ids = (raw.str.strip_chars_start(_WHITESPACE).str.splitn(ELEM, 2)
                .struct.field("field_0").cast(pl.Categorical))
-    seg_id, code = _clean_ids(ids)
-    return pl.DataFrame([raw, seg_id.alias("seg_id"), code.alias("_code"),
-                         ids.to_physical().alias("_sid")]).with_columns(
-        # Stray white space or NULs around segments (indented files); stripping every row
-        # is cheaper than searching the bytes for where it is needed.
-        pl.col("raw").str.strip_chars(_WHITESPACE),
-    ).rechunk()  # one chunk (once, after the strip): gathers over chunks cost several times more
+    seg_id, code, sid = _clean_ids(ids)
+    # Stray white space or NULs around segments (indented files, trailing blanks): stripping
+    # every row is cheaper than searching the bytes for where it is needed.
+    strip = raw.str.strip_chars if indented else raw.str.strip_chars_end
+    return pl.DataFrame([strip(_WHITESPACE), seg_id.alias("seg_id"), code.alias("_code"),
+                         sid.alias("_sid")],
+                        ).rechunk()  # one chunk: gathers over chunks cost several times more
 
 
 def _drop_empty(df: pl.DataFrame) -> pl.DataFrame:
@@ -106,26 +111,41 @@ def _drop_empty(df: pl.DataFrame) -> pl.DataFrame:
     return df
 
 
-def _clean_ids(ids: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """``seg_id`` strings and structural codes from the categorical first fields (whose
-    integer codes become ``_sid``).
+# Cleaned segment ID -> a small integer, the same for the whole process (so across the
+# groups of a batch: the codes of a categorical read are local to that read).
+_SIDS: dict[str, int] = {}
+_SIDS_LOCK = threading.Lock()
+
+
+def _sid_of(seg_id: str) -> int:
+    with _SIDS_LOCK:
+        return _SIDS.setdefault(seg_id, len(_SIDS))
+
+
+def _clean_ids(ids: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """``seg_id`` strings, structural codes and ``_sid`` integers from the categorical first
+    fields, worked out once per distinct value and gathered by its code.
 
     IDs are 2-3 characters; 4 are kept so that a longer (invalid) one never passes for a
     real ID ("NM12" is not "NM1"). Leading white space (indented files) is dropped.
     """
     distinct = pl.DataFrame({"v": ids.unique()}).with_columns(p=pl.col("v").to_physical())
-    lut = [0] * ((distinct["p"].max() or 0) + 1)  # type: ignore[operator]
+    size = (distinct["p"].max() or 0) + 1  # type: ignore[operator]
+    codes, sids = [0] * size, [0] * size
     cleaned: dict[str, str] = {}
     for value, phys in distinct.iter_rows():
         if value is not None:
             cleaned[value] = value.lstrip(_WHITESPACE)[:4]
-            lut[phys] = _CODES.get(cleaned[value], 0)
-    code = pl.Series(lut, dtype=pl.UInt8).gather(ids.to_physical()).fill_null(0)
+            codes[phys] = _CODES.get(cleaned[value], 0)
+            sids[phys] = _sid_of(cleaned[value])
+    local = ids.to_physical()
+    code = pl.Series(codes, dtype=pl.UInt8).gather(local).fill_null(0)
+    sid = pl.Series(sids, dtype=pl.UInt32).gather(local).fill_null(_sid_of(""))
     if ids.null_count() or any(k != v for k, v in cleaned.items()):
         seg_id = ids.cast(pl.String).replace_strict(cleaned, default=None).fill_null("")
     else:
         seg_id = ids.cast(pl.String)
-    return seg_id, code
+    return seg_id, code, sid
 
 
 def with_el(df: pl.DataFrame) -> pl.DataFrame:
@@ -235,11 +255,7 @@ class SplitSegments:
             by = pl.col("_sid" if "_sid" in self.segs.columns else "seg_id").alias("_by")
             groups = self.segs.select(by, "seg_id", _row=pl.int_range(pl.len(), dtype=pl.UInt32)
                                       ).group_by("_by").agg(pl.col("seg_id").first(), "_row")
-            rows: dict[str, pl.Series] = {}
-            for seg_id, at in zip(groups["seg_id"], groups["_row"], strict=True):
-                # Spellings that clean to one ID (" NM1", "NM1") make one group.
-                rows[seg_id] = pl.concat([rows[seg_id], at]).sort() if seg_id in rows else at
-            self._rows = rows
+            self._rows = dict(zip(groups["seg_id"], groups["_row"], strict=True))
         return self._rows
 
     def prefetch(self, seg_ids: list[str] | tuple[str, ...]) -> None:
