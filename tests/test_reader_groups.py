@@ -120,3 +120,60 @@ def test_corpus_tables_do_not_depend_on_grouping(monkeypatch):
     assert_frame_equal(apart.segments, together.segments)
     assert_frame_equal(apart.claims, together.claims)
     assert_frame_equal(apart.lines, together.lines)
+
+
+def test_claim_table_failure_loses_only_the_file_at_fault(tmp_path, monkeypatch):
+    from helpers import run_cli
+
+    from validator.model import tables
+
+    paths = [write_edi(tmp_path, edi(interchange(transaction(claim=c))), f"{c}.edi")
+             for c in ("A1", "BOOM", "C3")]
+    real = tables.claims
+
+    def fragile(segs, txns, split=None):
+        if segs.filter(pl.col("raw").str.contains("BOOM", literal=True)).height:
+            raise ValueError("simulated table defect")
+        return real(segs, txns, split)
+
+    monkeypatch.setattr(tables, "claims", fragile)
+    batch = read_batch(paths)
+    assert batch.files["status"].to_list() == ["parsed", "unreadable", "parsed"]
+    assert "simulated table defect" in batch.files["error"][1]
+    assert batch.claims["claim_id"].to_list() == ["A1", "C3"]
+    assert batch.lines["claim_key"].is_in(batch.claims["claim_key"].implode()).all()
+    assert 1 not in batch.segments["file_id"].to_list()
+    code, out, err = run_cli(["check", "--format", "json", "--no-ig", *map(str, paths)])
+    assert code == 1 and "Traceback" not in err
+    import json
+
+    doc = json.loads(out)
+    assert doc["summary"]["files_unreadable"] == 1
+    assert [c["claim_id"] for c in doc["claims"]] == ["A1", "C3"]
+    assert [f["rule"] for f in doc["findings"] if f["file"].endswith("BOOM.edi")] == ["FILE001"]
+
+
+@pytest.mark.parametrize("fails_on", ["batch", "always"])
+def test_claim_table_fallback_file_by_file(tmp_path, monkeypatch, fails_on):
+    from validator.model import tables
+
+    paths = [write_edi(tmp_path, edi(interchange(transaction(claim=c))), f"{c}.edi")
+             for c in ("A1", "B2")]
+    expected = read_batch(paths)
+    real = tables.claims
+
+    def fragile(segs, txns, split=None):
+        if (fails_on == "always" and segs.height) or segs["file_id"].n_unique() > 1:
+            raise ValueError("simulated table defect")
+        return real(segs, txns, split)
+
+    monkeypatch.setattr(tables, "claims", fragile)
+    batch = read_batch(paths)
+    if fails_on == "batch":  # only the whole batch trips it: file by file, nothing is lost
+        assert batch.files["status"].to_list() == ["parsed", "parsed"]
+        assert_frame_equal(batch.claims, expected.claims)
+        assert_frame_equal(batch.lines, expected.lines)
+    else:
+        assert batch.files["status"].to_list() == ["unreadable", "unreadable"]
+        assert batch.claims.height == 0 and batch.segments.height == 0
+        assert batch.load_findings["rule"].to_list() == ["FILE001", "FILE001"]

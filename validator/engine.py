@@ -152,7 +152,54 @@ def read_segments(paths: Sequence[Path]) -> Batch:
 
 
 def build_tables(batch: Batch) -> Batch:
-    """The second half of :func:`read_batch`: the claims and lines tables."""
+    """The second half of :func:`read_batch`: the claims and lines tables.
+
+    Should building them fail, they are built again one file at a time: a file whose tables
+    cannot be built becomes unreadable (FILE001) and the batch goes on without it.
+    """
+    try:
+        return _tables(batch)
+    except Exception:  # a reader bug must not stop the batch
+        log.debug("traceback of the claim-table error", exc_info=True)  # shown with -vv only
+        return _tables_file_by_file(batch)
+
+
+def _tables_file_by_file(batch: Batch) -> Batch:
+    segs = batch.segments
+    by_file = segs.partition_by("file_id", as_dict=True, maintain_order=True)
+    built: list[Batch] = []
+    failed: dict[int, str] = {}
+    for (file_id,), sub in by_file.items():
+        txns = batch.transactions.filter(pl.col("file_id") == file_id)
+        try:
+            built.append(_tables(replace(batch, segments=sub, transactions=txns,
+                                         split=SplitSegments(sub))))
+        except Exception as exc:
+            failed[int(file_id)] = (f"internal error while building the claim tables: "
+                                    f"{type(exc).__name__}: {exc}")
+            log.error("%s: %s", batch.files["path"][int(file_id)], failed[int(file_id)])
+    gone = pl.col("file_id").is_in(list(failed))
+    segs = segs.filter(~gone)
+    if not built:  # every file failed: empty tables of the usual shape
+        built.append(_tables(replace(batch, segments=segs, transactions=batch.transactions.clear(),
+                                     split=SplitSegments(segs))))
+    status = pl.col("file_id").replace_strict(failed, default=None, return_dtype=pl.String)
+    files = batch.files.with_columns(
+        status=pl.when(status.is_not_null()).then(pl.lit("unreadable")).otherwise("status"),
+        error=pl.coalesce(status, "error"))
+    found = pl.DataFrame({"file_id": list(failed), "rule": ["FILE001"] * len(failed),
+                          "message": list(failed.values())},
+                         schema={"file_id": pl.UInt32, "rule": pl.String, "message": pl.String})
+    return replace(
+        batch, files=files, segments=segs, split=SplitSegments(segs),
+        transactions=batch.transactions.filter(~gone),
+        claims=pl.concat([b.claims for b in built], how="vertical_relaxed"),
+        lines=pl.concat([b.lines for b in built], how="vertical_relaxed"),
+        load_findings=F.concat([batch.load_findings, found]),
+    )
+
+
+def _tables(batch: Batch) -> Batch:
     segs, split = batch.segments, batch.split_segments()
     split.prefetch(tables.READER_SEGMENTS)
     # The two tables are independent: build them side by side (polars releases the GIL).
