@@ -90,7 +90,7 @@ def read_segments(paths: Sequence[Path]) -> Batch:
     parts: list[pl.DataFrame] = []
     load_findings: list[dict[str, Any]] = []
     group: list[tuple[int, LoadedFile]] = []
-    grouped = [0]  # bytes held in ``group``
+    grouped = 0  # bytes held in ``group``
 
     def unreadable(file_id: int, code: str, message: str) -> None:
         files[file_id].update(status="unreadable", error=message)
@@ -103,6 +103,7 @@ def read_segments(paths: Sequence[Path]) -> Batch:
         unreadable(file_id, "FILE001", msg)
 
     def flush() -> None:
+        nonlocal grouped
         if not group:
             return
         try:
@@ -114,7 +115,7 @@ def read_segments(paths: Sequence[Path]) -> Batch:
                 except Exception as exc:
                     internal(file_id, exc)
         group.clear()  # the files' bytes: the segments table holds what is needed
-        grouped[0] = 0
+        grouped = 0
 
     for file_id, path in enumerate(paths):
         try:
@@ -128,10 +129,10 @@ def read_segments(paths: Sequence[Path]) -> Batch:
             continue
         for code, message in loaded.notes:
             load_findings.append({"file_id": file_id, "rule": code, "message": message})
-        if grouped[0] + len(loaded.data) > GROUP_BYTES:
+        if grouped + len(loaded.data) > GROUP_BYTES:
             flush()
         group.append((file_id, loaded))
-        grouped[0] += len(loaded.data)
+        grouped += len(loaded.data)
         del loaded
     flush()
     files_df = pl.DataFrame(
