@@ -70,7 +70,7 @@ def tokenize_files(files: list[tuple[int, LoadedFile]]) -> pl.DataFrame:
 
 
 def _split(data: bytes) -> pl.DataFrame:
-    """``raw, seg_id, _code`` of every segment of canonical text (empty ones included).
+    """``raw, seg_id, _code, _sid`` of every segment of canonical text (empty ones included).
 
     Polars' CSV reader does the splitting (one column, the segment terminator as end of
     line), in two passes: whole segments, and their IDs (the first field with the element
