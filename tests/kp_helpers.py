@@ -7,8 +7,10 @@ Regenerate the samples after editing a scenario: ``python -m tests.kp_helpers``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from tests.claim_edi import KPIC, ClaimFields, Line, Names, interchange
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_edi"
@@ -16,46 +18,15 @@ P_FILE = SAMPLES / "kp-837p-scenarios.edi"
 I_FILE = SAMPLES / "kp-837i-scenarios.edi"
 ROSTER_FILE = SAMPLES / "kp-roster.csv"
 
-CIGNA = ("P.O. BOX 188061", "CHATTANOOGA", "TN", "374228061")
-KPIC = ("P.O. BOX 30547", "SALT LAKE CITY", "UT", "841300547")
-CITY = {"FL": ("MIAMI", "331110000"), "TX": ("DALLAS", "752010000"), "OR": ("PORTLAND", "972010000"),
-        "CA": ("LOS ANGELES", "900120000"), "CO": ("DENVER", "802020000"),
-        "MD": ("BALTIMORE", "212010000"), "GA": ("ATLANTA", "303030000"),
-        "VA": ("RICHMOND", "232190000"), "AZ": ("PHOENIX", "850040000")}
-
 
 @dataclass
-class Line:
-    procedure: str = "99283"
-    pos: str | None = None  # SV105 (837P), only when it differs from CLM05-1
-    revenue: str = "0450"  # SV201 (837I)
-    charge: int = 100
-
-
-@dataclass
-class Scenario:
+class Scenario(ClaimFields):
     """One claim. ``expect`` = KP codes without a roster; ``with_roster`` = with kp-roster.csv
     (defaults to ``expect``)."""
 
     claim_id: str
     expect: set[str]
     with_roster: set[str] | None = None
-    plan: str | None = "KAISER NCAL HMO"  # SBR04
-    sbr09: str = "CI"
-    payer_name: str = "CIGNA MEDICAL CLAIMS"
-    payer_id: str = "62308"
-    payer_address: tuple[str, str, str, str] | None = CIGNA
-    member_id: str = "KPM100001"
-    date: str = "20230315"  # first line's DTP*472 (837P) / statement start (837I)
-    statement_to: str | None = None  # 837I DTP*434 end (default: date)
-    pos: str = "23"  # 837P CLM05-1
-    tob: str = "13"  # 837I CLM05-1 (bill type)
-    cl101: str | None = "1"  # 837I admission type
-    lines: list[Line] = field(default_factory=lambda: [Line()])
-    line_date: str | None = None  # 837P/837I line date (default: date)
-    f5: str | None = None  # AMT*F5 (837P only: the 837I 2300 loop has no AMT*F5)
-    facility_state: str | None = "TX"
-    billing_state: str = "FL"
 
     @property
     def roster_expect(self) -> set[str]:
@@ -180,78 +151,14 @@ RSTR0006,PPO,NW,self-funded
 """
 
 
-def _isa(control: str) -> str:
-    return ("ISA*00*          *00*          *ZZ*" + "KPSCENARIOS".ljust(15) + "*ZZ*"
-            + "CLEARINGHOUSE".ljust(15) + f"*240115*1200*^*00501*{control}*0*T*:")
-
-
-def _billing(s: Scenario, hl: int) -> list[str]:
-    city, zip_ = CITY[s.billing_state]
-    return [f"HL*{hl}**20*1", "NM1*85*2*SCENARIO MEDICAL GROUP*****XX*1234567893",
-            "N3*100 MAIN ST", f"N4*{city}*{s.billing_state}*{zip_}", "REF*EI*123456789"]
-
-
-def _subscriber(s: Scenario, hl: int) -> list[str]:
-    out = [f"HL*{hl + 1}*{hl}*22*0", f"SBR*P*18**{s.plan or ''}*****{s.sbr09}",
-           f"NM1*IL*1*DOE*JANE****MI*{s.member_id}", "N3*1 ELM ST", "N4*MIAMI*FL*331010000",
-           "DMG*D8*19800101*F", f"NM1*PR*2*{s.payer_name}*****PI*{s.payer_id}"]
-    if s.payer_address:
-        street, city, state, zip_ = s.payer_address
-        out += [f"N3*{street}", f"N4*{city}*{state}*{zip_}"]
-    return out
-
-
-def _facility(s: Scenario) -> list[str]:
-    if not s.facility_state:
-        return []
-    city, zip_ = CITY[s.facility_state]
-    return ["NM1*77*2*SCENARIO URGENT CARE*****XX*1234567893", "N3*200 CARE WAY",
-            f"N4*{city}*{s.facility_state}*{zip_}"]
-
-
-def _claim_p(s: Scenario) -> list[str]:
-    total = sum(line.charge for line in s.lines)
-    out = [f"CLM*{s.claim_id}*{total}***{s.pos}:B:1*Y*A*Y*Y"]
-    if s.f5 is not None:
-        out.append(f"AMT*F5*{s.f5}")
-    out += ["HI*ABK:R69", *_facility(s)]
-    for n, line in enumerate(s.lines, 1):
-        out += [f"LX*{n}", f"SV1*HC:{line.procedure}*{line.charge}*UN*1*{line.pos or ''}**1",
-                f"DTP*472*D8*{s.line_date or s.date}"]
-    return out
-
-
-def _claim_i(s: Scenario) -> list[str]:
-    total = sum(line.charge for line in s.lines)
-    out = [f"CLM*{s.claim_id}*{total}***{s.tob}:A:1**A*Y*Y",
-           f"DTP*434*RD8*{s.date}-{s.statement_to or s.date}"]
-    if s.cl101:
-        out.append(f"CL1*{s.cl101}*7*01")
-    if s.f5 is not None:
-        out.append(f"AMT*F5*{s.f5}")
-    out += ["HI*ABK:R69", "NM1*71*1*DOE*JOHN****XX*1234567893", *_facility(s)]
-    for n, line in enumerate(s.lines, 1):
-        out += [f"LX*{n}", f"SV2*{line.revenue}*HC:{line.procedure}*{line.charge}*UN*1",
-                f"DTP*472*D8*{s.line_date or s.date}"]
-    return out
+NAMES = Names(sender="KPSCENARIOS", submitter="KP SCENARIO BILLING", submitter_id="KPSCEN",
+              provider="SCENARIO")
 
 
 def build(scenarios: list[Scenario], kind: str) -> str:
     """One interchange with one 837 transaction holding every scenario claim."""
-    guide = {"P": "005010X222A1", "I": "005010X223A2"}[kind]
-    claim = {"P": _claim_p, "I": _claim_i}[kind]
-    body = ["ST*837*0001*" + guide, f"BHT*0019*00*KPSCEN{kind}*20240115*1200*CH",
-            "NM1*41*2*KP SCENARIO BILLING*****46*KPSCEN", "PER*IC*BILLING OFFICE*TE*5555550100",
-            "NM1*40*2*CLEARINGHOUSE*****46*CLEARINGHOUSE"]
-    hl = 1
-    for s in scenarios:
-        body += _billing(s, hl) + _subscriber(s, hl) + claim(s)
-        hl += 2
-    body.append(f"SE*{len(body) + 1}*0001")
-    segs = [_isa("000000101" if kind == "P" else "000000102"),
-            f"GS*HC*KPSCENARIOS*CLEARINGHOUSE*20240115*1200*1*X*{guide}", *body, "GE*1*1",
-            "IEA*1*" + ("000000101" if kind == "P" else "000000102")]
-    return "~\n".join(segs) + "~\n"
+    control = "000000101" if kind == "P" else "000000102"
+    return interchange(scenarios, kind, NAMES, isa13=control, gs06="1", bht03=f"KPSCEN{kind}")
 
 
 def expected_files() -> dict[Path, str]:

@@ -8,50 +8,27 @@ committed files are out of date). The expectations are checked by ``ruleset test
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from tests.claim_edi import KPIC, ClaimFields, Line, Names, interchange
 
 ROOT = Path(__file__).resolve().parents[1]
 KP_TESTS = ROOT / "rulesets" / "tests" / "kp-cigna"
 ACME_TESTS = ROOT / "rulesets" / "examples" / "tests" / "acme-billing"
 
-CIGNA = ("P.O. BOX 188061", "CHATTANOOGA", "TN", "374228061")
-KPIC = ("P.O. BOX 30547", "SALT LAKE CITY", "UT", "841300547")
-CITY = {"FL": ("MIAMI", "331110000"), "TX": ("DALLAS", "752010000"), "OR": ("PORTLAND", "972010000"),
-        "CA": ("LOS ANGELES", "900120000"), "CO": ("DENVER", "802020000"),
-        "MD": ("BALTIMORE", "212010000"), "VA": ("RICHMOND", "232190000"),
-        "AZ": ("PHOENIX", "850040000"), "NC": ("CHARLOTTE", "282020000")}
-
 
 @dataclass
-class Line:
-    procedure: str = "99283"
-    revenue: str = "0450"  # 837I SV201
-    pos: str | None = None  # 837P SV105, when it differs from CLM05-1
-
-
-@dataclass
-class Claim:
+class Claim(ClaimFields):
     """One claim of a case: what it carries, which codes it must raise and why."""
 
     claim_id: str
     expect: list[str]
     why: str
-    plan: str | None = "KAISER NCAL HMO"  # SBR04
-    sbr09: str = "CI"
-    payer_name: str = "CIGNA MEDICAL CLAIMS"
-    payer_id: str = "62308"
-    payer_address: tuple[str, str, str, str] | None = CIGNA
-    member_id: str = "KPM100001"
-    date: str = "20230315"  # line DTP*472 (837P) / statement start (837I)
-    statement_to: str | None = None  # 837I
-    pos: str = "23"  # 837P CLM05-1
-    bill_type: str = "13"  # 837I CLM05-1
-    cl101: str | None = "1"  # 837I admission type
-    lines: list[Line] = field(default_factory=lambda: [Line()])
-    f5: str | None = None  # AMT*F5 (patient paid; 837P only)
-    facility_state: str | None = "TX"
-    billing_state: str = "FL"
+
+    def __post_init__(self) -> None:
+        # 837I lines are dated at the end of the statement period.
+        self.line_date = self.line_date or self.statement_to
 
 
 @dataclass
@@ -199,7 +176,7 @@ KP_CASES = [
         Claim("I-KP140-ELECTIVE", ["KP140"], "elective admission, lab revenue code", cl101="3",
               lines=ELECTIVE),
         Claim("I-KP140-BILL-TYPE-23", ["KP140"], "bill type 23 is not place of service 23",
-              bill_type="23", cl101="3", lines=ELECTIVE),
+              tob="23", cl101="3", lines=ELECTIVE),
         Claim("I-KP160-POS-NO-TIER", ["KP160"], "POS without a tier", plan="KAISER SCAL POS",
               cl101="3", lines=ELECTIVE),
         Claim("I-KP161-NO-REGION", ["KP161"], "no region word", plan="KAISER EPO"),
@@ -233,67 +210,14 @@ ACME_CASES = [
 
 # -- EDI -----------------------------------------------------------------------------------
 
-def _isa(control: str) -> str:
-    return ("ISA*00*          *00*          *ZZ*" + "RULESETTESTS".ljust(15) + "*ZZ*"
-            + "CLEARINGHOUSE".ljust(15) + f"*240115*1200*^*00501*{control}*0*T*:")
-
-
-def _parties(c: Claim, hl: int) -> list[str]:
-    city, zip_ = CITY[c.billing_state]
-    out = [f"HL*{hl}**20*1", "NM1*85*2*CASE MEDICAL GROUP*****XX*1234567893",
-           "N3*100 MAIN ST", f"N4*{city}*{c.billing_state}*{zip_}", "REF*EI*123456789",
-           f"HL*{hl + 1}*{hl}*22*0", f"SBR*P*18**{c.plan or ''}*****{c.sbr09}",
-           f"NM1*IL*1*DOE*JANE****MI*{c.member_id}", "N3*1 ELM ST", "N4*MIAMI*FL*331010000",
-           "DMG*D8*19800101*F", f"NM1*PR*2*{c.payer_name}*****PI*{c.payer_id}"]
-    if c.payer_address:
-        street, pcity, state, zip_ = c.payer_address
-        out += [f"N3*{street}", f"N4*{pcity}*{state}*{zip_}"]
-    return out
-
-
-def _facility(c: Claim) -> list[str]:
-    if not c.facility_state:
-        return []
-    city, zip_ = CITY[c.facility_state]
-    return ["NM1*77*2*CASE URGENT CARE*****XX*1234567893", "N3*200 CARE WAY",
-            f"N4*{city}*{c.facility_state}*{zip_}"]
-
-
-def _claim(c: Claim, kind: str) -> list[str]:
-    total = 100 * len(c.lines)
-    if kind == "P":
-        out = [f"CLM*{c.claim_id}*{total}***{c.pos}:B:1*Y*A*Y*Y"]
-        out += [f"AMT*F5*{c.f5}"] if c.f5 is not None else []
-        out += ["HI*ABK:R69", *_facility(c)]
-        for n, line in enumerate(c.lines, 1):
-            out += [f"LX*{n}", f"SV1*HC:{line.procedure}*100*UN*1*{line.pos or ''}**1",
-                    f"DTP*472*D8*{c.date}"]
-        return out
-    out = [f"CLM*{c.claim_id}*{total}***{c.bill_type}:A:1**A*Y*Y",
-           f"DTP*434*RD8*{c.date}-{c.statement_to or c.date}"]
-    out += [f"CL1*{c.cl101}*7*01"] if c.cl101 else []
-    if c.f5 is not None:
-        raise ValueError(f"{c.claim_id}: the 837I claim loop has no AMT*F5 (patient paid)")
-    out += ["HI*ABK:R69", "NM1*71*1*DOE*JOHN****XX*1234567893", *_facility(c)]
-    for n, line in enumerate(c.lines, 1):
-        out += [f"LX*{n}", f"SV2*{line.revenue}*HC:{line.procedure}*100*UN*1",
-                f"DTP*472*D8*{c.statement_to or c.date}"]
-    return out
+NAMES = Names(sender="RULESETTESTS", submitter="RULESET TESTS", submitter_id="RSTESTS",
+              provider="CASE")
 
 
 def edi(case: Case, control: int) -> str:
     """One interchange, one 837 transaction holding every claim of the case."""
-    guide = {"P": "005010X222A1", "I": "005010X223A2"}[case.kind]
-    body = [f"ST*837*0001*{guide}", f"BHT*0019*00*{case.name[:30].upper()}*20240115*1200*CH",
-            "NM1*41*2*RULESET TESTS*****46*RSTESTS", "PER*IC*BILLING OFFICE*TE*5555550100",
-            "NM1*40*2*CLEARINGHOUSE*****46*CLEARINGHOUSE"]
-    for i, c in enumerate(case.claims):
-        body += _parties(c, 2 * i + 1) + _claim(c, case.kind)
-    body.append(f"SE*{len(body) + 1}*0001")
-    ctl = f"{control:09d}"
-    segs = [_isa(ctl), f"GS*HC*RULESETTESTS*CLEARINGHOUSE*20240115*1200*{control}*X*{guide}",
-            *body, f"GE*1*{control}", f"IEA*1*{ctl}"]
-    return "~\n".join(segs) + "~\n"
+    return interchange(case.claims, case.kind, NAMES, isa13=f"{control:09d}", gs06=str(control),
+                       bht03=case.name[:30].upper())
 
 
 def expectations(case: Case) -> str:
