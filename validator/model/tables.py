@@ -12,7 +12,7 @@ from typing import TypeVar
 import polars as pl
 
 from ..x12.load import COMP
-from ..x12.segments import SplitSegments, el, with_el
+from ..x12.segments import SplitSegments, el, nonempty, with_el
 
 SID = pl.col("seg_id")
 
@@ -313,8 +313,7 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
 
 def _item(col: str, i: int) -> pl.Expr:
     """Item ``i`` (0-based) of a list column, null when absent or empty."""
-    v = pl.col(col).list.get(i, null_on_oob=True)
-    return pl.when(v != "").then(v)
+    return nonempty(pl.col(col).list.get(i, null_on_oob=True))
 
 
 def lines(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.DataFrame:

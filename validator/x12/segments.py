@@ -153,16 +153,20 @@ def with_el(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(el=pl.col("raw").str.split(ELEM))
 
 
+def nonempty(v: pl.Expr) -> pl.Expr:
+    """``v`` with empty strings as null. (``when(v != "").then(v)`` would work ``v`` out
+    twice outside a lazy query, where nothing removes the repeat.)"""
+    return v.replace("", None)
+
+
 def el(i: int) -> pl.Expr:
     """Element ``i`` (1-based) of the segment, or null when absent or empty (needs ``el``)."""
-    v = pl.col("el").list.get(i, null_on_oob=True)
-    return pl.when(v != "").then(v)
+    return nonempty(pl.col("el").list.get(i, null_on_oob=True))
 
 
 def comp(i: int, j: int) -> pl.Expr:
     """Component ``j`` (1-based) of composite element ``i`` (needs ``el``)."""
-    v = el(i).str.split(COMP).list.get(j - 1, null_on_oob=True)
-    return pl.when(v != "").then(v)
+    return nonempty(el(i).str.split(COMP).list.get(j - 1, null_on_oob=True))
 
 
 def _mark(last: int) -> pl.Expr:
