@@ -78,8 +78,9 @@ def read_batch(paths: Sequence[Path]) -> Batch:
 
 
 # Files are tokenised in groups of about this many bytes (see tokenize_files): a folder of
-# small files costs two passes of the CSV reader per group, not per file.
-GROUP_BYTES = 32 << 20
+# small files costs two passes of the CSV reader per group, not per file. (32 MB groups were
+# 1% faster on 200 files of 500 claims, and peaked 50 MB higher.)
+GROUP_BYTES = 16 << 20
 
 
 def read_segments(paths: Sequence[Path]) -> Batch:
