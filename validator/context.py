@@ -54,7 +54,7 @@ class Context:
 
         def build() -> pl.DataFrame:
             s = self.batch.split_segments().in_order(seg_ids)
-            if supported:
+            if supported and not self._all_supported():
                 keys = self.transactions.filter(pl.col("supported")).get_column("st_key")
                 s = s.filter(pl.col("st_key").is_in(keys.implode()))
             return s

@@ -185,10 +185,10 @@ def _tables_file_by_file(batch: Batch) -> Batch:
     if not built:  # every file failed: empty tables of the usual shape
         built.append(_tables(replace(batch, segments=segs, transactions=batch.transactions.clear(),
                                      split=SplitSegments(segs))))
-    status = pl.col("file_id").replace_strict(failed, default=None, return_dtype=pl.String)
+    reason = pl.col("file_id").replace_strict(failed, default=None, return_dtype=pl.String)
     files = batch.files.with_columns(
-        status=pl.when(status.is_not_null()).then(pl.lit("unreadable")).otherwise("status"),
-        error=pl.coalesce(status, "error"))
+        status=pl.when(reason.is_not_null()).then(pl.lit("unreadable")).otherwise("status"),
+        error=pl.coalesce(reason, "error"))
     found = pl.DataFrame({"file_id": list(failed), "rule": ["FILE001"] * len(failed),
                           "message": list(failed.values())},
                          schema={"file_id": pl.UInt32, "rule": pl.String, "message": pl.String})

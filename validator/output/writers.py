@@ -34,10 +34,10 @@ def _publish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write(path: Path, data: str | bytes | Iterable[str]) -> None:
+def atomic_write(path: Path, data: str | bytes | Iterable[str | bytes]) -> None:
     """Write to a temp file in the same folder, then rename over ``path``.
 
-    ``data`` may be an iterable of text chunks (written one by one)."""
+    ``data`` may be an iterable of text or UTF-8 chunks (written one by one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -221,7 +221,7 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     nm101 = df.select(raw.filter(code == NM1).str.slice(4, 4).str.splitn(ELEM, 2)
                       .struct.field("field_0"))
     hl_levels, nm101 = (
-        v.select(pl.when(pl.first() != "").then(pl.first()).cast(pl.Categorical)).to_series()
+        v.select(nonempty(pl.first()).cast(pl.Categorical)).to_series()
         for v in (hl_levels, nm101))
     in_clm = pl.col("_in_clm").fill_null(False)
     return df.with_columns(

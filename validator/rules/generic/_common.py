@@ -17,10 +17,6 @@ _COLS = ("file_id", "seg_index", "seg_id", "st_key", "hl_key", "clm_key", "lx_ke
          "in_2320")
 
 
-def supported_st(ctx: Context) -> pl.Series:
-    return ctx.transactions.filter(pl.col("supported"))["st_key"]
-
-
 def raw(i: int) -> pl.Expr:
     """Element ``i`` as sent (empty string when empty, null when absent): cheaper than ``el``
     on large scans; test emptiness with :func:`blank`."""
@@ -38,17 +34,8 @@ SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
 def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
     """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions, split
     into elements (shared with the reader: each segment ID is split once per run)."""
-
-    def build() -> pl.DataFrame:
-        split = ctx.batch.split_segments()
-        split.prefetch(SCANNED)  # the rest in parallel, once
-        df = split[seg_id]
-        sup = supported_st(ctx)
-        if sup.len() != ctx.transactions.height:
-            df = df.filter(pl.col("st_key").is_in(sup.implode()))
-        return df.select(*_COLS, "el")
-
-    return ctx.derived(f"generic_segs_{seg_id}", build)
+    ctx.batch.split_segments().prefetch(SCANNED)  # the rest in parallel, once
+    return ctx.segs(seg_id).select(*_COLS, "el")
 
 
 def nm1_names(ctx: Context) -> pl.DataFrame:
