@@ -4,6 +4,7 @@
     python bench/benchmark.py --sizes 10000 --types P --repeat 1 --no-pyx12
     python bench/benchmark.py --ig                  # also --ig with --jobs 1 and 2 (10k files)
     python bench/benchmark.py --folder 1000x100     # the folder row: 1,000 files of 100 claims
+    python bench/benchmark.py --large-folder 16x50000  # in chunks (default) and in one pass
 
 Each measurement runs in a fresh process (its own peak RSS, read with os.wait4); the best
 of ``--repeat`` runs is reported. Files are generated once into ``bench/out/``. Figures on
@@ -128,6 +129,9 @@ def main() -> None:
                     help="also run with implementation-guide validation (--jobs 1 and 2)")
     ap.add_argument("--folder", default="200x500", metavar="FILESxCLAIMS",
                     help="also check a folder of that many small 837P files ('' to skip)")
+    ap.add_argument("--large-folder", default="", metavar="FILESxCLAIMS",
+                    help="also check a folder larger than one chunk (e.g. 16x50000, 336 MB) "
+                         "in chunks and with --chunk-size 0")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
     py = sys.executable
@@ -161,6 +165,14 @@ def main() -> None:
                             [py, "-m", "validator", "check", str(path), "--format", "json",
                              "-q", "--no-ig"], args.repeat))
         _print(results[-1:])
+    if args.large_folder:  # memory follows the chunk, not the batch
+        files, each = (int(x) for x in args.large_folder.lower().split("x"))
+        path = ensure_folder("P", files, files * each)
+        check = [py, "-m", "validator", "check", str(path), "--format", "json", "-q", "--no-ig"]
+        for label, extra in (("128M chunks", []), ("one pass", ["--chunk-size", "0"])):
+            results.append(best(f"check --no-ig {files} files, {label}", path, files * each,
+                                [*check, *extra], args.repeat))
+            _print(results[-1:])
     print()
     _table(results)
     if args.json:
@@ -170,14 +182,14 @@ def main() -> None:
 
 def _print(runs: list[Run]) -> None:
     for r in runs:
-        print(f"  {r.what:<30} {r.file:<12} {r.claims_per_s:>10,.0f} claims/s", file=sys.stderr)
+        print(f"  {r.what:<38} {r.file:<12} {r.claims_per_s:>10,.0f} claims/s", file=sys.stderr)
 
 
 def _table(results: list[Run]) -> None:
-    print(f"{'measurement':<30} {'file':<12} {'MB':>6} {'claims':>8} {'seconds':>8} "
+    print(f"{'measurement':<38} {'file':<12} {'MB':>6} {'claims':>8} {'seconds':>8} "
           f"{'claims/s':>10} {'peak RSS MB':>11} {'RSS/input':>9}")
     for r in results:
-        print(f"{r.what:<30} {r.file:<12} {r.input_mb:>6.1f} {r.claims:>8} {r.seconds:>8.2f} "
+        print(f"{r.what:<38} {r.file:<12} {r.input_mb:>6.1f} {r.claims:>8} {r.seconds:>8.2f} "
               f"{r.claims_per_s:>10,.0f} {r.peak_rss_mb:>11.0f} {r.peak_rss_mb / r.input_mb:>8.1f}x")
     by = {(r.what.split(" 837")[0], r.file): r for r in results}
     for (what, file), r in by.items():

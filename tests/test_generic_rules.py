@@ -469,3 +469,15 @@ def test_dup402_probable_duplicate(kind, tmp_path):
     assert "DUP402" not in codes(run(build(kind, claims=differ), tmp_path))
     other_day = [claim(kind, "A1"), claim(kind, "A2", date="20240116")]
     assert "DUP402" not in codes(run(build(kind, claims=other_day), tmp_path))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bal304_keeps_the_files_of_a_batch_apart(kind, tmp_path):
+    # Both SVDs sit at the same segment position of their file; each file's CAS counts for
+    # its own SVD only (segment positions are per file).
+    a = build(kind, claims=[_adjudicated(kind, "70", ["CAS*CO*45*30"])])
+    b = build(kind, claims=[_adjudicated(kind, "60", ["CAS*CO*45*40"])])
+    assert "BAL304" not in codes(run([a, b], tmp_path))
+    c = build(kind, claims=[_adjudicated(kind, "60", ["CAS*CO*45*30"])])
+    f = run([a, c], tmp_path)
+    assert one(f, "BAL304")["found"] == "90.00"

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .chunking import parse_size
 from .engine import Selection, UsageError, check, collect_inputs
 from .output import tables as views
 from .output.writers import WRITERS, reserve_names
@@ -93,6 +94,13 @@ def run() -> None:
     os._exit(code)
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command("check")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "formats", multiple=True, metavar="FMT[,FMT]",
@@ -119,6 +127,10 @@ def run() -> None:
               help="Run implementation-guide validation through pyx12 (slow; SNIP 2).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Worker processes for implementation-guide validation (0 = one per core).")
+@click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
+              metavar="SIZE", callback=lambda _ctx, _param, v: _size(v),
+              help="Read and check larger inputs this much at a time (whole files; K/M/G; "
+                   "0 = all at once). Bounds memory; the results are the same.")
 @click.option("--show-phi", is_flag=True,
               help="Show patient names, member IDs and birth dates unmasked in reports.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
@@ -126,8 +138,8 @@ def run() -> None:
 def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
               report_path: Path | None, fail_on: str, ruleset_name: str,
               members: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-              exclude: tuple[str, ...], run_ig: bool, jobs: int, show_phi: bool, verbose: int,
-              quiet: bool) -> None:
+              exclude: tuple[str, ...], run_ig: bool, jobs: int, chunk_bytes: int,
+              show_phi: bool, verbose: int, quiet: bool) -> None:
     """Check 837 files, folders (recursive) and globs."""
     _setup_logging(verbose, quiet)
     fmts = _split_csv(formats) or [_default_format()]
@@ -147,7 +159,8 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     from .engine import DEFAULT_EXCLUDES
 
     files = collect_inputs(paths, (*DEFAULT_EXCLUDES, *exclude))
-    options = {"members": members, "show_phi": show_phi, "ig": run_ig, "jobs": jobs}
+    options = {"members": members, "show_phi": show_phi, "ig": run_ig, "jobs": jobs,
+               "chunk_bytes": chunk_bytes}
     result = check(files, ruleset, selection, options, inputs=list(paths))
 
     to_stdout = fmts == ["json"] and report_path is None

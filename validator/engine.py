@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from . import chunking
 from . import findings as F
 from .context import Batch, Context
 from .model import tables
@@ -83,23 +84,24 @@ def read_batch(paths: Sequence[Path]) -> Batch:
 GROUP_BYTES = 16 << 20
 
 
-def read_segments(paths: Sequence[Path]) -> Batch:
+def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
     """The first half of :func:`read_batch`: files, annotated segments and transaction sets.
-    ``claims`` and ``lines`` stay ``None`` until :func:`build_tables`."""
+    ``claims`` and ``lines`` stay ``None`` until :func:`build_tables`. File IDs count from
+    ``first_id`` (a chunk of a larger batch)."""
     files = [{"file_id": i, "path": str(p), "status": "parsed", "error": None}
-             for i, p in enumerate(paths)]
+             for i, p in enumerate(paths, first_id)]
     parts: list[pl.DataFrame] = []
     load_findings: list[dict[str, Any]] = []
     group: list[tuple[int, LoadedFile]] = []
     grouped = 0  # bytes held in ``group``
 
     def unreadable(file_id: int, code: str, message: str) -> None:
-        files[file_id].update(status="unreadable", error=message)
+        files[file_id - first_id].update(status="unreadable", error=message)
         load_findings.append({"file_id": file_id, "rule": code, "message": message})
 
     def internal(file_id: int, exc: Exception) -> None:  # a reader bug must not stop the batch
         msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
-        log.error("%s: %s", paths[file_id], msg)
+        log.error("%s: %s", paths[file_id - first_id], msg)
         log.debug("traceback of the reader error", exc_info=True)  # shown with -vv only
         unreadable(file_id, "FILE001", msg)
 
@@ -118,7 +120,7 @@ def read_segments(paths: Sequence[Path]) -> Batch:
         group.clear()  # the files' bytes: the segments table holds what is needed
         grouped = 0
 
-    for file_id, path in enumerate(paths):
+    for file_id, path in enumerate(paths, first_id):
         try:
             loaded = load(path, str(path))
         except LoadError as exc:
@@ -149,6 +151,9 @@ def read_segments(paths: Sequence[Path]) -> Batch:
                                               "message": pl.String})
           if load_findings else F.empty())
     split = SplitSegments(segs)
+    isa = split.rows(["ISA"]).group_by("file_id").agg(interchanges=pl.len().cast(pl.Int64))
+    files_df = files_df.join(isa, on="file_id", how="left", maintain_order="left").with_columns(
+        pl.col("interchanges").fill_null(0))
     return Batch(files_df, segs, tables.transactions(segs, split), None, None,  # type: ignore[arg-type]
                  F.conform(lf), split)
 
@@ -189,6 +194,8 @@ def _tables_file_by_file(batch: Batch) -> Batch:
     files = batch.files.with_columns(
         status=pl.when(reason.is_not_null()).then(pl.lit("unreadable")).otherwise("status"),
         error=pl.coalesce(reason, "error"))
+    if "interchanges" in files.columns:  # its segments are gone with it
+        files = files.with_columns(pl.when(reason.is_null()).then("interchanges").otherwise(0))
     found = pl.DataFrame({"file_id": list(failed), "rule": ["FILE001"] * len(failed),
                           "message": list(failed.values())},
                          schema={"file_id": pl.UInt32, "rule": pl.String, "message": pl.String})
@@ -378,32 +385,108 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
           options: dict[str, Any] | None = None, inputs: Sequence[str] = ()) -> Result:
     """Read ``paths``, run the rules and return the result.
 
-    The envelope and file rules need only the segments: they start as soon as the
-    segments are read, while the claims and lines tables are built; the other rules
-    follow on the same pool.
+    Inputs larger than ``options["chunk_bytes"]`` (default :data:`chunking.CHUNK_BYTES`)
+    are read and checked a chunk of whole files at a time, so that memory follows the
+    chunk; the result is the same as that of a single pass.
     """
     started = time.time()
     t0 = time.perf_counter()
     # Import the rule modules while the files are read (polars releases the GIL).
     threading.Thread(target=_preload_rules, name="load-rules", daemon=True).start()
     options = options or {}
-    head = read_segments(paths)
+    chunks = chunking.plan(paths, options.get("chunk_bytes", chunking.CHUNK_BYTES))
+    if len(chunks) == 1:
+        part = _check_part(chunks[0][1], 0, ruleset, selection, options, batch_rules=True)
+        ctx, results, notes = part.ctx, part.results, part.annotations
+    else:
+        ctx, results, notes = _check_chunks(chunks, ruleset, selection, options)
     todo = enabled_rules(selection)
+    found = collect(ctx, results, selection)
+    claims = claim_status(ctx.batch.claims, found)
+    for extra in notes:
+        claims = claims.join(extra, on="claim_key", how="left", maintain_order="left")
+    return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
+                  time.perf_counter() - t0, failed_rules([c for c, _ in todo], results))
+
+
+@dataclass
+class _Part:
+    """One pass over some files: its context, rule results (registry order, one entry per
+    enabled rule) and the annotators' per-claim columns."""
+
+    ctx: Context
+    results: list[pl.DataFrame | None]
+    annotations: list[pl.DataFrame]
+    counts: dict[str, int]  # segments per ID that keys count (see chunking.Offsets)
+
+
+def _check_part(paths: Sequence[Path], first_id: int, ruleset: Ruleset, selection: Selection,
+                options: dict[str, Any], batch_rules: bool) -> _Part:
+    """Read ``paths`` (file IDs from ``first_id``) and run the rules on them; ``batch``
+    rules only with ``batch_rules`` (their entries are None otherwise).
+
+    The envelope and file rules need only the segments: they start as soon as the
+    segments are read, while the claims and lines tables are built; the other rules
+    follow on the same pool.
+    """
+    t0 = time.perf_counter()
+    head = read_segments(paths, first_id)
+    counts = chunking.key_counts(head.split_segments())
+    todo = enabled_rules(selection)
+    run = [(code, r) for code, r in todo if batch_rules or not r.batch]
     with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
         early = Context(head, ruleset, options, selection.enabled)
-        pending = {code: pool.submit(run_rule, early, code, r) for code, r in todo
+        pending = {code: pool.submit(run_rule, early, code, r) for code, r in run
                    if r.family in SEGMENT_FAMILIES}
         batch = build_tables(head)
         log.info("read %d files, %d claims in %.2fs", batch.files.height,
                  batch.claims.height, time.perf_counter() - t0)
         ctx = Context(batch, ruleset, options, selection.enabled)
-        for code, r in todo:
+        for code, r in run:
             if code not in pending:
                 pending[code] = pool.submit(run_rule, ctx, code, r)
-        results = [pending[code].result() for code, _ in todo]
-        found = collect(ctx, results, selection)
-    claims = claim_status(batch.claims, found)
-    for annotate_claims in ANNOTATORS:
-        claims = claims.join(annotate_claims(ctx), on="claim_key", how="left", maintain_order="left")
-    return Result(batch, found, claims, ruleset, list(inputs), started,
-                  time.perf_counter() - t0, failed_rules([c for c, _ in todo], results))
+        results = [pending[code].result() if code in pending else None for code, _ in todo]
+    return _Part(ctx, results, [annotate_claims(ctx) for annotate_claims in ANNOTATORS], counts)
+
+
+def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, selection: Selection,
+                  options: dict[str, Any],
+                  ) -> tuple[Context, list[pl.DataFrame | None], list[pl.DataFrame]]:
+    """:func:`_check_part` chunk by chunk, keeping only tables and findings (keys shifted
+    to the batch's numbering), then the batch rules over the merged tables."""
+    offsets = chunking.Offsets()
+    kept: list[_Part] = []
+    for n, (first_id, chunk) in enumerate(chunks, 1):
+        log.info("chunk %d of %d: %d files", n, len(chunks), len(chunk))
+        part = _check_part(chunk, first_id, ruleset, selection, options, batch_rules=False)
+        b = part.ctx.batch
+        shifted = replace(
+            b, segments=b.segments.clear(), split=None,
+            transactions=offsets.shift(b.transactions), claims=offsets.shift(b.claims),
+            lines=offsets.shift(b.lines), load_findings=b.load_findings)
+        results = [None if f is None else offsets.shift(f) for f in part.results]
+        kept.append(_Part(Context(shifted, ruleset, options, selection.enabled), results,
+                          [offsets.shift(a) for a in part.annotations], part.counts))
+        offsets.advance(part.counts)
+        del part, b  # the chunk's segments
+    batches = [p.ctx.batch for p in kept]
+    merged = Batch(
+        files=pl.concat([b.files for b in batches], how="vertical_relaxed"),
+        segments=batches[0].segments,
+        transactions=pl.concat([b.transactions for b in batches], how="vertical_relaxed"),
+        claims=pl.concat([b.claims for b in batches], how="vertical_relaxed"),
+        lines=pl.concat([b.lines for b in batches], how="vertical_relaxed"),
+        load_findings=F.concat([b.load_findings for b in batches]),
+    )
+    ctx = Context(merged, ruleset, options, selection.enabled)
+    todo = enabled_rules(selection)
+    results: list[pl.DataFrame | None] = []
+    for i, (code, r) in enumerate(todo):
+        if r.batch:
+            results.append(run_rule(ctx, code, r))
+        else:
+            found = [p.results[i] for p in kept if p.results[i] is not None]
+            results.append(F.concat(found) if found else None)
+    notes = [pl.concat(a, how="vertical_relaxed") for a in zip(*(p.annotations for p in kept),
+                                                                 strict=True)]
+    return ctx, results, notes

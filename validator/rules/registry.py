@@ -39,6 +39,9 @@ class Rule:
     applies_to: tuple[str, ...] = ("837P", "837I", "837D")
     # Sibling codes this check also raises (documented by their own ``declare``).
     raises: tuple[str, ...] = ()
+    # Compares claims across files: runs once over the whole batch, also when the batch
+    # is read in chunks (see validator.chunking).
+    batch: bool = False
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -93,16 +96,18 @@ def rule(
     family: str,
     applies_to: tuple[str, ...] = ("837P", "837I", "837D"),
     raises: tuple[str, ...] = (),
+    batch: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Decorator: register ``fn`` as the check of rule ``code``; its docstring is the doc.
 
     A check may return findings for the sibling codes in ``raises`` (set in its ``rule``
-    column); it runs when any of its codes is enabled.
+    column); it runs when any of its codes is enabled. A ``batch`` rule compares claims
+    across files and sees the whole batch even when it is read in chunks.
     """
 
     def wrap(fn: CheckFn) -> CheckFn:
         register(Rule(code, title, severity, snip, family, fn,
-                      inspect.cleandoc(fn.__doc__ or ""), applies_to, raises))
+                      inspect.cleandoc(fn.__doc__ or ""), applies_to, raises, batch))
         return fn
 
     return wrap

@@ -312,6 +312,11 @@ class SplitSegments:
                 rows = self._row_numbers()
         return rows
 
+    def count(self, seg_id: str) -> int:
+        """How many segments of the batch have this ID."""
+        rows = self._index().get(seg_id)
+        return 0 if rows is None else rows.len()
+
     def ids(self) -> list[str]:
         """The distinct segment IDs of the batch."""
         return list(self._index())

@@ -154,11 +154,13 @@ def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
     marks = pl.concat([svd.select("lx_key", "seg_index", svd_index="seg_index"),
                        cas.select("lx_key", "seg_index", svd_index=pl.lit(None, pl.UInt32))])
     marks = marks.sort("seg_index").with_columns(pl.col("svd_index").forward_fill().over("lx_key"))
-    adj = cas.join(marks, on=["lx_key", "seg_index"]).group_by("svd_index").agg(
+    # (seg_index is per file: the SVD is known by its line and position together)
+    adj = cas.join(marks, on=["lx_key", "seg_index"]).group_by("lx_key", "svd_index").agg(
         adj=pl.col("adj").sum())
     lines = _line_cents(ctx).select("line_key", "claim_key", "cents", "charge",
                                     "service_segment")
-    out = (svd.join(adj, left_on="seg_index", right_on="svd_index", how="left", maintain_order="left")
+    out = (svd.join(adj, left_on=["lx_key", "seg_index"], right_on=["lx_key", "svd_index"],
+                    how="left", maintain_order="left")
            .join(lines, left_on="lx_key", right_on="line_key")
            .with_columns(pl.col("adj").fill_null(0)))
     bad = out.filter(pl.col("cents").is_not_null() & pl.col("paid").is_not_null()

@@ -14,7 +14,7 @@ _SAME = ("billing_npi", "member_id", "patient_last", "patient_first", "patient_b
 
 
 @rule("DUP401", "Claim ID (CLM01) used more than once in the batch", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, batch=True)
 def claim_id_reused(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -58,7 +58,7 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
 
 
 @rule("DUP402", "Probable duplicate claim under another claim ID", severity="warning", snip=4,
-      family=FAMILY)
+      family=FAMILY, batch=True)
 def probable_duplicate(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
