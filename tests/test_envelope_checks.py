@@ -218,3 +218,37 @@ def test_env100_isa09_isa10_digits(tmp_path):
     result = run(tmp_path, interchange(isa_text=bad))
     assert codes(result) == [("ENV100", 1), ("ENV100", 1)]
     assert sorted(result.findings["element"].to_list()) == ["ISA09", "ISA10"]
+
+
+def test_a_file_without_gs_does_not_borrow_the_previous_files_group(tmp_path):
+    # File b lost its GS: its transaction set belongs to no group. It used to be counted in
+    # file a's group (ENV121 on a's GE) and compared with a's GS08.
+    a = write_edi(tmp_path, edi(interchange()), "a.edi")
+    b = write_edi(tmp_path, edi(replace(interchange(), 2, None)), "b.edi")
+    both = check_files(a, b)
+    alone = check_files(b)
+    by_file = both.findings.filter(both.findings["file_id"] == 1)
+    assert not both.findings.filter(both.findings["file_id"] == 0).height
+    assert sorted(zip(by_file["rule"], by_file["segment_index"], strict=True)) == \
+        codes(alone) == [("ENV111", 23), ("ENV153", 22)]
+    assert both.batch.transactions["gs06"].to_list() == ["1", None]
+
+
+def test_a_second_interchange_without_gs_has_no_group(tmp_path):
+    second = replace(interchange(isa13="000000002"), 2, None)
+    result = run(tmp_path, [*interchange(), *second])
+    assert codes(result) == [("ENV111", 47), ("ENV153", 46)]
+    assert result.batch.transactions["gs06"].to_list() == ["1", None]
+
+
+def test_segments_outside_every_set_are_not_content_checked(tmp_path):
+    # A stray NM1 with a bad NPI between SE and GE: ENV152 reports it; the content rules
+    # (SIT404, the NPI check digit) skip it, whatever else the batch holds. They used to
+    # check it only when every set of the batch was a supported 5010 837.
+    stray = write_edi(tmp_path, edi(insert(interchange(), 23, "NM1*85*2*X*****XX*1234567890")),
+                      "stray.edi")
+    old = write_edi(tmp_path, edi(interchange(version="004010X098A1")), "4010.edi")
+    for batch in ([stray], [stray, old]):
+        result = check_files(*batch, select=("ENV", "SIT"))
+        f = result.findings.filter(result.findings["file_id"] == 0)
+        assert list(zip(f["rule"], f["segment_index"], strict=True)) == [("ENV152", 23)]

@@ -83,3 +83,12 @@ def test_mutated_files_through_pyx12(fuzzed):
     assert code in (0, 1), err
     assert "Traceback" not in err
     assert not [f for f in json.loads(out)["findings"] if f["rule"] == "INT001"]
+
+
+def test_a_files_findings_do_not_depend_on_the_other_files(fuzzed):
+    # The whole folder in one pass equals each file read as a chunk of its own: nothing of
+    # one file (an open group, a segment position, a batch-wide shortcut) leaks into the
+    # checks of the next.
+    code, whole, err = run_cli(["check", "--format", "json", "--no-ig", str(fuzzed)])
+    alone = run_cli(["check", "--format", "json", "--no-ig", "--chunk-size", "1", str(fuzzed)])
+    assert (code, whole) == alone[:2], err

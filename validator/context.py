@@ -54,10 +54,12 @@ class Context:
 
         def build() -> pl.DataFrame:
             s = self.batch.split_segments().in_order(seg_ids)
-            if supported and not self._all_supported():
-                keys = self.transactions.filter(pl.col("supported")).get_column("st_key")
-                s = s.filter(pl.col("st_key").is_in(keys.implode()))
-            return s
+            if not supported:
+                return s
+            if self._all_supported():  # only segments outside every set to drop, if any
+                return s.filter(pl.col("st_key").is_not_null()) if s["st_key"].null_count() else s
+            keys = self.transactions.filter(pl.col("supported")).get_column("st_key")
+            return s.filter(pl.col("st_key").is_in(keys.implode()))
 
         return self.derived(f"segs:{','.join(seg_ids)}:{supported}", build)
 
@@ -68,15 +70,18 @@ class Context:
     @property
     def claims(self) -> pl.DataFrame:
         """Claims of supported 5010 837 transactions (the ones content rules check)."""
-        return self.derived("claims_supported",
-                            lambda: self.batch.claims if self._all_supported()
-                            else self.batch.claims.filter(pl.col("supported")))
+        def build() -> pl.DataFrame:
+            c = self.batch.claims  # (a CLM outside every set has a null ``supported``)
+            sup = c.get_column("supported")
+            return c if sup.null_count() == 0 and sup.all() else c.filter(pl.col("supported"))
+
+        return self.derived("claims_supported", build)
 
     @property
     def lines(self) -> pl.DataFrame:
         return self.derived(
             "lines_supported",
-            lambda: self.batch.lines if self._all_supported()
+            lambda: self.batch.lines if self.claims.height == self.batch.claims.height
             else self.batch.lines.join(self.claims.select("claim_key"), on="claim_key",
                                        how="semi"),
         )

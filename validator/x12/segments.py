@@ -24,8 +24,8 @@ _ENVELOPE = ["ISA", "GS", "ST", "SE", "GE", "IEA"]
 _CODES = {s: i for i, s in enumerate(
     [*_ENVELOPE, "HL", "CLM", "LX", "SBR", "SVD", "LIN", "PAT", "CR1", "CR2", "PRV", "NM1"],
     start=1)}
-ISA, GS, ST, SE, HL, CLM, LX, SBR, NM1 = (
-    _CODES[s] for s in ("ISA", "GS", "ST", "SE", "HL", "CLM", "LX", "SBR", "NM1"))
+ISA, GS, ST, SE, GE, IEA, HL, CLM, LX, SBR, NM1 = (
+    _CODES[s] for s in ("ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM", "LX", "SBR", "NM1"))
 _WHITESPACE = " \t\n\x00"
 
 
@@ -187,9 +187,10 @@ def _lookup(values: pl.Series, key: str) -> pl.Expr:
 def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     """Add envelope and loop keys to a batch's concatenated segments.
 
-    Added columns: ``isa_key, gs_key, st_key (null outside ST..SE), in_txn, hl_key,
-    hl_level (HL03 of the current HL), clm_key (null outside a claim), lx_key (null
-    outside a service line), in_2320, nm1`` (NM101 of the NM1 loop a segment belongs to).
+    Added columns: ``isa_key, gs_key (null outside GS..GE), st_key (null outside ST..SE),
+    in_txn, hl_key, hl_level (HL03 of the current HL), clm_key (null outside a claim),
+    lx_key (null outside a service line), in_2320, nm1`` (NM101 of the NM1 loop a segment
+    belongs to).
     Keys are batch-global, so files concatenated in order keep apart. ``_sid`` (from
     :func:`tokenize`) is kept.
     """
@@ -202,11 +203,17 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
 
     env = (code > 0) & (code <= len(_ENVELOPE))
     # Inside a transaction set: the last ST/envelope segment seen is an ST; an SE belongs
-    # to the set it closes (an SE with no open ST stands outside).
+    # to the set it closes (an SE with no open ST stands outside). Likewise for groups: a
+    # GS opens one until the next GE/ISA/IEA, so an ST with no GS before it in its
+    # interchange (or file) belongs to no group, not to an earlier one.
     open_st = pl.when(code == ST).then(True).when(env).then(False).forward_fill()
+    open_gs = pl.when(code == GS).then(True).when(code.is_in([ISA, GE, IEA])).then(False
+                                                                                ).forward_fill()
     df = df.with_columns(
-        isa_key=key(ISA), gs_key=key(GS), st_key=key(ST), hl_key=key(HL),
+        isa_key=key(ISA), st_key=key(ST), hl_key=key(HL),
         clm_key=key(CLM), lx_key=key(LX), _nm1_key=key(NM1),
+        gs_key=pl.when(open_gs.fill_null(False) | ((code == GE) & open_gs.shift(1).fill_null(False)))
+        .then(key(GS)),
         in_txn=open_st.fill_null(False) | ((code == SE) & open_st.shift(1).fill_null(False)),
         _in_clm=_mark(CLM) == CLM,
         _in_lx=_mark(LX) == LX,
