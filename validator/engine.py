@@ -455,21 +455,21 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
     """:func:`_check_part` chunk by chunk, keeping only tables and findings (keys shifted
     to the batch's numbering), then the batch rules over the merged tables."""
     offsets = chunking.Offsets()
-    kept: list[_Part] = []
+    batches: list[Batch] = []
+    results: list[list[pl.DataFrame | None]] = []  # per chunk, per enabled rule
+    notes: list[list[pl.DataFrame]] = []  # per chunk, per annotator
     for n, (first_id, chunk) in enumerate(chunks, 1):
         log.info("chunk %d of %d: %d files", n, len(chunks), len(chunk))
         part = _check_part(chunk, first_id, ruleset, selection, options, batch_rules=False)
         b = part.ctx.batch
-        shifted = replace(
-            b, segments=b.segments.clear(), split=None,
+        batches.append(replace(
+            b, segments=b.segments.clear(), split=None,  # the chunk's segments go
             transactions=offsets.shift(b.transactions), claims=offsets.shift(b.claims),
-            lines=offsets.shift(b.lines), load_findings=b.load_findings)
-        results = [None if f is None else offsets.shift(f) for f in part.results]
-        kept.append(_Part(Context(shifted, ruleset, options, selection.enabled), results,
-                          [offsets.shift(a) for a in part.annotations], part.counts))
+            lines=offsets.shift(b.lines)))
+        results.append([None if f is None else offsets.shift(f) for f in part.results])
+        notes.append([offsets.shift(a) for a in part.annotations])
         offsets.advance(part.counts)
-        del part, b  # the chunk's segments
-    batches = [p.ctx.batch for p in kept]
+        del part, b
     merged = Batch(
         files=pl.concat([b.files for b in batches], how="vertical_relaxed"),
         segments=batches[0].segments,
@@ -479,14 +479,11 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
         load_findings=F.concat([b.load_findings for b in batches]),
     )
     ctx = Context(merged, ruleset, options, selection.enabled)
-    todo = enabled_rules(selection)
-    results: list[pl.DataFrame | None] = []
-    for i, (code, r) in enumerate(todo):
+    found: list[pl.DataFrame | None] = []
+    for i, (code, r) in enumerate(enabled_rules(selection)):
         if r.batch:
-            results.append(run_rule(ctx, code, r))
+            found.append(run_rule(ctx, code, r))
         else:
-            found = [p.results[i] for p in kept if p.results[i] is not None]
-            results.append(F.concat(found) if found else None)
-    notes = [pl.concat(a, how="vertical_relaxed") for a in zip(*(p.annotations for p in kept),
-                                                                 strict=True)]
-    return ctx, results, notes
+            parts = [chunk[i] for chunk in results if chunk[i] is not None]
+            found.append(F.concat(parts) if parts else None)
+    return ctx, found, [pl.concat(a, how="vertical_relaxed") for a in zip(*notes, strict=True)]
