@@ -103,3 +103,54 @@ def test_cli_chunk_size(tmp_path):
     assert (code, out) == whole[:2] and json.loads(out)["summary"]["claims"] == 70
     code, out, err = run_cli(["check", str(REPO / "sample_edi"), "--chunk-size", "lots"])
     assert code == 2 and "not a size" in err and not out
+
+
+def _boom_on(monkeypatch, marker: str):
+    """Make loop annotation (a whole-batch step) fail on any batch holding ``marker``."""
+    from validator import engine
+    real = engine.annotate
+
+    def annotate(segs):
+        if segs["raw"].str.contains(marker, literal=True).any():
+            raise RuntimeError("annotation broke")
+        return real(segs)
+
+    monkeypatch.setattr(engine, "annotate", annotate)
+
+
+@pytest.mark.parametrize("chunk_bytes", [0, 1, "two files"])
+def test_a_failing_batch_step_costs_only_the_file_at_fault(tmp_path, monkeypatch, chunk_bytes):
+    paths = [write_edi(tmp_path, build("P", claims=[claim("P", pcn)]), f"{pcn}.837")
+             for pcn in ("PCNA", "BOOM1", "PCNC")]
+    if chunk_bytes == "two files":  # a chunk of a and b, then c
+        chunk_bytes = 2 * paths[0].stat().st_size + 8
+    _boom_on(monkeypatch, "BOOM1")
+    res = _run(paths, chunk_bytes)
+    assert res.batch.files["status"].to_list() == ["parsed", "unreadable", "parsed"]
+    assert res.batch.files["error"][1].startswith("internal error while reading the file: "
+                                                  "RuntimeError: annotation broke")
+    assert res.claims["claim_id"].to_list() == ["PCNA", "PCNC"]
+    assert res.claims["file_id"].to_list() == [0, 2]
+    f = res.findings.filter(res.findings["file_id"] == 1)
+    assert f["rule"].to_list() == ["FILE001"]
+    assert res.failed == []
+
+
+def test_a_failing_batch_step_through_the_cli(tmp_path, monkeypatch):
+    for pcn in ("PCNA", "BOOM1"):
+        write_edi(tmp_path, build("P", claims=[claim("P", pcn)]), f"{pcn}.837")
+    _boom_on(monkeypatch, "BOOM1")
+    code, out, err = run_cli(["check", str(tmp_path), "--no-ig", "--format", "json"])
+    assert code == 1 and "Traceback" not in err
+    assert "reading it again file by file" in err
+    doc = json.loads(out)
+    assert doc["summary"]["files_unreadable"] == 1 and doc["summary"]["claims"] == 1
+
+
+def test_a_usage_error_in_a_chunk_stops_the_run(tmp_path):
+    roster = tmp_path / "roster.csv"  # a region that does not exist: a usage error
+    roster.write_text("member_id,product,region,funding\nA1,HMO,ATLANTIS,insured\n")
+    for size in ("0", "1"):
+        code, out, err = run_cli(["check", str(REPO / "sample_edi"), "--no-ig", "--format",
+                                  "json", "--members", str(roster), "--chunk-size", size])
+        assert code == 2 and not out and "column region" in err and "file by file" not in err

@@ -6,6 +6,7 @@ file-level finding and the run moves on.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fnmatch
 import glob
@@ -38,7 +39,7 @@ DEFAULT_EXCLUDES = ("README*", "LICENSE*", "*.md", "*.tsv", "*.csv", "*.parquet"
 
 
 class UsageError(Exception):
-    """Bad arguments (exit code 2)."""
+    """Bad arguments or input the user must fix, such as a broken roster (exit code 2)."""
 
 
 def collect_inputs(paths: Sequence[str], excludes: Iterable[str] = DEFAULT_EXCLUDES) -> list[Path]:
@@ -260,6 +261,8 @@ def run_rule(ctx: Context, code: str, r: Any) -> pl.DataFrame | None:
     t0 = time.perf_counter()
     try:
         out = r.check(ctx)
+    except UsageError:  # bad input of the user's (e.g. a broken roster): the run stops
+        raise
     except Exception as exc:  # one broken check must not cost the whole run its output
         return _failed(ctx, code, exc)
     if out is not None and out.height:
@@ -387,7 +390,8 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
 
     Inputs larger than ``options["chunk_bytes"]`` (default :data:`chunking.CHUNK_BYTES`)
     are read and checked a chunk of whole files at a time, so that memory follows the
-    chunk; the result is the same as that of a single pass.
+    chunk; the result is the same as that of a single pass. Should reading fail for a
+    whole batch or chunk, it is read again file by file (see :func:`_check_chunks`).
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -395,9 +399,17 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
     threading.Thread(target=_preload_rules, name="load-rules", daemon=True).start()
     options = options or {}
     chunks = chunking.plan(paths, options.get("chunk_bytes", chunking.CHUNK_BYTES))
+    single = None
     if len(chunks) == 1:
-        part = _check_part(chunks[0][1], 0, ruleset, selection, options, batch_rules=True)
-        ctx, results, notes = part.ctx, part.results, part.annotations
+        try:
+            single = _check_part(chunks[0][1], 0, ruleset, selection, options, batch_rules=True)
+        except UsageError:
+            raise
+        except Exception as exc:  # a reader bug must not stop the batch: file by file
+            _log_failure("the batch", exc)
+            chunks = [(i, [p]) for i, p in enumerate(paths)]
+    if single is not None:
+        ctx, results, notes = single.ctx, single.results, single.annotations
     else:
         ctx, results, notes = _check_chunks(chunks, ruleset, selection, options)
     todo = enabled_rules(selection)
@@ -449,18 +461,43 @@ def _check_part(paths: Sequence[Path], first_id: int, ruleset: Ruleset, selectio
     return _Part(ctx, results, [annotate_claims(ctx) for annotate_claims in ANNOTATORS], counts)
 
 
+def _log_failure(what: str, exc: Exception) -> None:
+    log.error("%s could not be read (%s: %s); reading it again file by file", what,
+              type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
+    log.debug("traceback of the failure", exc_info=True)  # shown with -vv only
+
+
 def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, selection: Selection,
                   options: dict[str, Any],
                   ) -> tuple[Context, list[pl.DataFrame | None], list[pl.DataFrame]]:
     """:func:`_check_part` chunk by chunk, keeping only tables and findings (keys shifted
-    to the batch's numbering), then the batch rules over the merged tables."""
+    to the batch's numbering), then the batch rules over the merged tables.
+
+    A chunk that fails as a whole is read again file by file; a file that fails on its own
+    becomes unreadable (FILE001) and the batch goes on without it.
+    """
     offsets = chunking.Offsets()
     batches: list[Batch] = []
     results: list[list[pl.DataFrame | None]] = []  # per chunk, per enabled rule
     notes: list[list[pl.DataFrame]] = []  # per chunk, per annotator
-    for n, (first_id, chunk) in enumerate(chunks, 1):
-        log.info("chunk %d of %d: %d files", n, len(chunks), len(chunk))
-        part = _check_part(chunk, first_id, ruleset, selection, options, batch_rules=False)
+    todo = collections.deque(chunks)
+    n = 0
+    while todo:
+        first_id, chunk = todo.popleft()
+        n += 1
+        log.info("chunk %d of %d: %d files", n, n + len(todo), len(chunk))
+        try:
+            part = _check_part(chunk, first_id, ruleset, selection, options, batch_rules=False)
+        except UsageError:
+            raise
+        except Exception as exc:
+            if len(chunk) > 1:
+                _log_failure(f"a chunk of {len(chunk)} files", exc)
+                todo.extendleft(reversed([(first_id + k, [p]) for k, p in enumerate(chunk)]))
+            else:
+                batches.append(_failed_file(first_id, chunk[0], exc))
+                results.append([None] * len(enabled_rules(selection)))
+            continue
         b = part.ctx.batch
         batches.append(replace(
             b, segments=b.segments.clear(), split=None,  # the chunk's segments go
@@ -487,3 +524,15 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
             parts = [chunk[i] for chunk in results if chunk[i] is not None]
             found.append(F.concat(parts) if parts else None)
     return ctx, found, [pl.concat(a, how="vertical_relaxed") for a in zip(*notes, strict=True)]
+
+
+def _failed_file(file_id: int, path: Path, exc: Exception) -> Batch:
+    """The empty tables of a file whose reading failed, with its FILE001 finding."""
+    msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
+    log.error("%s: %s", path, msg)
+    empty = build_tables(read_segments([], file_id))
+    files = pl.DataFrame({"file_id": [file_id], "path": [str(path)], "status": ["unreadable"],
+                          "error": [msg], "interchanges": [0]}, schema=empty.files.schema)
+    found = pl.DataFrame({"file_id": [file_id], "rule": ["FILE001"], "message": [msg]},
+                         schema={"file_id": pl.UInt32, "rule": pl.String, "message": pl.String})
+    return replace(empty, files=files, load_findings=F.conform(found), split=None)
