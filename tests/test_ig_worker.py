@@ -32,6 +32,24 @@ def test_pick_delimiters_avoids_data_characters():
         worker.ELEM: "*", worker.COMP: ":", worker.REP: "^", worker.SEG: "~"}
 
 
+def test_messages_do_not_depend_on_the_other_files_of_a_chunk(tmp_path):
+    # pyx12 gets delimiters absent from the chunk's data: a file holding "*" in its data
+    # (its own element separator is "|") moves the others to "|". Messages quoting a
+    # segment still show the usual "*", as when the file is validated alone.
+    empty = list(P_SEGMENTS)
+    empty.insert(empty.index(next(s for s in empty if s.startswith("CLM*"))), "K3*")
+    star = replace([s.replace("*", "|") for s in P_SEGMENTS], "N3|", "N3|1*2 MAIN ST")
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "mixed").mkdir()
+    alone = _plan(tmp_path / "alone", {"k3.837": empty}, float("inf"))
+    mixed = _plan(tmp_path / "mixed", {"k3.837": empty, "star.837": star}, float("inf"))
+    assert worker._translate(mixed.chunks[0])[0].count("|") > 100  # the other delimiters
+    texts = [[e[4] for e in worker.validate_chunk(p.chunks[0]).errors if e[0] == 0]
+             for p in (alone, mixed)]
+    assert 'Segment "K3*~" is empty' in texts[0]
+    assert texts[0] == texts[1]
+
+
 def test_plan_blocks_map_back_to_file_positions(tmp_path):
     p = _plan(tmp_path, BROKEN, target=1)
     # one block per chunk (target 1), 837P map first: p_bad, p_ok, then i_bad

@@ -157,24 +157,35 @@ def _run_pyx12(text: str) -> tuple[list[tuple], int]:
     return _walk_json(json.loads(out.getvalue()), loops), len(loops)
 
 
-def _translate(blocks: list[str]) -> tuple[str, list[int]]:
-    """Join blocks with fresh delimiters; return the text and each block's first line."""
+# How delimiters quoted in pyx12's messages are shown, whichever ones a chunk was given
+# (so that a message about one file does not depend on the other files of its chunk).
+_DISPLAY = {ELEM: "*", COMP: ":", REP: "^", SEG: "~"}
+
+
+def _translate(blocks: list[str]) -> tuple[str, list[int], dict[int, str]]:
+    """Join blocks with fresh delimiters; return the text, each block's first line and the
+    table that shows the chosen delimiters as the usual ``* : ^ ~`` again."""
     canon = "".join(blocks)
-    table = str.maketrans(pick_delimiters(canon.replace(SEG, "").replace(ELEM, "")
-                                          .replace(REP, "").replace(COMP, "")))
+    chosen = pick_delimiters(canon.replace(SEG, "").replace(ELEM, "").replace(REP, "")
+                             .replace(COMP, ""))
     starts, line = [], 1
     for b in blocks:
         starts.append(line)
         line += b.count(SEG)
-    return canon.translate(table), starts
+    shown = str.maketrans({ch: _DISPLAY[c] for c, ch in chosen.items() if ch != _DISPLAY[c]})
+    return canon.translate(str.maketrans(chosen)), starts, shown
 
 
-def _to_rows(errors: list[tuple], starts: list[int], first_block: int) -> list[ErrorRow]:
+def _to_rows(errors: list[tuple], starts: list[int], first_block: int,
+             shown: dict[int, str] | None = None) -> list[ErrorRow]:
     rows: list[ErrorRow] = []
-    for line, *rest in errors:
+    for line, level, code, text, value, *rest in errors:
+        if shown:  # (the chosen delimiters never occur in the data, only as delimiters)
+            text = text.translate(shown) if isinstance(text, str) else text
+            value = value.translate(shown) if isinstance(value, str) else value
         line = int(line or 0)
         i = max(bisect.bisect_right(starts, line) - 1, 0)
-        rows.append((first_block + i, line - starts[i] + 1, *rest))
+        rows.append((first_block + i, line - starts[i] + 1, level, code, text, value, *rest))
     return rows
 
 
@@ -187,9 +198,9 @@ def validate_chunk(blocks: list[str], cache_maps: bool = True) -> ChunkResult:
     use_map_cache(cache_maps)
     res = ChunkResult()
     try:
-        text, starts = _translate(blocks)
+        text, starts, shown = _translate(blocks)
         errors, _ = _run_pyx12(text)
-        res.errors = _to_rows(errors, starts, 0)
+        res.errors = _to_rows(errors, starts, 0, shown)
     except Exception as exc:  # pyx12 raises many kinds; each becomes one finding
         if len(blocks) == 1:
             res.failed[0] = _reason(exc)
