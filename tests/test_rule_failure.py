@@ -56,6 +56,30 @@ def test_failed_rule_still_writes_report_files(broken_rule, tmp_path):
     assert all(p.stat().st_size > 0 for p in tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("chunk_size", ["0", "1"])
+def test_failed_annotator_is_contained_like_a_rule(monkeypatch, tmp_path, chunk_size):
+    # The annotator behind each claim's ``kp`` object raises: INT001 per file, exit 2, every
+    # rule's findings and every claim still in the output (``kp`` null), no file lost.
+    from validator.rules import registry
+
+    load_all()
+
+    def kp_annotation(ctx):
+        raise RuntimeError("simulated annotator defect")
+
+    monkeypatch.setattr(registry, "ANNOTATORS", [kp_annotation])
+    monkeypatch.setattr("validator.engine.ANNOTATORS", [kp_annotation])
+    code, out, err = run_cli(["check", "--format", "json", "--no-ig", "--chunk-size", chunk_size,
+                              str(SAMPLES)])
+    assert code == 2 and "Traceback" not in err and "kp_annotation" in err
+    doc = json.loads(out)
+    internal = [f for f in doc["findings"] if f["rule"] == "INT001"]
+    assert len(internal) == doc["summary"]["files"] == 5
+    assert "annotator kp_annotation failed (RuntimeError" in internal[0]["message"]
+    assert doc["summary"]["files_unreadable"] == 0 and doc["summary"]["claims"] == 70
+    assert {f["rule"] for f in doc["findings"]} >= {"KP100", "DUP402"}
+
+
 def test_reserve_names_never_reuses_a_name(tmp_path):
     first = reserve_names(tmp_path, "claims-report-20260101-000000", ["html", "json"])
     assert [p.name for p in first] == ["claims-report-20260101-000000.html",

@@ -192,7 +192,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     if not quiet:
         _echo_summary(result, written)
     if result.failed:  # outputs are written; the run still counts as an internal error
-        click.echo(f"internal error: rule(s) {', '.join(result.failed)} failed and did not run "
+        click.echo(f"internal error: check(s) {', '.join(result.failed)} failed and did not run "
                    "(INT001 findings; run with -vv for details)", err=True)
         sys.exit(EXIT_USAGE)
     threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]

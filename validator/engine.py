@@ -278,17 +278,19 @@ def run_rule(ctx: Context, code: str, r: Any) -> pl.DataFrame | None:
 FAILED = "INT001"  # the finding of a check that stopped with an internal error
 
 
-def _failed(ctx: Context, code: str, exc: Exception) -> pl.DataFrame:
-    """One ``INT001`` finding per parsed file for rule ``code``, which raised ``exc``."""
-    what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    log.error("rule %s failed (%s); its checks did not run (-vv shows the traceback)", code, what)
-    log.debug("traceback of rule %s", code, exc_info=True)
+def _failed(ctx: Context, code: str, exc: Exception, what: str = "rule") -> pl.DataFrame:
+    """One ``INT001`` finding per parsed file for rule (or annotator) ``code``, which
+    raised ``exc``."""
+    why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    log.error("%s %s failed (%s); its checks did not run (-vv shows the traceback)", what,
+              code, why)
+    log.debug("traceback of %s %s", what, code, exc_info=True)
     files = ctx.batch.files.filter(pl.col("status") == "parsed").get_column("file_id")
     if not files.len():  # still reported (and still exit code 2) when no file was parsed
         files = pl.Series("file_id", [None], pl.UInt32)
     return pl.DataFrame({"file_id": files}).with_columns(
         rule=pl.lit(FAILED),
-        message=pl.lit(f"rule {code} failed ({what}); its checks did not run on this file"))
+        message=pl.lit(f"{what} {code} failed ({why}); its checks did not run on this file"))
 
 
 def failed_rules(codes: Iterable[str], results: Iterable[pl.DataFrame | None]) -> list[str]:
@@ -409,26 +411,30 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
             _log_failure("the batch", exc)
             chunks = [(i, [p]) for i, p in enumerate(paths)]
     if single is not None:
-        ctx, results, notes = single.ctx, single.results, single.annotations
+        ctx, results, notes, faults = (single.ctx, single.results, single.annotations,
+                                       single.faults)
     else:
-        ctx, results, notes = _check_chunks(chunks, ruleset, selection, options)
+        ctx, results, notes, faults = _check_chunks(chunks, ruleset, selection, options)
     todo = enabled_rules(selection)
-    found = collect(ctx, results, selection)
+    found = collect(ctx, [*results, *faults.values()], selection)
     claims = claim_status(ctx.batch.claims, found)
-    for extra in notes:
+    for extra in notes.values():
         claims = claims.join(extra, on="claim_key", how="left", maintain_order="left")
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
-                  time.perf_counter() - t0, failed_rules([c for c, _ in todo], results))
+                  time.perf_counter() - t0,
+                  [*failed_rules([c for c, _ in todo], results), *faults])
 
 
 @dataclass
 class _Part:
     """One pass over some files: its context, rule results (registry order, one entry per
-    enabled rule) and the annotators' per-claim columns."""
+    enabled rule), the annotators' per-claim columns and the INT001 findings of those
+    that failed (both by annotator name)."""
 
     ctx: Context
     results: list[pl.DataFrame | None]
-    annotations: list[pl.DataFrame]
+    annotations: dict[str, pl.DataFrame]
+    faults: dict[str, pl.DataFrame]
     counts: dict[str, int]  # segments per ID that keys count (see chunking.Offsets)
 
 
@@ -458,7 +464,23 @@ def _check_part(paths: Sequence[Path], first_id: int, ruleset: Ruleset, selectio
             if code not in pending:
                 pending[code] = pool.submit(run_rule, ctx, code, r)
         results = [pending[code].result() if code in pending else None for code, _ in todo]
-    return _Part(ctx, results, [annotate_claims(ctx) for annotate_claims in ANNOTATORS], counts)
+    return _Part(ctx, results, *_annotate(ctx), counts)
+
+
+def _annotate(ctx: Context) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    """Each annotator's per-claim columns; one that raises gives INT001 findings instead,
+    as a rule would (its columns are then missing: null in the outputs)."""
+    notes: dict[str, pl.DataFrame] = {}
+    faults: dict[str, pl.DataFrame] = {}
+    for annotate_claims in ANNOTATORS:
+        name = annotate_claims.__name__
+        try:
+            notes[name] = annotate_claims(ctx)
+        except UsageError:
+            raise
+        except Exception as exc:
+            faults[name] = _failed(ctx, name, exc, what="annotator")
+    return notes, faults
 
 
 def _log_failure(what: str, exc: Exception) -> None:
@@ -469,7 +491,8 @@ def _log_failure(what: str, exc: Exception) -> None:
 
 def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, selection: Selection,
                   options: dict[str, Any],
-                  ) -> tuple[Context, list[pl.DataFrame | None], list[pl.DataFrame]]:
+                  ) -> tuple[Context, list[pl.DataFrame | None], dict[str, pl.DataFrame],
+                             dict[str, pl.DataFrame]]:
     """:func:`_check_part` chunk by chunk, keeping only tables and findings (keys shifted
     to the batch's numbering), then the batch rules over the merged tables.
 
@@ -479,7 +502,8 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
     offsets = chunking.Offsets()
     batches: list[Batch] = []
     results: list[list[pl.DataFrame | None]] = []  # per chunk, per enabled rule
-    notes: list[list[pl.DataFrame]] = []  # per chunk, per annotator
+    notes: dict[str, list[pl.DataFrame]] = {}  # per annotator, per chunk
+    faults: dict[str, list[pl.DataFrame]] = {}
     todo = collections.deque(chunks)
     n = 0
     while todo:
@@ -504,7 +528,10 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
             transactions=offsets.shift(b.transactions), claims=offsets.shift(b.claims),
             lines=offsets.shift(b.lines)))
         results.append([None if f is None else offsets.shift(f) for f in part.results])
-        notes.append([offsets.shift(a) for a in part.annotations])
+        for name, a in part.annotations.items():
+            notes.setdefault(name, []).append(offsets.shift(a))
+        for name, f in part.faults.items():
+            faults.setdefault(name, []).append(f)
         offsets.advance(part.counts)
         del part, b
     merged = Batch(
@@ -523,7 +550,8 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
         else:
             parts = [chunk[i] for chunk in results if chunk[i] is not None]
             found.append(F.concat(parts) if parts else None)
-    return ctx, found, [pl.concat(a, how="vertical_relaxed") for a in zip(*notes, strict=True)]
+    return (ctx, found, {k: pl.concat(v, how="vertical_relaxed") for k, v in notes.items()},
+            {k: F.concat(v) for k, v in faults.items()})
 
 
 def _failed_file(file_id: int, path: Path, exc: Exception) -> Batch:
