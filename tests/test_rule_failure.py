@@ -80,6 +80,27 @@ def test_failed_annotator_is_contained_like_a_rule(monkeypatch, tmp_path, chunk_
     assert {f["rule"] for f in doc["findings"]} >= {"KP100", "DUP402"}
 
 
+def test_rule_failing_on_one_chunk_only_still_exits_2(monkeypatch):
+    # KP100 finds claims in the first chunk and fails on the second: its merged findings
+    # start with real ones, and the run must still count as failed.
+    load_all()
+    real = REGISTRY["KP100"].check
+
+    def sometimes(ctx):
+        if "kp-837p-scenarios.edi" not in ctx.batch.files["path"][0]:
+            raise ValueError("simulated defect")
+        return real(ctx)
+
+    monkeypatch.setitem(REGISTRY, "KP100", dataclasses.replace(REGISTRY["KP100"],
+                                                               check=sometimes))
+    files = [str(SAMPLES / "kp-837p-scenarios.edi"), str(SAMPLES / "kp-837i-scenarios.edi")]
+    code, out, err = run_cli(["check", "--format", "json", "--no-ig", "--chunk-size", "1",
+                              *files])
+    assert code == 2 and "KP100" in err
+    rules = [f["rule"] for f in json.loads(out)["findings"]]
+    assert "KP100" in rules and rules.count("INT001") == 1
+
+
 def test_reserve_names_never_reuses_a_name(tmp_path):
     first = reserve_names(tmp_path, "claims-report-20260101-000000", ["html", "json"])
     assert [p.name for p in first] == ["claims-report-20260101-000000.html",

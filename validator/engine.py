@@ -295,8 +295,8 @@ def _failed(ctx: Context, code: str, exc: Exception, what: str = "rule") -> pl.D
 
 def failed_rules(codes: Iterable[str], results: Iterable[pl.DataFrame | None]) -> list[str]:
     """Those of ``codes`` whose check raised (their result is ``INT001`` findings)."""
-    return [code for code, f in zip(codes, results, strict=True)
-            if f is not None and f.height and f["rule"][0] == FAILED]
+    return [code for code, f in zip(codes, results, strict=True)  # (in any chunk)
+            if f is not None and f.height and (f.get_column("rule") == FAILED).any()]
 
 
 def collect(ctx: Context, results: Iterable[pl.DataFrame | None],
