@@ -84,6 +84,14 @@ def read_batch(paths: Sequence[Path]) -> Batch:
 # 1% faster on 200 files of 500 claims, and peaked 50 MB higher.)
 GROUP_BYTES = 16 << 20
 
+# Findings raised while reading (before any rule runs): which file, which rule, why.
+_LOAD_SCHEMA = {"file_id": pl.UInt32, "rule": pl.String, "message": pl.String}
+
+
+def _read_error(exc: Exception) -> str:
+    """The FILE001 message of a file whose reading failed with an internal error."""
+    return f"internal error while reading the file: {type(exc).__name__}: {exc}"
+
 
 def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
     """The first half of :func:`read_batch`: files, annotated segments and transaction sets.
@@ -101,7 +109,7 @@ def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
         load_findings.append({"file_id": file_id, "rule": code, "message": message})
 
     def internal(file_id: int, exc: Exception) -> None:  # a reader bug must not stop the batch
-        msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
+        msg = _read_error(exc)
         log.error("%s: %s", paths[file_id - first_id], msg)
         log.debug("traceback of the reader error", exc_info=True)  # shown with -vv only
         unreadable(file_id, "FILE001", msg)
@@ -148,9 +156,7 @@ def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
     else:
         segs = annotate(pl.DataFrame(schema={"file_id": pl.UInt32, "seg_index": pl.UInt32,
                                              "seg_id": pl.String, "raw": pl.String}))
-    lf = (pl.DataFrame(load_findings, schema={"file_id": pl.UInt32, "rule": pl.String,
-                                              "message": pl.String})
-          if load_findings else F.empty())
+    lf = pl.DataFrame(load_findings, schema=_LOAD_SCHEMA) if load_findings else F.empty()
     split = SplitSegments(segs)
     isa = split.rows(["ISA"]).group_by("file_id").agg(interchanges=pl.len().cast(pl.Int64))
     files_df = files_df.join(isa, on="file_id", how="left", maintain_order="left").with_columns(
@@ -198,8 +204,7 @@ def _tables_file_by_file(batch: Batch) -> Batch:
     if "interchanges" in files.columns:  # its segments are gone with it
         files = files.with_columns(pl.when(reason.is_null()).then("interchanges").otherwise(0))
     found = pl.DataFrame({"file_id": list(failed), "rule": ["FILE001"] * len(failed),
-                          "message": list(failed.values())},
-                         schema={"file_id": pl.UInt32, "rule": pl.String, "message": pl.String})
+                          "message": list(failed.values())}, schema=_LOAD_SCHEMA)
     return replace(
         batch, files=files, segments=segs, split=SplitSegments(segs),
         transactions=batch.transactions.filter(~gone),
@@ -370,7 +375,7 @@ class Result:
     inputs: list[str]
     started: float
     elapsed: float = 0.0
-    failed: list[str] = field(default_factory=list)  # rules whose check raised (INT001)
+    failed: list[str] = field(default_factory=list)  # rules/annotators that raised (INT001)
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""
@@ -556,11 +561,11 @@ def _check_chunks(chunks: list[tuple[int, list[Path]]], ruleset: Ruleset, select
 
 def _failed_file(file_id: int, path: Path, exc: Exception) -> Batch:
     """The empty tables of a file whose reading failed, with its FILE001 finding."""
-    msg = f"internal error while reading the file: {type(exc).__name__}: {exc}"
+    msg = _read_error(exc)
     log.error("%s: %s", path, msg)
     empty = build_tables(read_segments([], file_id))
     files = pl.DataFrame({"file_id": [file_id], "path": [str(path)], "status": ["unreadable"],
                           "error": [msg], "interchanges": [0]}, schema=empty.files.schema)
     found = pl.DataFrame({"file_id": [file_id], "rule": ["FILE001"], "message": [msg]},
-                         schema={"file_id": pl.UInt32, "rule": pl.String, "message": pl.String})
+                         schema=_LOAD_SCHEMA)
     return replace(empty, files=files, load_findings=F.conform(found), split=None)

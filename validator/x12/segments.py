@@ -207,14 +207,17 @@ def annotate(segs: pl.DataFrame) -> pl.DataFrame:
     # GS opens one until the next GE/ISA/IEA, so an ST with no GS before it in its
     # interchange (or file) belongs to no group, not to an earlier one.
     open_st = pl.when(code == ST).then(True).when(env).then(False).forward_fill()
-    open_gs = pl.when(code == GS).then(True).when(code.is_in([ISA, GE, IEA])).then(False
-                                                                                ).forward_fill()
+    open_gs = (pl.when(code == GS).then(True).when(code.is_in([ISA, GE, IEA])).then(False)
+               .forward_fill())
+
+    def inside(opened: pl.Expr, trailer: int) -> pl.Expr:  # the trailer closes what is open
+        return opened.fill_null(False) | ((code == trailer) & opened.shift(1).fill_null(False))
+
     df = df.with_columns(
         isa_key=key(ISA), st_key=key(ST), hl_key=key(HL),
         clm_key=key(CLM), lx_key=key(LX), _nm1_key=key(NM1),
-        gs_key=pl.when(open_gs.fill_null(False) | ((code == GE) & open_gs.shift(1).fill_null(False)))
-        .then(key(GS)),
-        in_txn=open_st.fill_null(False) | ((code == SE) & open_st.shift(1).fill_null(False)),
+        gs_key=pl.when(inside(open_gs, GE)).then(key(GS)),
+        in_txn=inside(open_st, SE),
         _in_clm=_mark(CLM) == CLM,
         _in_lx=_mark(LX) == LX,
         _in_hl=_mark(HL) == HL,
