@@ -201,8 +201,8 @@ def _tables_file_by_file(batch: Batch) -> Batch:
     files = batch.files.with_columns(
         status=pl.when(reason.is_not_null()).then(pl.lit("unreadable")).otherwise("status"),
         error=pl.coalesce(reason, "error"))
-    if "interchanges" in files.columns:  # its segments are gone with it
-        files = files.with_columns(pl.when(reason.is_null()).then("interchanges").otherwise(0))
+    files = files.with_columns(  # its segments are gone with it
+        pl.when(reason.is_null()).then("interchanges").otherwise(0).alias("interchanges"))
     found = pl.DataFrame({"file_id": list(failed), "rule": ["FILE001"] * len(failed),
                           "message": list(failed.values())}, schema=_LOAD_SCHEMA)
     return replace(

@@ -24,11 +24,6 @@ FINDING_COLUMNS = [
 
 def files_view(result: Result) -> pl.DataFrame:
     b = result.batch
-    files = b.files
-    if "interchanges" not in files.columns:  # (a batch built by hand)
-        isa = b.segments.filter(pl.col("seg_id") == "ISA").group_by("file_id").agg(
-            interchanges=pl.len())
-        files = files.join(isa, on="file_id", how="left", maintain_order="left")
     tx = b.transactions.group_by("file_id").agg(
         transactions=pl.len(),
         transaction_types=pl.col("transaction_type").fill_null(pl.col("st01")).fill_null("?")
@@ -36,7 +31,7 @@ def files_view(result: Result) -> pl.DataFrame:
     )
     cl = b.claims.group_by("file_id").agg(claims=pl.len())
     left = {"how": "left", "maintain_order": "left"}
-    out = files.join(tx, on="file_id", **left).join(cl, on="file_id", **left)
+    out = b.files.join(tx, on="file_id", **left).join(cl, on="file_id", **left)
     return out.select(
         "file_id", "path", "status", "error",
         pl.col("transaction_types").fill_null(pl.lit([], pl.List(pl.String))),
