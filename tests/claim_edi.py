@@ -26,6 +26,7 @@ class Line:
     pos: str | None = None  # 837P SV105, only when it differs from CLM05-1
     revenue: str = "0450"  # 837I SV201
     charge: int = 100
+    emergency: bool = False  # 837P SV109 = Y
 
 
 @dataclass(kw_only=True)
@@ -47,6 +48,7 @@ class ClaimFields:
     lines: list[Line] = field(default_factory=lambda: [Line()])
     line_date: str | None = None  # the lines' DTP*472 (default: date)
     f5: str | None = None  # AMT*F5 (837P only: the 837I 2300 loop has no AMT*F5)
+    value_fc: str | None = None  # 837I HI*BE:FC (patient paid amount value code)
     facility_state: str | None = "TX"
     billing_state: str = "FL"
 
@@ -92,15 +94,16 @@ def _claim(c: ClaimFields, kind: str, names: Names) -> list[str]:
         out += [f"AMT*F5*{c.f5}"] if c.f5 is not None else []
         out += ["HI*ABK:R69", *_facility(c, names)]
         for n, line in enumerate(c.lines, 1):
-            out += [f"LX*{n}", f"SV1*HC:{line.procedure}*{line.charge}*UN*1*{line.pos or ''}**1",
-                    f"DTP*472*D8*{day}"]
+            sv1 = f"SV1*HC:{line.procedure}*{line.charge}*UN*1*{line.pos or ''}**1"
+            out += [f"LX*{n}", sv1 + ("**Y" if line.emergency else ""), f"DTP*472*D8*{day}"]
         return out
     if c.f5 is not None:
         raise ValueError(f"{c.claim_id}: the 837I claim loop has no AMT*F5 (patient paid)")
     out = [f"CLM*{c.claim_id}*{total}***{c.tob}:A:1**A*Y*Y",
            f"DTP*434*RD8*{c.date}-{c.statement_to or c.date}"]
     out += [f"CL1*{c.cl101}*7*01"] if c.cl101 else []
-    out += ["HI*ABK:R69", "NM1*71*1*DOE*JOHN****XX*1234567893", *_facility(c, names)]
+    out += ["HI*ABK:R69"] + ([f"HI*BE:FC:::{c.value_fc}"] if c.value_fc else [])
+    out += ["NM1*71*1*DOE*JOHN****XX*1234567893", *_facility(c, names)]
     for n, line in enumerate(c.lines, 1):
         out += [f"LX*{n}", f"SV2*{line.revenue}*HC:{line.procedure}*{line.charge}*UN*1",
                 f"DTP*472*D8*{day}"]

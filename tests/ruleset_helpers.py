@@ -82,7 +82,9 @@ KP_CASES = [
     Case("kp120-region-exclusions", "P", "KP120: regions excluded from the Cigna route", [
         Claim("P120-NW-PPO", ["KP120"], "Northwest PPO is excluded", plan="KAISER NORTHWEST PPO"),
         Claim("P120-OK-NW-HMO", [], "Northwest HMO is routed", plan="KAISER NW HMO"),
-        Claim("P120-WA-HMO-NO-KP100", ["KP120"], "Washington: no Cigna route, so no KP100",
+        Claim("P120-WA-HMO-TO-CIGNA", ["KP120"], "Washington: no Cigna route",
+              plan="KAISER WASHINGTON HMO"),
+        Claim("P120-OK-WA-HMO-TO-KAISER", [], "Washington claim sent elsewhere: no KP100, no KP120",
               plan="KAISER WASHINGTON HMO", payer_name="KAISER FOUNDATION HEALTH PLAN OF WA",
               payer_id="99999", payer_address=None),
         Claim("P120-OK-WA-SELF-FUNDED", [], "self-funded plans are routed for every region",
@@ -96,6 +98,9 @@ KP_CASES = [
               billing_state="CA"),
         Claim("P130-OK-SELF-FUNDED-IN-VA", [], "only insured claims are checked",
               plan="KAISER MAS HMO SELF FUNDED", facility_state="VA", **SELF_FUNDED_KPIC),
+        Claim("P130-OK-CA-OFFICE-TO-KAISER", [], "in a KP state and billed to Kaiser: no KP rule "
+              "applies", payer_name="KAISER PERMANENTE NCAL", payer_id="94135", payer_address=None,
+              facility_state="CA", pos="11", lines=OFFICE, f5="20", date="20220601"),
     ]),
     Case("kp140-emergency", "P", "KP140: HMO, EPO and POS 2-Tier cover emergency/urgent care", [
         Claim("P140-HMO-OFFICE-VISIT", ["KP140"], "office visit, place of service 11", pos="11",
@@ -108,6 +113,8 @@ KP_CASES = [
               plan="KAISER CO 2 TIER POS", pos="11", lines=[Line("99213"), Line("99285")]),
         Claim("P140-OK-PPO-OFFICE-VISIT", [], "PPO covers more than emergencies",
               plan="KAISER NCAL PPO", pos="11", lines=OFFICE),
+        Claim("P140-OK-SV109-EMERGENCY", [], "the line's emergency indicator SV109 = Y",
+              pos="11", lines=[Line("99213", emergency=True)]),
     ]),
     Case("kp150-cost-share", "P", "KP150: no cost share up front for HMO, EPO, POS 2-Tier", [
         Claim("P150-HMO-PAID", ["KP150"], "AMT*F5 50 on an HMO claim", f5="50"),
@@ -117,7 +124,10 @@ KP_CASES = [
     ]),
     Case("kp160-product", "P", "KP160: product or POS tier undetermined", [
         Claim("P160-POS-NO-TIER", ["KP160"], "POS without a tier: product rules are skipped",
-              plan="KAISER CO POS", date="20220901", pos="11", lines=OFFICE, f5="30"),
+              plan="KAISER CO POS", date="20221001", pos="11", lines=OFFICE, f5="30"),
+        Claim("P160-POS-NO-TIER-EARLY", ["KP110", "KP160"], "before the earliest POS date "
+              "(2022-10-01) whatever the tier", plan="KAISER CO POS", date="20220901", pos="11",
+              lines=OFFICE),
         Claim("P160-NO-PRODUCT", ["KP160"], "no product word, SBR09 CI", plan="KAISER GA"),
         Claim("P160-OK-SBR09-HM", [], "SBR09 HM means HMO", plan="KAISER GA", sbr09="HM"),
         Claim("P160-SBR09-13", ["KP160"], "SBR09 13 is POS with unknown tier", plan="KAISER GA",
@@ -138,10 +148,10 @@ KP_CASES = [
               date="20220101"),
         Claim("PID-NONKP-NOT-A-WORD", [], "KP inside another word is not KP", plan="SKPX HMO",
               payer_name="CIGNA", pos="11", lines=OFFICE),
-        Claim("PID-MANY-FAILURES", ["KP100", "KP110", "KP130", "KP140", "KP150"], "wrong payer, "
-              "too early, in California, office visit, cost share", plan="KAISER SCAL HMO",
+        Claim("PID-MANY-FAILURES", ["KP100", "KP110", "KP140", "KP150"], "wrong payer, "
+              "too early, office visit, cost share", plan="KAISER SCAL HMO",
               payer_id="12345", payer_address=("PO BOX 1", "PHOENIX", "AZ", "85004"),
-              date="20220701", pos="11", lines=OFFICE, f5="25", facility_state="CA"),
+              date="20220701", pos="11", lines=OFFICE, f5="25"),
     ]),
     Case("kp-roster", "P", "A --members roster fixes product, region and funding", [
         Claim("PRO-NW-PPO", ["KP120"], "roster: PPO, Northwest, insured", member_id="RSTR0001",
@@ -156,7 +166,7 @@ KP_CASES = [
               member_id="OTHER0001", **ROSTER_PLAN),
     ], roster="member_id,product,region,funding\nRSTR0001,PPO,NW,insured\n"
               "RSTR0002,HMO,CO,self-funded\nRSTR0003,EPO,SCAL,insured\nRSTR0004,HMO,NCAL,insured\n"),
-    Case("kp-837i", "I", "Institutional claims: the KP rules on an 837I (KP150 is 837P-only)", [
+    Case("kp-837i", "I", "Institutional claims: the KP rules on an 837I", [
         Claim("I-OK-HMO-ER-REV0450", [], "emergency room revenue code 0450"),
         Claim("I-OK-EPO-URGENT-CL101-2", [], "admission type 2 (urgent)", plan="KAISER CO EPO",
               cl101="2", lines=ELECTIVE),
@@ -177,6 +187,9 @@ KP_CASES = [
               lines=ELECTIVE),
         Claim("I-KP140-BILL-TYPE-23", ["KP140"], "bill type 23 is not place of service 23",
               tob="23", cl101="3", lines=ELECTIVE),
+        Claim("I-KP150-VALUE-CODE-FC", ["KP150"], "patient paid amount as value code FC",
+              value_fc="50"),
+        Claim("I-OK-TRAUMA-CL101-5", [], "admission type 5 (trauma)", cl101="5", lines=ELECTIVE),
         Claim("I-KP160-POS-NO-TIER", ["KP160"], "POS without a tier", plan="KAISER SCAL POS",
               cl101="3", lines=ELECTIVE),
         Claim("I-KP161-NO-REGION", ["KP161"], "no region word", plan="KAISER EPO"),

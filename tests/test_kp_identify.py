@@ -9,7 +9,8 @@ from validator.context import Batch, Context
 from validator.kp.identify import kp_claims, words
 from validator.ruleset import load
 
-COLS = ("member_id", "patient_id", "payer_id", "payer_name", "plan_name", "claim_filing")
+COLS = ("member_id", "patient_id", "payer_id", "payer_name", "plan_name", "claim_filing",
+        "facility_state", "billing_state")
 
 
 def _kp(rows: list[dict]) -> list[dict]:
@@ -57,7 +58,10 @@ def test_product(plan, sbr09, product):
     ("KP HI EPO", "HI"), ("KP HAWAII EPO", "HI"), ("KP MID-ATLANTIC HMO", "MAS"),
     ("KP MAS HMO", "MAS"), ("KP NW HMO", "NW"), ("KAISER NORTHWEST PPO", "NW"),
     ("KAISER WA HMO", "WA"), ("KAISER WASHINGTON HMO", "WA"), ("KAISER CALIFORNIA HMO", None),
-    ("KAISER COLORADOAN HMO", None), ("KAISER HMO", None),
+    ("KAISER COLORADOAN HMO", None), ("KAISER HMO", None), ("KAISER MID ATLANTIC HMO", "MAS"),
+    # Several regions named (two-letter codes collide with words): none is taken (KP161).
+    ("KAISER WA HMO CO-PAY", None), ("KAISER PERMANENTE INSURANCE CO NW PPO", None),
+    ("KAISER NW PPO HI DEDUCTIBLE", None),
 ])
 def test_region(plan, region):
     [kp] = _kp([{"plan_name": plan}])
@@ -115,6 +119,26 @@ def test_routes_and_appeals():
     assert kp[4]["expected_payer_id"] == "94320"
     assert "Salt Lake City" in kp[4]["expected_payer_address"]
     assert kp[5]["appeals"].startswith("Call the number listed")
+
+
+def test_regions_named_lists_every_match():
+    [one, two] = _kp([{"plan_name": "KAISER NCAL HMO"}, {"plan_name": "KAISER WA HMO CO-PAY"}])
+    assert (one["regions_named"], two["regions_named"]) == (["NCAL"], ["CO", "WA"])
+
+
+def test_service_state_and_route_inside_kp_states():
+    rows = [
+        {"plan_name": "KAISER NCAL HMO", "facility_state": "CA", "billing_state": "TX"},
+        {"plan_name": "KAISER NCAL HMO", "facility_state": None, "billing_state": " ca "},
+        {"plan_name": "KAISER NCAL HMO", "facility_state": "TX", "billing_state": "CA"},
+        {"plan_name": "KAISER NCAL HMO ASO", "facility_state": "CA"},  # self-funded: KPIC
+        {"plan_name": "KAISER NCAL HMO", "facility_state": "", "billing_state": None},
+    ]
+    kp = _kp(rows)
+    assert [k["service_state"] for k in kp] == ["CA", "CA", "TX", "CA", None]
+    assert [k["in_kp_state"] for k in kp] == [True, True, False, True, False]
+    assert [k["routed"] for k in kp] == [False, False, True, True, True]
+    assert [k["expected_payer_id"] for k in kp] == [None, None, "62308", "94320", "62308"]
 
 
 def test_words_regex_is_whole_word():

@@ -74,8 +74,7 @@ def test_kp_codes_with_roster(rostered, scenario):
 
 def test_every_rule_fires_and_is_silent_somewhere_in_both_transaction_types():
     codes = {"KP100", "KP101", "KP110", "KP120", "KP130", "KP140", "KP150", "KP160", "KP161"}
-    # KP150 reads AMT*F5, which exists in the 837P 2300 loop only.
-    for group, want in ((P_SCENARIOS, codes), (I_SCENARIOS, codes - {"KP150"})):
+    for group, want in ((P_SCENARIOS, codes), (I_SCENARIOS, codes)):
         fired = set().union(*(s.expect for s in group))
         assert fired == want
         assert any(not s.expect for s in group)
@@ -89,7 +88,7 @@ def test_findings_point_at_the_claim_and_segment(plain):
     assert by_rule["KP100"] == ["NM1"]
     assert by_rule["KP101"] == ["N3"]
     assert by_rule["KP130"] == ["N4"]
-    assert by_rule["KP150"] == ["AMT"]
+    assert by_rule["KP150"] == ["AMT", "HI"]  # 837P AMT*F5, 837I value code FC
     assert set(by_rule["KP120"]) <= {"SBR", "CLM"}
 
 
@@ -125,9 +124,16 @@ def test_multi_failure_messages_name_the_values_found(plain):
                  .select("rule", "message").iter_rows())
     assert "payer ID 12345" in multi["KP100"]
     assert "2022-07-01" in multi["KP110"] and "2022-08-01" in multi["KP110"]
-    assert "service facility state CA" in multi["KP130"]
     assert "place of service 11" in multi["KP140"] and "99213" in multi["KP140"]
     assert "25" in multi["KP150"]
+    in_ca = dict(f.filter(pl.col("claim_id") == "P-KP130-CA-HMO-OFFICE-TO-62308")
+                 .select("rule", "message").iter_rows())
+    assert "service facility state CA" in in_ca["KP130"] and "payer ID 62308" in in_ca["KP130"]
+    fc = f.filter(pl.col("claim_id") == "I-KP-MULTI-FAILURES", pl.col("rule") == "KP150")
+    assert "75 (value code FC)" in fc["message"].item()
+    several = f.filter(pl.col("claim_id") == "P-KP161-WA-AND-CO-NAMED", pl.col("rule") == "KP161")
+    several = several["message"].item()
+    assert "names several regions (CO, WA)" in several
 
 
 def _json(args) -> dict:
@@ -164,6 +170,10 @@ def test_json_kp_object():
     assert excluded["routed"] is False and excluded["expected_payer_id"] is None
     assert kp["P-KP160-POS-NO-TIER"]["product"] == "POS"
     assert kp["I-OK-WA-SELF-FUNDED-94320"]["routed"] is True
+    in_state = kp["P-OK-CA-HMO-OFFICE-TO-KAISER"]
+    assert (in_state["service_state"], in_state["in_kp_state"]) == ("CA", True)
+    assert in_state["routed"] is False and in_state["expected_payer_id"] is None
+    assert (ok["service_state"], ok["in_kp_state"]) == ("TX", False)
 
 
 def test_json_has_no_member_ids():
@@ -193,3 +203,16 @@ def test_scenario_files_pass_the_implementation_guide(path):
     with path.open(encoding="ascii") as src:
         assert x12n.x12n_document(param=pyx12.params.params(), src_file=src, fd_997=io.StringIO(),
                                   fd_html=None, fd_xmldoc=None, map_path=None)
+
+
+def test_dental_claims_get_the_kp_object_but_no_kp_rule(tmp_path):
+    """The arrangement concerns medical care: a KP member's 837D claim is identified, not
+    checked (here it names a Kaiser HMO plan and goes to another payer)."""
+    src = (P_FILE.parent / "clean-837d.edi").read_text(encoding="ascii")
+    path = tmp_path / "kp-dental.edi"
+    path.write_text(src.replace("SBR*P*18*GRP24680******CI~", "SBR*P*18**KAISER NCAL HMO*****CI~"),
+                    encoding="ascii")
+    res = CliRunner().invoke(main, ["check", str(path), "--format", "json", "-q", "--no-ig"])
+    doc = json.loads(res.stdout)
+    assert doc["claims"] and all(c["kp"]["member"] for c in doc["claims"])
+    assert not [f for f in doc["findings"] if f["rule"].startswith("KP")]

@@ -15,12 +15,14 @@ import polars as pl
 
 from ..context import Context
 from ..engine import UsageError
+from ..x12.load import COMP, ELEM
 from . import roster as roster_mod
 from .config import KPConfig, from_ruleset
 
 COLS = ("product", "region", "funding")
-KP_COLUMNS = ("member", "source", "product", "region", "funding", "routed", "expected_payer_id",
-              "expected_payer_name", "expected_payer_address", "appeals", "phone")
+KP_COLUMNS = ("member", "source", "product", "region", "funding", "service_state", "in_kp_state",
+              "routed", "expected_payer_id", "expected_payer_name", "expected_payer_address",
+              "appeals", "phone")
 
 
 def words(keywords: Iterable[str]) -> str:
@@ -97,11 +99,13 @@ def _per_value(df: pl.DataFrame, col: str, **exprs: pl.Expr) -> pl.DataFrame:
     return df.join(values, on=col, how="left", nulls_equal=True, maintain_order="left")
 
 
-def _region(cfg: KPConfig) -> pl.Expr:
-    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
-    for code, region in cfg.regions.items():
-        expr = expr.when(_matches("plan_name", region.keywords)).then(pl.lit(code))
-    return expr.otherwise(pl.lit(None, pl.String))
+def _regions_named(cfg: KPConfig) -> pl.Expr:
+    """Every region whose keywords the plan name holds (in ruleset order). Plan names are
+    free text and two-letter codes collide ("CO-PAY", "INSURANCE CO", "HI DEDUCTIBLE"), so
+    a name naming several regions fixes none (KP161 asks for the roster)."""
+    hits = [pl.when(_matches("plan_name", r.keywords)).then(pl.lit(code))
+            for code, r in cfg.regions.items()]
+    return pl.concat_list(hits).list.drop_nulls() if hits else pl.lit([], pl.List(pl.String))
 
 
 def _excluded(cfg: KPConfig) -> pl.Expr:
@@ -150,12 +154,14 @@ def _build(ctx: Context) -> pl.DataFrame:
     claims = ctx.claims
     if cfg is None:
         return claims.select("claim_key", member=pl.lit(False),
-                             **{c: pl.lit(None, pl.String) for c in KP_COLUMNS[1:]})
+                             **{c: pl.lit(None, pl.String) for c in KP_COLUMNS[1:]},
+                             regions_named=pl.lit(None, pl.List(pl.String)))
     df = _with_roster(claims.select("claim_key", "member_id", "patient_id", "payer_id",
-                                    "payer_name", "plan_name", "claim_filing"), roster(ctx))
+                                    "payer_name", "plan_name", "claim_filing", "facility_state",
+                                    "billing_state"), roster(ctx))
     # Keyword matches on the plan (SBR04) and payer (NM103) names, once per distinct name.
     df = _per_value(df, "plan_name", _plan_kp=_matches("plan_name", cfg.patterns),
-                    _plan_product=_plan_product(cfg), _plan_region=_region(cfg),
+                    _plan_product=_plan_product(cfg), regions_named=_regions_named(cfg),
                     _plan_self=_matches("plan_name", cfg.self_funded))
     df = _per_value(df, "payer_name", _payer_kp=_matches("payer_name", cfg.patterns))
     payer_id = pl.col("payer_id").str.strip_chars()
@@ -170,13 +176,23 @@ def _build(ctx: Context) -> pl.DataFrame:
     df = df.with_columns(
         product=pl.when(member).then(
             pl.coalesce("r_product", "_plan_product", _filing_product(cfg))),
-        region=pl.when(member).then(pl.coalesce("r_region", "_plan_region")),
+        region=pl.when(member).then(pl.coalesce(
+            "r_region", pl.when(pl.col("regions_named").list.len() == 1)
+            .then(pl.col("regions_named").list.first()))),
         funding=pl.when(member).then(
             pl.when(pl.col("r_funding").is_not_null()).then(pl.col("r_funding"))
             .when(pl.col("_plan_self")).then(pl.lit("self-funded"))
             .otherwise(pl.lit("insured"))),
     )
-    routed = member & ~_excluded(cfg)
+    # Where the care was given: the service facility's state, else the billing provider's.
+    state = pl.coalesce(*(pl.col(c).str.strip_chars().str.to_uppercase().replace("", None)
+                          for c in ("facility_state", "billing_state")))
+    df = df.with_columns(service_state=pl.when(member).then(state)).with_columns(
+        in_kp_state=pl.when(member).then(
+            pl.col("service_state").is_in(list(cfg.kp_states)).fill_null(False)))
+    # The route applies outside KP states; self-funded plans go to KPIC wherever treated.
+    routed = member & ~_excluded(cfg) & ((pl.col("funding") == "self-funded")
+                                         | ~pl.col("in_kp_state"))
     address = {f: r.mailing_address for f, r in cfg.routes.items()}
     df = df.with_columns(routed=pl.when(member).then(routed)).with_columns(
         expected_payer_id=pl.when(pl.col("routed")).then(_by_funding(cfg, "payer_id")),
@@ -186,7 +202,7 @@ def _build(ctx: Context) -> pl.DataFrame:
         appeals=pl.when(member).then(_appeals(cfg)),
         phone=pl.when(member).then(pl.lit(cfg.phone)),
     )
-    return df.select("claim_key", *KP_COLUMNS)
+    return df.select("claim_key", *KP_COLUMNS, "regions_named")
 
 
 def emergency(ctx: Context) -> pl.DataFrame:
@@ -219,13 +235,40 @@ def _emergency(ctx: Context) -> pl.DataFrame:
     # CLM05-1 is a place of service only with qualifier B (837P); 837I carries a bill type.
     claim_pos = pl.when(pl.col("facility_qualifier") == "B").then(pl.col("facility_code"))
     out = claims.select("claim_key", claim_pos=claim_pos, admission_type="admission_type").join(
-        per_line, on="claim_key", how="left", maintain_order="left")
+        per_line, on="claim_key", how="left", maintain_order="left").join(
+        _emergency_indicator(ctx, members), on="claim_key", how="left", maintain_order="left")
     return out.with_columns(
         emergency=(pl.col("claim_pos").is_in(list(em.places_of_service)).fill_null(False)
                    | pl.col("admission_type").is_in(list(em.admission_types)).fill_null(False)
-                   | pl.col("_line_em").fill_null(False)),
+                   | pl.col("_line_em").fill_null(False)
+                   | pl.col("emergency_indicator").fill_null(False)),
         places_of_service=pl.concat_list(
             pl.concat_list(pl.col("claim_pos")).list.drop_nulls(),
             pl.col("line_pos").fill_null(pl.lit([], pl.List(pl.String))),
         ).list.unique(maintain_order=True),
     ).drop("_line_em", "line_pos")
+
+
+def _emergency_indicator(ctx: Context, members: pl.DataFrame) -> pl.DataFrame:
+    """``claim_key, emergency_indicator``: a line of the claim has SV109 = Y (the 837P
+    line's emergency indicator). Only the members' SV1 segments are split."""
+    sv1 = ctx.batch.split_segments().rows(["SV1"]).select(claim_key="clm_key", raw="raw").join(
+        members, on="claim_key", how="semi")
+    return sv1.group_by("claim_key").agg(emergency_indicator=(
+        pl.col("raw").str.split(ELEM).list.get(9, null_on_oob=True).str.strip_chars() == "Y").any())
+
+
+def patient_paid_value_code(ctx: Context, members: pl.DataFrame) -> pl.DataFrame:
+    """``claim_key, value_code_paid`` (the amount as sent), ``value_code_index`` (its HI
+    segment): the 837I claim's HI*BE value code FC (patient paid amount), for the
+    ``members`` claims that carry one."""
+    hi = ctx.segs("HI").select(claim_key="clm_key", seg_index="seg_index", el="el").join(
+        members, on="claim_key", how="semi")
+    codes = hi.select("claim_key", "seg_index", code=pl.col("el").list.slice(1)).explode(
+        "code").with_columns(
+        part=pl.col("code").str.split(COMP))
+    fc = codes.filter((pl.col("part").list.get(0, null_on_oob=True) == "BE")
+                      & (pl.col("part").list.get(1, null_on_oob=True) == "FC"))
+    return fc.group_by("claim_key", maintain_order=True).agg(
+        value_code_paid=pl.col("part").list.get(4, null_on_oob=True).first(),
+        value_code_index=pl.col("seg_index").first())

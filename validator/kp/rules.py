@@ -16,6 +16,12 @@ from . import identify
 from .config import POS_UNKNOWN_TIER, KPConfig
 
 SNIP = 7  # trading-partner (payer) specific
+MEDICAL = ("837P", "837I")  # the arrangement covers medical claims; dental is not checked
+
+# The Cigna arrangement applies to care outside KP states (``in_kp_state``: the service
+# facility's state, else the billing provider's); ``routed`` also requires a region and
+# product served by the route. Care inside a KP state is billed to Kaiser Permanente.
+CIGNA_CARE = pl.col("routed") & ~pl.col("in_kp_state")
 
 
 def _kp(ctx: Context) -> tuple[KPConfig | None, pl.DataFrame]:
@@ -28,7 +34,8 @@ def _kp(ctx: Context) -> tuple[KPConfig | None, pl.DataFrame]:
 
 def _members(ctx: Context, cfg: KPConfig) -> pl.DataFrame:
     kp = identify.kp_claims(ctx).filter(pl.col("member"))
-    claims = ctx.claims.join(kp, on="claim_key", how="inner")
+    claims = ctx.claims.filter(pl.col("transaction_type").is_in(MEDICAL)).join(
+        kp, on="claim_key", how="inner")
     names = {p: v.name for p, v in cfg.products.items()} | {POS_UNKNOWN_TIER: "POS (tier unknown)"}
     regions = {r: f"{v.name} ({r})" for r, v in cfg.regions.items()}
     # Segment positions (sbr_index, payer_nm1_index, …) come with the claims table.
@@ -68,14 +75,16 @@ def _sbr_or_clm() -> tuple[pl.Expr, pl.Expr]:
             pl.when(from_sbr).then(pl.lit("SBR")).otherwise(pl.lit("CLM")))
 
 
-@rule("KP100", "Wrong payer ID for a KP member's claim", severity="error", snip=SNIP, family="kp")
+@rule("KP100", "Wrong payer ID for a KP member's claim", severity="error", snip=SNIP, family="kp",
+      applies_to=MEDICAL)
 def kp100_payer_id(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks the payer ID (2010BB NM109) of a Kaiser Permanente member's claim: claims for
     self-funded plans go to Kaiser Permanente Insurance Company (payer ID 94320), all other
     claims to Cigna Medical Claims (payer ID 62308). Not raised when the member's region is
-    excluded from the Cigna route (KP120).
+    excluded from the Cigna route (KP120), nor for an insured plan's care inside a KP state
+    (that is billed to Kaiser Permanente; KP130 reports such claims sent to Cigna).
 
     ## Why is this bad?
     A claim sent to the wrong payer ID is rejected or misrouted, and the timely-filing clock
@@ -124,7 +133,7 @@ def _norm_zip(e: pl.Expr) -> pl.Expr:
 
 
 @rule("KP101", "Payer address differs from the KP route's address", severity="warning",
-      snip=SNIP, family="kp")
+      snip=SNIP, family="kp", applies_to=MEDICAL)
 def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -190,13 +199,15 @@ def _known_product(cfg: KPConfig, **flag: bool) -> pl.Expr:
 
 
 @rule("KP110", "Service before the KP product's effective date", severity="error", snip=SNIP,
-      family="kp")
+      family="kp", applies_to=MEDICAL)
 def kp110_effective_date(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Compares the claim's earliest service date (line or claim DTP*472, or the 837I statement
     period DTP*434) with the date the member's product gained access to Cigna's PPO network:
-    HMO and EPO 2022-08-01, POS 2-Tier 2022-10-01, PPO and POS 3-Tier 2023-01-01.
+    HMO and EPO 2022-08-01, POS 2-Tier 2022-10-01, PPO and POS 3-Tier 2023-01-01. When the
+    product is unknown, with the earliest date it could have (a POS plan of unknown tier:
+    2022-10-01; no product: 2022-08-01). Care outside KP states only.
 
     ## Why is this bad?
     Services before that date are not covered by the Cigna arrangement; the claim is denied.
@@ -213,8 +224,12 @@ def kp110_effective_date(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     eff = {p: v.effective for p, v in cfg.products.items()}
-    m = m.filter(_known_product(cfg)).with_columns(
-        _eff=pl.col("product").replace_strict(eff, default=None, return_dtype=pl.Date))
+    # An unknown product or POS tier: the earliest date it could have (services before it
+    # are uncovered whatever the product turns out to be).
+    eff[POS_UNKNOWN_TIER] = min(v.effective for p, v in cfg.products.items() if p.startswith("POS"))
+    m = m.filter(CIGNA_CARE).with_columns(
+        _eff=pl.col("product").replace_strict(eff, default=None, return_dtype=pl.Date)
+        .fill_null(min(eff.values())))
     m = m.filter(pl.col("service_date_from") < pl.col("_eff")).with_columns(
         _d=pl.col("service_date_from").dt.to_string("%Y-%m-%d"),
         _e=pl.col("_eff").dt.to_string("%Y-%m-%d"))
@@ -227,13 +242,15 @@ def kp110_effective_date(ctx: Context) -> pl.DataFrame:
 
 
 @rule("KP120", "KP member's region is excluded from the Cigna route", severity="error", snip=SNIP,
-      family="kp")
+      family="kp", applies_to=MEDICAL)
 def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Reports insured KP members whose region has no Cigna route for their product: Washington
-    for every insured product, Northwest for PPO and POS 3-Tier. Self-funded plans are routed
-    for all regions.
+    Reports claims sent to Cigna (the insured route's payer ID, 62308) for insured KP members
+    whose region has no Cigna route for their product: Washington for every insured product,
+    Northwest for PPO and POS 3-Tier. Self-funded plans are routed for all regions. A claim
+    sent elsewhere is not reported (where it belongs is for Kaiser Permanente to say), nor is
+    care inside a KP state (KP130).
 
     ## Why is this bad?
     Cigna does not process these members' claims; a claim sent there is denied.
@@ -248,24 +265,29 @@ def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    m = m.filter(~pl.col("routed"))
     cigna = cfg.routes["insured"]
+    m = m.filter(~pl.col("routed") & ~pl.col("in_kp_state")
+                 & (pl.col("payer_id").str.strip_chars() == cigna.payer_id))
+    plans = (pl.when(pl.col("product").is_null()).then(pl.lit("insured"))
+             .otherwise(pl.concat_str(pl.lit("insured "), "product_name")))
     msg = pl.format("{} plans of Kaiser Permanente {} are excluded from the Cigna PPO network route: "
                     "do not send this claim to {} (payer ID {}); verify eligibility and where to "
-                    "send it at {}", pl.concat_str(pl.lit("insured "), "product_name"), "region_name",
+                    "send it at {}", plans, "region_name",
                     pl.lit(cigna.payer_name), pl.lit(cigna.payer_id), pl.lit(cfg.phone))
     idx, sid = _sbr_or_clm()
     return _finding(m, idx, sid, "SBR04", msg, "a region and product served through Cigna",
                     pl.format("{} {}", "region", pl.col("product").fill_null("unknown product")))
 
 
-@rule("KP130", "Service inside a Kaiser Permanente state", severity="error", snip=SNIP, family="kp")
+@rule("KP130", "Claim for care inside a Kaiser Permanente state sent to Cigna", severity="error",
+      snip=SNIP, family="kp", applies_to=MEDICAL)
 def kp130_kp_state(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    For insured KP members, reports claims whose service facility (2310C/2310E N4) or,
-    without one, billing provider (2010AA N4) is in a Kaiser Permanente state: CA, CO, DC,
-    GA, HI, MD, OR, VA or WA.
+    For insured KP members, reports claims sent to Cigna (the insured route's payer ID, 62308)
+    whose service facility (2310C/2310E N4) or, without one, billing provider (2010AA N4) is
+    in a Kaiser Permanente state: CA, CO, DC, GA, HI, MD, OR, VA or WA. Such claims sent
+    elsewhere (to Kaiser Permanente) are not reported, and no other KP rule checks them.
 
     ## Why is this bad?
     The Cigna PPO network arrangement covers care outside KP states only; care inside them is
@@ -281,16 +303,18 @@ def kp130_kp_state(ctx: Context) -> pl.DataFrame:
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    fac = pl.col("facility_state").str.strip_chars().str.to_uppercase()
-    bill = pl.col("billing_state").str.strip_chars().str.to_uppercase()
-    m = m.with_columns(_fac=fac, _state=pl.coalesce(fac, bill)).filter(
-        (pl.col("funding") == "insured") & pl.col("_state").is_in(list(cfg.kp_states)))
+    cigna = cfg.routes["insured"].payer_id
+    m = m.with_columns(_fac=pl.col("facility_state").str.strip_chars().replace("", None),
+                       _state=pl.col("service_state")).filter(
+        (pl.col("funding") == "insured") & pl.col("in_kp_state")
+        & (pl.col("payer_id").str.strip_chars() == cigna))
     states = ", ".join(cfg.kp_states)
     which = (pl.when(pl.col("_fac").is_not_null()).then(pl.lit("service facility state"))
              .otherwise(pl.lit("billing provider state (no service facility given)")))
     msg = pl.format("{} {} is a Kaiser Permanente state ({}): the Cigna PPO network arrangement "
-                    "covers care outside KP states only; send this claim to Kaiser Permanente "
-                    "directly, and verify eligibility at {}", which, "_state", pl.lit(states),
+                    "covers care outside KP states only; do not send this claim to Cigna (payer ID "
+                    "{}): send it to Kaiser Permanente as the member's ID card instructs, and "
+                    "verify eligibility at {}", which, "_state", pl.lit(states), pl.lit(cigna),
                     pl.lit(cfg.phone))
     return _finding(m, pl.when(pl.col("_fac").is_not_null()).then("facility_n4_index")
                     .otherwise("billing_n4_index").fill_null(pl.col("segment_index")),
@@ -298,14 +322,18 @@ def kp130_kp_state(ctx: Context) -> pl.DataFrame:
 
 
 @rule("KP140", "Not emergency or urgent care for an HMO, EPO or POS 2-Tier member",
-      severity="error", snip=SNIP, family="kp")
+      severity="error", snip=SNIP, family="kp", applies_to=MEDICAL)
 def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    For KP HMO, EPO and POS 2-Tier members, reports claims with nothing that marks them as
-    emergency or urgent care: no place of service 20 or 23 (CLM05-1 or SV105), no procedure
-    99281–99285, 99291, 99292, S9083 or S9088, no 837I admission type (CL101) 1 or 2, and no
-    revenue code 0450–0459, 0516 or 0526. The lists live in the ruleset (`[kp.emergency]`).
+    For KP HMO, EPO and POS 2-Tier members treated outside KP states, reports claims with
+    nothing that marks them as emergency or urgent care: no place of service 20 or 23
+    (CLM05-1 or SV105), no 837P line with the emergency indicator SV109 = Y, no emergency
+    procedure (99281–99285 emergency department visits, 99291/99292 critical care,
+    S9083/S9088 urgent care, A0427/A0429 emergency ambulance), no 837I admission type
+    (CL101) 1, 2 or 5 (emergency, urgent, trauma), and no revenue code 0450–0459, 0516 or
+    0526. The code lists live in the ruleset (`[kp.emergency]`); they are this tool's reading
+    of "emergency and urgent care", not a list published by Kaiser Permanente or Cigna.
 
     ## Why is this bad?
     These members may use Cigna's PPO network only for emergency and urgent care; other
@@ -321,7 +349,7 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    m = m.filter(_known_product(cfg, emergency_only=True)).join(
+    m = m.filter(CIGNA_CARE & _known_product(cfg, emergency_only=True)).join(
         identify.emergency(ctx), on="claim_key", how="left", maintain_order="left",
     ).filter(~pl.col("emergency"))
 
@@ -339,44 +367,54 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     m = m.with_columns(_found=found)
     msg = pl.format("the Cigna PPO network covers only emergency and urgent care for {} members, "
                     "and nothing on this claim marks it as such ({}); if it was emergency or urgent "
-                    "care, code it so (place of service 20/23, emergency E/M code, admission type "
-                    "1/2 or revenue code 045x/0516/0526), otherwise verify benefits at {} and bill "
+                    "care, code it so (place of service 20/23, emergency indicator SV109 = Y, "
+                    "emergency E/M code, admission type 1/2/5 or revenue code 045x/0516/0526), "
+                    "otherwise verify benefits at {} and bill "
                     "Kaiser Permanente", "product_name", "_found", pl.lit(cfg.phone))
     return _finding(m, "segment_index", "CLM", "CLM05", msg, "emergency or urgent care", "_found")
 
 
 @rule("KP150", "Cost share collected up front from an HMO, EPO or POS 2-Tier member",
-      severity="warning", snip=SNIP, family="kp", applies_to=("837P",))
+      severity="warning", snip=SNIP, family="kp", applies_to=MEDICAL)
 def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    For KP HMO, EPO and POS 2-Tier members, reports a patient amount paid (2300 AMT*F5)
-    greater than zero. 837P only: the 837I claim loop has no patient-paid amount.
+    For KP HMO, EPO and POS 2-Tier members treated outside KP states, reports a patient amount
+    paid greater than zero: 837P AMT*F5 (2300), 837I value code FC (patient paid amount) in
+    HI*BE.
 
     ## Why is this bad?
     These members owe nothing until Cigna prices the claim and Kaiser Permanente pays it;
     collecting cost share at the visit breaks the arrangement's terms.
 
     ## Example
-    `AMT*F5*50~` on a KP HMO member's emergency claim.
+    `AMT*F5*50~` on a KP HMO member's emergency claim (837I: `HI*BE:FC:::50~`).
 
     ## How to fix
-    Refund the amount collected and remove AMT*F5 (or send 0); bill any cost share after
-    the claim is paid. Questions: 888.831.0761.
+    Refund the amount collected and remove AMT*F5 or the FC value code (or send 0); bill any
+    cost share after the claim is paid. Questions: 888.831.0761.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    amount = pl.col("patient_paid").str.strip_chars().cast(pl.Float64, strict=False)
-    m = m.filter(_known_product(cfg, upfront_cost_share=False) & (amount > 0)
-                 & (pl.col("transaction_type") == "837P"))
-    msg = pl.format("patient paid amount {} (AMT*F5) was collected up front from a {} member: cost "
+    m = m.filter(CIGNA_CARE & _known_product(cfg, upfront_cost_share=False))
+    inst = m.filter(pl.col("transaction_type") == "837I")
+    paid = identify.patient_paid_value_code(ctx, inst.select("claim_key"))
+    m = m.join(paid, on="claim_key", how="left", maintain_order="left").with_columns(
+        _paid=pl.when(pl.col("transaction_type") == "837I").then("value_code_paid")
+        .otherwise("patient_paid"))
+    m = m.filter(pl.col("_paid").str.strip_chars().cast(pl.Float64, strict=False) > 0)
+    where = (pl.when(pl.col("transaction_type") == "837I").then(pl.lit("value code FC"))
+             .otherwise(pl.lit("AMT*F5")))
+    msg = pl.format("patient paid amount {} ({}) was collected up front from a {} member: cost "
                     "share may not be collected until Cigna prices the claim and Kaiser Permanente "
-                    "pays it; refund it and remove AMT*F5 (questions: {})", "patient_paid",
-                    "product_name", pl.lit(cfg.phone))
-    return _finding(m, pl.coalesce("amt_f5_index", "segment_index"),
-                    pl.when(pl.col("amt_f5_index").is_not_null()).then(pl.lit("AMT"))
-                    .otherwise(pl.lit("CLM")), "AMT02", msg, "0", "patient_paid")
+                    "pays it; refund it and remove {} (questions: {})", "_paid", where,
+                    "product_name", where, pl.lit(cfg.phone))
+    at = pl.when(pl.col("transaction_type") == "837I").then("value_code_index").otherwise(
+        "amt_f5_index")
+    seg_id = pl.when(at.is_null()).then(pl.lit("CLM")).when(
+        pl.col("transaction_type") == "837I").then(pl.lit("HI")).otherwise(pl.lit("AMT"))
+    return _finding(m, at.fill_null(pl.col("segment_index")), seg_id, None, msg, "0", "_paid")
 
 
 def _sbr_found() -> pl.Expr:
@@ -385,14 +423,15 @@ def _sbr_found() -> pl.Expr:
 
 
 @rule("KP160", "KP product undetermined or POS tier unknown", severity="warning", snip=SNIP,
-      family="kp")
+      family="kp", applies_to=MEDICAL)
 def kp160_product_unknown(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Reports KP members' claims whose product cannot be determined (no roster row, no product
-    keyword in SBR04 and no usable SBR09), or that name a POS plan without its tier. The
-    product-dependent rules (KP110, KP140, KP150, and KP120 where the product matters) are
-    skipped for the claim.
+    Reports KP members' claims for care outside KP states whose product cannot be determined
+    (no roster row, no product keyword in SBR04 and no usable SBR09), or that name a POS plan
+    without its tier. The product-dependent rules (KP140, KP150, and KP120 where the product
+    matters) are skipped for the claim; KP110 compares with the earliest effective date the
+    product could have.
 
     ## Why is this bad?
     Effective dates, the emergency-only limit and cost-share terms depend on the product;
@@ -408,12 +447,13 @@ def kp160_product_unknown(ctx: Context) -> pl.DataFrame:
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    m = m.filter(pl.col("product").is_null() | (pl.col("product") == POS_UNKNOWN_TIER))
+    m = m.filter(~pl.col("in_kp_state")
+                 & (pl.col("product").is_null() | (pl.col("product") == POS_UNKNOWN_TIER)))
     what = (pl.when(pl.col("product").is_null())
             .then(pl.lit("the Kaiser Permanente product could not be determined"))
             .otherwise(pl.lit("the plan is a Kaiser Permanente POS plan but its tier (2-Tier or "
                               "3-Tier) is unknown")))
-    msg = pl.format("{} from {}: effective-date, emergency-only and cost-share checks were skipped; "
+    msg = pl.format("{} from {}: emergency-only and cost-share checks were skipped; "
                     "verify eligibility and benefits at {} and name the product in SBR04 (HMO, EPO, "
                     "POS 2-Tier, POS 3-Tier, PPO) or the --members roster", what, _sbr_found(),
                     pl.lit(cfg.phone))
@@ -422,12 +462,14 @@ def kp160_product_unknown(ctx: Context) -> pl.DataFrame:
 
 
 @rule("KP161", "KP region undetermined for an insured plan", severity="warning", snip=SNIP,
-      family="kp")
+      family="kp", applies_to=MEDICAL)
 def kp161_region_unknown(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Reports insured KP members' claims whose region (NCAL, SCAL, CO, GA, HI, MAS, NW, WA)
-    cannot be determined from the roster or SBR04.
+    Reports insured KP members' claims for care outside KP states whose region (NCAL, SCAL,
+    CO, GA, HI, MAS, NW, WA) cannot be determined from the roster or SBR04: SBR04 names no
+    region, or several (plan names are free text and two-letter codes collide: `CO-PAY`,
+    `INSURANCE CO`, `HI DEDUCTIBLE`), in which case none is taken.
 
     ## Why is this bad?
     Washington's plans and Northwest's PPO and POS 3-Tier plans are excluded from the Cigna
@@ -443,11 +485,16 @@ def kp161_region_unknown(ctx: Context) -> pl.DataFrame:
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    m = m.filter((pl.col("funding") == "insured") & pl.col("region").is_null())
-    msg = pl.format("the Kaiser Permanente region could not be determined from SBR04 {}: region "
+    m = m.filter((pl.col("funding") == "insured") & pl.col("region").is_null()
+                 & ~pl.col("in_kp_state"))
+    named = pl.col("regions_named").fill_null(pl.lit([], pl.List(pl.String)))
+    why = (pl.when(named.list.len() > 1)
+           .then(pl.format("names several regions ({})", named.list.join(", ")))
+           .otherwise(pl.lit("names none")))
+    msg = pl.format("the Kaiser Permanente region could not be determined: SBR04 {} {}, so region "
                     "exclusions (Washington; Northwest PPO and POS 3-Tier) were not checked; verify "
                     "the member's region at {} and name it in SBR04 or the --members roster",
-                    pl.col("plan_name").fill_null("(empty)"), pl.lit(cfg.phone))
+                    pl.col("plan_name").fill_null("(empty)"), why, pl.lit(cfg.phone))
     idx, sid = _sbr_or_clm()
     return _finding(m, idx, sid, "SBR04", msg, ", ".join(cfg.regions),
                     pl.col("plan_name").fill_null("(empty)"))

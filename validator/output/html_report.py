@@ -44,8 +44,9 @@ CLAIM_PANEL_COLUMNS = (
     "facility_state", "billing_state", "service_date_from", "service_date_to", "kp",
 )
 # kp struct fields shown in the claim panel, in this order (others follow as they come).
-KP_FIELDS = ("member", "source", "product", "region", "funding", "routed", "expected_payer_id",
-             "expected_payer_name", "expected_payer_address", "appeals", "phone")
+KP_FIELDS = ("member", "source", "product", "region", "funding", "service_state", "in_kp_state",
+             "routed", "expected_payer_id", "expected_payer_name", "expected_payer_address",
+             "appeals", "phone")
 
 
 @cache

@@ -176,7 +176,7 @@
     dl.appendChild(el("dd", cls || null, value));
   }
   var KP_LABELS = { source: "Identified by", product: "Product", region: "Region", funding: "Funding",
-    routed: "Cigna PPO route",
+    service_state: "Care given in", in_kp_state: "Inside a KP state", routed: "Route applies",
     expected_payer_id: "Expected payer ID", expected_payer_name: "Expected payer",
     expected_payer_address: "Mail claims to", appeals: "Appeals / disputes", phone: "Eligibility & benefits" };
   var SOURCES = { roster: "member roster", payer_id: "payer ID", payer_name: "payer name", plan_name: "plan name (SBR04)" };
@@ -193,7 +193,12 @@
       var v = cv("kp_" + name, ci);
       if (name === "phone") { phone = v; return; }
       if (name === "source" && v) v = SOURCES[v] || v;
-      if (name === "routed" && v === false) v = "no: the member's region is excluded; bill Kaiser Permanente directly";
+      if (name === "routed" && v === false) {
+        v = cv("kp_in_kp_state", ci) ? "no: care inside a Kaiser Permanente state is billed to Kaiser Permanente, not Cigna"
+          : "no: the member's region is excluded from the Cigna route; verify where to send the claim";
+      } else if (name === "routed" && v === true) {
+        v = cv("kp_funding", ci) === "self-funded" ? "yes: self-funded plan, claims to KPIC" : "yes: Cigna PPO network";
+      }
       kv(dl, KP_LABELS[name] || name.replace(/_/g, " "), v === true ? "yes" : v === false ? "no" : v);
     });
     kv(dl, KP_LABELS.phone, phone || D.phone, "phone");
