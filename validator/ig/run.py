@@ -153,7 +153,7 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
         .otherwise(pl.lit(""))))
     df = df.with_columns(element=element)
     if not ctx.options.get("show_phi"):
-        df = _mask_phi(df)
+        df = _mask_phi(df).with_columns(text=_mask_quoted(pl.col("text")))
     prefix = level.replace_strict(CODE_PREFIX, default="?")
     out = df.select(
         "file_id", "st_key", "claim_key", "segment_index", "segment_id", "element", "loop",
@@ -181,6 +181,23 @@ def _mask_phi(df: pl.DataFrame) -> pl.DataFrame:
     texts = [t.replace(v, m) for t, v, m in phi.select("text", "value", "_masked").iter_rows()]
     phi = phi.with_columns(text=pl.Series(texts, dtype=pl.String), value=pl.col("_masked"))
     return pl.concat([df.filter(~pl.col("_hide")), phi]).drop("_hide", "_masked")
+
+
+def _mask_quoted(text: pl.Expr) -> pl.Expr:
+    """Cut the segment text pyx12 quotes in "not found", "is empty" and "is invalid"
+    messages. A segment with a wrong separator is quoted whole (names, member IDs and birth
+    dates included), and "Segment N3*<street> not found" quotes an address: only the ID and
+    short codes (qualifiers) stay."""
+    keep = r"Segment (HL\*\S*|[A-Z][A-Z0-9]{1,2}\*(None|\S{1,3})) not found"
+    out = (pl.when(text.str.contains(keep)).then(text)
+           .when(text.str.contains(r"Segment [A-Z][A-Z0-9]{1,2}\*"))
+           .then(text.str.replace(r"Segment ([A-Z][A-Z0-9]{1,2}\*).*? not found",
+                                  "Segment ${1}… not found"))
+           .otherwise(text.str.replace(r"Segment (\S{1,4}).*? not found",
+                                       "Segment ${1}… not found")))
+    out = out.str.replace(r'Segment identifier "([^"]{4})[^"]+" is invalid',
+                          'Segment identifier "${1}…" is invalid')
+    return out.str.replace(r'Segment "([^"]{4})[^"]{5,}" is empty', 'Segment "${1}…" is empty')
 
 
 def _failures(p: build.Plan, results: list[ChunkResult]) -> pl.DataFrame:

@@ -1,0 +1,49 @@
+"""PHI in findings quoted from broken segments: a segment whose element separator is wrong
+is one long token, names, member IDs and birth dates included. Quoted text is cut unless
+``--show-phi`` (reviewer repro: subscriber NM1 and DMG with wrong separators)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from validator.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_edi" / "clean-837p.edi"
+PHI = ("DOE", "JOHN", "W123456789", "19800512", "OAK AVE")
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory) -> Path:
+    text = SAMPLE.read_text(encoding="ascii")
+    nm1, dmg = "NM1*IL*1*DOE*JOHN****MI*W123456789", "DMG*D8*19800512*M"
+    assert nm1 in text and dmg in text
+    path = tmp_path_factory.mktemp("phi") / "broken.edi"
+    path.write_text(text.replace(nm1, nm1.replace("*", "|")).replace(dmg, dmg.replace("*", " ")),
+                    encoding="ascii")
+    return path
+
+
+def _findings(path: Path, *args: str) -> list[dict]:
+    res = CliRunner().invoke(main, ["check", str(path), "--format", "json", "-q", *args])
+    assert res.exit_code == 1, res.output
+    return json.loads(res.stdout)["findings"]
+
+
+@pytest.mark.parametrize("ig", ["--no-ig", "--ig"])
+def test_broken_segments_are_quoted_without_phi(broken, ig):
+    found = _findings(broken, ig)
+    codes = {f["rule"] for f in found}
+    assert "ENV151" in codes and (ig == "--no-ig" or "IG200" in codes)
+    text = json.dumps(found)
+    assert not [p for p in PHI if p in text], text
+    env151 = [f for f in found if f["rule"] == "ENV151"]
+    assert {f["found"] for f in env151} == {"NM1|…", "DMG …"}
+
+
+def test_show_phi_quotes_them(broken):
+    text = json.dumps(_findings(broken, "--ig", "--show-phi"), ensure_ascii=False)
+    assert "W123456789" in text and "NM1|IL|1|DOE|JOHN|||…" in text
