@@ -133,6 +133,8 @@ def with_kp(result: Result) -> Result:
         product=when("PPO"),
         region=when("NCAL"),
         funding=when("insured"),
+        service_state=when("TX"),
+        in_kp_state=when(False, pl.Boolean),
         routed=when(True, pl.Boolean),
         expected_payer_id=when("62308"),
         expected_payer_name=when("Cigna Medical Claims"),

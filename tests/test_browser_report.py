@@ -126,7 +126,8 @@ def test_phi_masked_and_kp_panel(browser, reports, tmp_path):
         # KP panel of the KP claim: product, region, funding, payer, address, appeals, phone.
         for want in ("Kaiser Permanente member", "PPO", "NCAL", "insured", "62308",
                      "Chattanooga, TN 37422-8061", "Call the number on the denial notice",
-                     "888.831.0761", "payer name"):
+                     "888.831.0761", "payer name", "Care given in", "Inside a KP state",
+                     "Route applies", "yes: Cigna PPO network"):
             assert want.lower() in ctext.lower(), want
         other = pg.page.locator(".claimcard", has_text="BAD0002").first
         assert "not a KP member" in other.inner_text() and other.locator(".kpbox").count() == 0
