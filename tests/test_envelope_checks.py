@@ -7,7 +7,7 @@ Segment positions of the default interchange (helpers.interchange): 1 ISA, 2 GS,
 from __future__ import annotations
 
 import pytest
-from helpers import SAMPLES, check_files, codes, edi, interchange, isa, transaction, write_edi
+from helpers import BODY_837P, SAMPLES, check_files, codes, edi, interchange, isa, transaction, write_edi
 
 from validator.rules.registry import load_all
 
@@ -208,9 +208,25 @@ def test_837_without_a_guide_takes_its_type_from_the_service_segments(tmp_path):
     segs = interchange(transaction(version="005010"), version="005010")
     segs = replace(segs, 3, "ST*837*0001")
     result = run(tmp_path, segs)
-    assert codes(result) == [("FILE012", 3)]
+    # A version without its guide is an error, not another 837 variant (FILE012); the
+    # claims are still checked as the type their service segments show.
+    assert codes(result) == [("FILE013", 3)]
+    hit = result.findings.row(0, named=True)
+    assert (hit["severity"], hit["found"]) == ("error", "005010")
+    assert "checked as 837P" in hit["message"]
     assert result.batch.claims["transaction_type"].to_list() == ["837P"]
+    assert result.batch.claims["supported"].to_list() == [True]
     assert result.batch.transactions["transaction_type"].to_list() == ["837P"]
+
+
+def test_file013_without_a_guide_or_service_segments(tmp_path):
+    body = BODY_837P.format(claim="C1").split("\n")
+    body = [x for x in body if not x.startswith(("SV1", "LX", "DTP"))]
+    segs = interchange(transaction(version="005010", body="\n".join(body)), version="005010")
+    result = run(tmp_path, segs)
+    assert codes(result) == [("FILE013", 3)]
+    assert "not checked" in result.findings["message"][0]
+    assert result.batch.claims["supported"].to_list() == [False]
 
 
 def test_env100_isa09_isa10_digits(tmp_path):

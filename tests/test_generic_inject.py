@@ -60,7 +60,7 @@ CLAIM_LEVEL: dict[str, tuple[Callable[[str, str, str], Segs], str]] = {
                                 s[:-1] + str((int(s[-1]) + 1) % 10) for s in claim(k, p, date=d)],
                "PID"),
     "SIT406": (lambda k, p, d: _sub(claim(k, p, date=d), ":1*", ":8*"), "PID"),
-    "SIT407": (lambda k, p, d: claim(k, p, total="100", lines=[[_service(k, "100")]]), "P"),
+    "SIT407": (lambda k, p, d: claim(k, p, total="100", lines=[[_service(k, "100")]]), "PD"),
     "SIT408": (lambda k, p, d: claim(k, p, head=["DTP*454*D8*20241301"], date=d), "PID"),
     "SIT409": (lambda k, p, d: claim(k, p, head=["DTP*454*RD8*20240301-20240201"], date=d),
                "PID"),

@@ -3,14 +3,17 @@ on the clean one, on every transaction type where it applies."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from generic_helpers import (
     BILLING_NPI,
     FACILITY_NPI,
+    VERSION,
     billing,
     build,
     claim,
     codes,
+    npi,
     patient,
     run,
     subscriber,
@@ -75,6 +78,17 @@ def test_bal303_total_not_positive(kind, tmp_path):
     assert one(f, "BAL303")["message"].startswith("CLM02 total charge '' is not an amount")
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_bal303_zero_total_on_encounters(kind, tmp_path):
+    # BHT06 = RP (reporting: encounters) may carry a zero total; negative is still wrong.
+    zero = build(kind, claims=[claim(kind, total="0", charges=("0",))]).replace("*1200*CH~",
+                                                                                "*1200*RP~")
+    assert "BAL303" not in codes(run(zero, tmp_path))
+    neg = build(kind, claims=[claim(kind, total="-5", charges=("-5",))]).replace("*1200*CH~",
+                                                                                 "*1200*RP~")
+    assert one(run(neg, tmp_path), "BAL303")["found"] == "-5"
+
+
 _SERVICE_100 = {"P": "SV1*HC:99213*100*UN*1***1", "I": "SV2*0450*HC:99283*100*UN*1",
                 "D": "SV3*AD:D0120*100*11***1*****1"}
 
@@ -97,6 +111,17 @@ def test_bal304_line_adjudication(kind, tmp_path):
     assert hit["segment_id"] == "SVD" and hit["element"] == "SVD02"
     assert hit["expected"] == "100.00" and hit["found"] == "95.00"
     assert f.filter(f["rule"] == "BAL304").height == 1  # PAYER1 balances
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_837_without_a_guide_is_checked_by_its_service_segments(kind, tmp_path):
+    # GS08/ST03 "005010" without X222A1/X223A2/X224A2: FILE013, and the content rules
+    # still run as the type the service segments show.
+    text = build(kind, claims=[claim(kind, total="160")]).replace(VERSION[kind], "005010")
+    assert "BAL301" in codes(run(text, tmp_path))
+    # Predeterminations (X291/X292) and reporting (X298) stay unchecked (FILE012).
+    other = text.replace("*005010~", "*005010X291~")
+    assert "BAL301" not in codes(run(other, tmp_path))
 
 
 # --- SNIP 4 situational -------------------------------------------------------------------
@@ -129,6 +154,22 @@ def test_sit402_billing_zip(kind, tmp_path):
     assert (hit["segment_id"], hit["element"], hit["found"]) == ("N4", "N403", "77030")
     assert "SIT402" not in codes(run(build(kind, billing_segs=billing(zip="770301234")),
                                      tmp_path))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sit402_sit403_skip_foreign_addresses(kind, tmp_path):
+    # N404 (country) other than US: no ZIP+4 to ask for.
+    bill = [s.replace("N4*HOUSTON*TX*770301234", "N4*TORONTO**M5V2T6*CA") for s in billing()]
+    assert "SIT402" not in codes(run(build(kind, billing_segs=bill), tmp_path))
+    us = [s.replace("N4*HOUSTON*TX*770301234", "N4*HOUSTON*TX*77030*US") for s in billing()]
+    assert "SIT402" in codes(run(build(kind, billing_segs=us), tmp_path))
+    fac = [f"NM1*77*2*LAKEVIEW IMAGING*****XX*{FACILITY_NPI}", "N3*9 LAKE RD"]
+    c = claim(kind)
+    at = next(i for i, s in enumerate(c) if s.startswith("LX*"))
+    abroad = c[:at] + fac + ["N4*TORONTO**M5V2T6*CA"] + c[at:]
+    assert "SIT403" not in codes(run(build(kind, claims=[abroad]), tmp_path))
+    home = c[:at] + fac + ["N4*HOUSTON*TX*77030*US"] + c[at:]
+    assert "SIT403" in codes(run(build(kind, claims=[home]), tmp_path))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -174,9 +215,19 @@ def test_sit405_billing_tax_id(kind, tmp_path):
     assert hit["segment_id"] == "NM1"
     ssn = run(build(kind, billing_segs=billing(ref="REF*SY*12345678")), tmp_path)
     hit = one(ssn, "SIT405")
-    assert hit["found"] == "***5678" and "12345678" not in hit["message"]
-    assert "SIT405" not in codes(run(build(kind, billing_segs=billing(ref="REF*SY*123456789")),
-                                     tmp_path))
+    # (837I: the SSN itself is the error, SIT405 names REF01)
+    assert hit["found"] == ("SY" if kind == "I" else "***5678")
+    assert "12345678" not in hit["message"]
+    ssn_ok = run(build(kind, billing_segs=billing(ref="REF*SY*123456789")), tmp_path)
+    assert ("SIT405" in codes(ssn_ok)) == (kind == "I")
+
+
+def test_sit405_institutional_billing_provider_needs_ein(tmp_path):
+    # 837I (X223A2) 2010AA REF01 is EI only; REF*SY is for 837P/837D.
+    hit = one(run(build("I", billing_segs=billing(ref="REF*SY*123456789")), tmp_path), "SIT405")
+    assert (hit["segment_id"], hit["element"], hit["found"]) == ("REF", "REF01", "SY")
+    assert "123456789" not in hit["message"] and "REF*EI" in hit["message"]
+    assert "SIT405" not in codes(run(build("I"), tmp_path))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -195,13 +246,39 @@ def test_sit407_professional_line_needs_date(tmp_path):
     f = run(build("P", claims=[claim("P", lines=lines)]), tmp_path)
     hits = f.filter(f["rule"] == "SIT407")
     assert hits.height == 1 and hits["segment_id"][0] == "SV1"
-    # A claim-level DTP*472 covers the lines.
-    ok = claim("P", head=["DTP*472*D8*20240115"], lines=[["SV1*HC:99213*100*UN*1***1"],
-                                                         ["SV1*HC:36415*50*UN*1***1"]])
-    assert "SIT407" not in codes(run(build("P", claims=[ok]), tmp_path))
-    # Not a rule of the institutional/dental guides.
-    d = claim("D", lines=[["SV3*AD:D0120*100*11***1*****1"], ["SV3*AD:D1110*50*11***1*****1"]])
-    assert "SIT407" not in codes(run(build("D", claims=[d], ), tmp_path))
+    # 837P has no claim-level DTP*472: each line needs its own (the message says so).
+    head = claim("P", head=["DTP*472*D8*20240115"], lines=[["SV1*HC:99213*100*UN*1***1"],
+                                                           ["SV1*HC:36415*50*UN*1***1"]])
+    hits = run(build("P", claims=[head]), tmp_path).filter(pl.col("rule") == "SIT407")
+    assert hits.height == 2 and "837P carries the service date on each line" in hits["message"][0]
+
+
+def test_sit407_dental_line_needs_line_or_claim_date(tmp_path):
+    undated = [["SV3*AD:D0120*100*11***1*****1"], ["SV3*AD:D1110*50*11***1*****1"]]
+    hits = run(build("D", claims=[claim("D", lines=undated)]), tmp_path).filter(
+        pl.col("rule") == "SIT407")
+    assert hits.height == 2 and set(hits["segment_id"]) == {"SV3"}
+    # A claim-level DTP*472 covers every dental line.
+    ok = claim("D", head=["DTP*472*D8*20240115"], lines=undated)
+    assert "SIT407" not in codes(run(build("D", claims=[ok]), tmp_path))
+    # A predetermination (CLM19 = PB) has no service dates yet.
+    pb = claim("D", clm="CLM*PCN001*150***11:B:1*Y*A*Y*I**********PB", lines=undated)
+    assert "SIT407" not in codes(run(build("D", claims=[pb]), tmp_path))
+    # Not a rule of the institutional guide (its lines' dates are checked by the guide).
+    i = claim("I", lines=[["SV2*0450*HC:99283*100*UN*1"], ["SV2*0300*HC:85025*50*UN*1"]])
+    assert "SIT407" not in codes(run(build("I", claims=[i]), tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["P", "D"])
+def test_sit407_not_for_a_bad_date(kind, tmp_path):
+    # The line has a DTP*472 whose date is not real: SIT408 reports it, not SIT407.
+    f = run(build(kind, claims=[claim(kind, date="20240230")]), tmp_path)
+    assert "SIT408" in codes(f) and "SIT407" not in codes(f)
+    if kind == "D":  # likewise a dental claim-level date
+        undated = [["SV3*AD:D0120*100*11***1*****1"], ["SV3*AD:D1110*50*11***1*****1"]]
+        bad = claim("D", head=["DTP*472*D8*20241301"], lines=undated)
+        f = run(build("D", claims=[bad]), tmp_path)
+        assert "SIT408" in codes(f) and "SIT407" not in codes(f)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -254,6 +331,19 @@ def test_sit412_self_with_patient_loop(kind, tmp_path):
     f = run(build(kind, subscriber_segs=sub, patient_segs=patient()), tmp_path)
     hit = one(f, "SIT412")
     assert (hit["segment_id"], hit["element"]) == ("SBR", "SBR02")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sit412_subscriber_is_patient_without_sbr02(kind, tmp_path):
+    # No 2000C loop: the subscriber is the patient and SBR02 must be 18.
+    f = run(build(kind, subscriber_segs=subscriber("SBR*P**GRP01******CI")), tmp_path)
+    hit = one(f, "SIT412")
+    assert (hit["segment_id"], hit["element"], hit["found"]) == ("SBR", "SBR02", None)
+    assert hit["expected"] == "18" and hit["claim_id"] == "PCN001"
+    f = run(build(kind, subscriber_segs=subscriber("SBR*P*01*GRP01******CI")), tmp_path)
+    assert one(f, "SIT412")["found"] == "01"
+    # With a patient loop SBR02 stays empty.
+    assert "SIT412" not in codes(run(build(kind, patient_segs=patient()), tmp_path))
 
 
 def _cob(kind: str, *sbr01: str) -> list[str]:
@@ -327,6 +417,25 @@ def test_sit417_person_names(kind, tmp_path):
     org = [s.replace("NM1*82*1*SMITH*ANNA", "NM1*82*2*SMITH GROUP*").replace(
         "NM1*71*1*SMITH*ANNA", "NM1*71*2*SMITH GROUP*") for s in claim(kind)]
     assert "SIT417" not in codes(run(build(kind, claims=[org]), tmp_path))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sit417_not_in_other_payer_provider_loops(kind, tmp_path):
+    # 2330x provider loops (NM1*82/71/72/DN… with NM102 = 1) carry no name: NM103-NM109
+    # are not used there.
+    providers = ["NM1*82*1", "REF*G2*PBS3334", "NM1*71*1", "REF*G2*A1", "NM1*72*1",
+                 "REF*G2*A2", "NM1*DN*1", "REF*G2*A3"]
+    c = _cob(kind, "S")
+    at = next(i for i, s in enumerate(c) if s.startswith("LX*"))
+    f = run(build(kind, claims=[c[:at] + providers + c[at:]]), tmp_path)
+    assert "SIT417" not in codes(f)
+    # The 2320 other subscriber's name is not checked either; the 2310B one still is.
+    c = [s.replace("NM1*IL*1*ROE*MARY", "NM1*IL*1*ROE*").replace(
+        "NM1*82*1*SMITH*ANNA", "NM1*82*1*SMITH*").replace(
+        "NM1*71*1*SMITH*ANNA", "NM1*71*1*SMITH*") for s in _cob(kind, "S")]
+    hits = run(build(kind, claims=[c]), tmp_path).filter(pl.col("rule") == "SIT417")
+    assert hits.height == 1 and hits["message"][0].startswith(
+        "the rendering provider's" if kind != "I" else "the attending provider's")
 
 
 # --- SNIP 5 code sets ---------------------------------------------------------------------
@@ -457,6 +566,23 @@ def test_dup401_claim_id_twice(kind, tmp_path):
     f = run([build(kind), build(kind)], tmp_path)
     hits = f.filter(f["rule"] == "DUP401")
     assert hits.height == 1 and "claims0.837" in hits["message"][0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dup401_scoped_by_billing_provider_and_payer(kind, tmp_path):
+    # COB: the primary and the secondary claim keep the patient control number.
+    other_payer = [s.replace("PI*12345", "PI*67890") for s in subscriber()]
+    f = run([build(kind), build(kind, subscriber_segs=other_payer)], tmp_path)
+    assert "DUP401" not in codes(f)
+    # Two billing providers may use the same CLM01.
+    other_npi = billing(npi=npi("170000009"))
+    assert "DUP401" not in codes(run([build(kind), build(kind, billing_segs=other_npi)],
+                                     tmp_path))
+    # Missing NPIs or payer IDs compare equal.
+    no_ids = build(kind, billing_segs=[s.replace(f"*XX*{BILLING_NPI}", "") for s in billing()],
+                   subscriber_segs=[s.replace("*PI*12345", "") for s in subscriber()])
+    hits = run([no_ids, no_ids], tmp_path).filter(pl.col("rule") == "DUP401")
+    assert hits.height == 1 and hits["file_id"][0] == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -98,13 +98,15 @@ def transactions(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.D
         guide.replace_strict(_TYPE_BY_GUIDE, default=None, return_dtype=pl.String),
         pl.col("_svc").replace_strict(_TYPE_BY_SERVICE, default=None, return_dtype=pl.String),
     )
+    # A 5010 set without a guide (FILE013) is checked as the type its service segments show.
+    claim_guide = guide.is_in(SUPPORTED_GUIDES) | (guide.is_null() & ttype.is_not_null())
     return df.with_columns(
         guide=guide,
         transaction_type=pl.when(pl.col("st01") == "837").then(ttype).otherwise(pl.col("st01")),
         is_837=pl.col("st01") == "837",
         supported=(pl.col("st01") == "837")
         & pl.col("version").str.starts_with("005010").fill_null(False)
-        & guide.is_in(SUPPORTED_GUIDES).fill_null(False),
+        & claim_guide.fill_null(False),
     ).drop("_svc")
 
 
@@ -240,7 +242,7 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
         _first(head("N3", bill), "hl_key", pl.lit(True), billing_n3_index=ix,
                billing_address1=el(1), billing_address2=el(2)),
         _first(head("N4", bill), "hl_key", pl.lit(True), billing_n4_index=ix, billing_city=el(1),
-               billing_state=el(2), billing_zip=el(3)),
+               billing_state=el(2), billing_zip=el(3), billing_country=el(4)),
         _first(head("REF", bill), "hl_key", q.is_in(["EI", "SY"]), billing_ref_index=ix,
                billing_tax_id=el(2), billing_tax_qualifier=el(1)),
     ]
@@ -286,7 +288,8 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
         _first(nm1, key, q == "77", facility_nm1_index=ix, facility_name=el(3),
                facility_npi=pl.when(el(8) == "XX").then(el(9))),
         _first(body("N4"), key, _NM1 == "77", facility_n4_index=ix,
-               facility_city=el(1), facility_state=el(2), facility_zip=el(3)),
+               facility_city=el(1), facility_state=el(2), facility_zip=el(3),
+               facility_country=el(4)),
         _first(nm1, key, q == "82", rendering_nm1_index=ix,
                rendering_npi=pl.when(el(8) == "XX").then(el(9))),
     ]

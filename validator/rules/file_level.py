@@ -50,6 +50,15 @@ declare("FILE003", "File is empty or truncated", severity="error", snip=1, famil
     """)
 
 
+CLAIM_GUIDES = "005010X222A1 / 005010X223A2 / 005010X224A2"
+_FULL_VERSION = {"837P": "005010X222A1", "837I": "005010X223A2", "837D": "005010X224A2"}
+_IS_5010 = pl.col("version").fill_null("").str.starts_with("005010")
+_5010_837 = pl.col("is_837") & _IS_5010
+# Where a version finding points: the transaction set's ST03.
+_AT_ST03 = (pl.col("file_id"), pl.col("st_key"), pl.col("st_index").alias("segment_index"),
+            pl.lit("ST").alias("segment_id"), pl.lit("ST03").alias("element"))
+
+
 @rule("FILE010", "Transaction set is not an 837 claim", severity="warning", snip=1,
       family="file")
 def not_a_claim_transaction(ctx: Context) -> pl.DataFrame:
@@ -95,16 +104,13 @@ def unsupported_version(ctx: Context) -> pl.DataFrame:
     Produce the claims in 5010 (005010X222A1 professional, 005010X223A2 institutional,
     005010X224A2 dental).
     """
-    t = ctx.transactions.filter(
-        pl.col("is_837") & ~pl.col("version").fill_null("").str.starts_with("005010")
-    )
+    t = ctx.transactions.filter(pl.col("is_837") & ~_IS_5010)
     return t.select(
-        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
-        element=pl.lit("ST03"),
+        *_AT_ST03,
         message=pl.format("837 version {} is not supported: claims must be sent in 5010; "
                           "its claims were listed but not checked",
                           pl.col("version").fill_null("(none)")),
-        expected=pl.lit("005010X222A1 / 005010X223A2 / 005010X224A2"), found="version",
+        expected=pl.lit(CLAIM_GUIDES), found="version",
     )
 
 
@@ -114,8 +120,9 @@ def other_837_guide(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Reports 5010 837 transaction sets of guides other than the claim guides X222, X223
-    and X224: predeterminations (X291, X292), post-adjudicated reporting (X298), or sets
-    with no guide in ST03/GS08. Their claims are listed but not checked further.
+    and X224: predeterminations (X291, X292), post-adjudicated reporting (X298). Their
+    claims are listed but not checked further. (A version with no guide at all, e.g.
+    `005010`, is FILE013.)
 
     ## Why is this bad?
     These are not claims for payment; sent to a claims payer ID they are rejected.
@@ -126,14 +133,49 @@ def other_837_guide(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Send them through their own channel, or mark the file with the right claim guide.
     """
-    t = ctx.transactions.filter(
-        pl.col("is_837") & pl.col("version").fill_null("").str.starts_with("005010")
-        & ~pl.col("supported")
-    )
+    t = ctx.transactions.filter(_5010_837 & pl.col("guide").is_not_null() & ~pl.col("supported"))
     return t.select(
-        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
-        element=pl.lit("ST03"),
+        *_AT_ST03,
         message=pl.format("837 guide {} is not a claim submission guide (X222/X223/X224); "
                           "its claims were listed but not checked", "version"),
-        expected=pl.lit("005010X222A1 / 005010X223A2 / 005010X224A2"), found="version",
+        expected=pl.lit(CLAIM_GUIDES), found="version",
+    )
+
+
+@rule("FILE013", "837 version has no implementation guide identifier", severity="error",
+      snip=1, family="file")
+def version_without_guide(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Reports 5010 837 transaction sets whose version (ST03, or GS08 when ST03 is empty) is
+    only `005010`, without the implementation guide identifier (`X222A1`, `X223A2`,
+    `X224A2`). Their claims are still checked as the type their service segments show
+    (SV1 professional, SV2 institutional, SV3 dental); with no service segment the type is
+    unknown and they are listed but not checked.
+
+    ## Why is this bad?
+    The guide identifier tells the receiver which implementation guide (professional,
+    institutional, dental, predetermination…) the set follows; without it the group or
+    set is rejected (999 / TA1) before any claim is read.
+
+    ## Example
+    `GS*HC*SENDER*RECEIVER*20240101*1200*1*X*005010~` / `ST*837*0001~`
+
+    ## How to fix
+    Send the full version in GS08 and ST03: `005010X222A1` (837P), `005010X223A2` (837I)
+    or `005010X224A2` (837D).
+    """
+    t = ctx.transactions.filter(_5010_837 & pl.col("guide").is_null())
+    full = pl.col("transaction_type").replace_strict(_FULL_VERSION, default=CLAIM_GUIDES)
+    return t.select(
+        *_AT_ST03,
+        message=pl.when(pl.col("supported"))
+        .then(pl.format("837 version {} has no implementation guide identifier; its claims "
+                        "were checked as {} (from the service segments): send {} in GS08 and "
+                        "ST03", "version", "transaction_type", full))
+        .otherwise(pl.format("837 version {} has no implementation guide identifier and no "
+                             "service segment shows its type; its claims were listed but not "
+                             "checked: send the full version ({}) in GS08 and ST03", "version",
+                             full)),
+        expected=full, found="version",
     )

@@ -41,7 +41,8 @@ def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
 def nm1_names(ctx: Context) -> pl.DataFrame:
     """NM1 segments with their entity code, type, names and ID as flat columns (shared)."""
     return ctx.derived("generic_nm1", lambda: segs(ctx, "NM1").select(
-        "file_id", "st_key", "hl_key", "nm1", claim_key="clm_key", segment_index="seg_index",
+        "file_id", "st_key", "hl_key", "nm1", "in_2320", claim_key="clm_key",
+        segment_index="seg_index",
         code=raw(1), kind=raw(2), last=raw(3), first=raw(4), id_qualifier=raw(8), id=raw(9)))
 
 
@@ -84,9 +85,21 @@ def first_segment(ctx: Context, key: str, keys: pl.Series, cond: pl.Expr) -> pl.
     return hit.select(key, "seg_index").unique(subset=key, keep="first", maintain_order=True)
 
 
+# X12 type R: optional minus, digits, one optional decimal point (no exponent, NaN or inf).
+X12_DECIMAL = r"^-?(?:\d+\.?\d*|\.\d+)$"
+
+
+def x12_decimal(expr: pl.Expr) -> pl.Expr:
+    """The text when it is a valid X12 decimal (at most 18 digits), else null."""
+    return pl.when(expr.str.contains(X12_DECIMAL)
+                   & (expr.str.count_matches(r"\d") <= 18)).then(expr)
+
+
 def cents(expr: pl.Expr) -> pl.Expr:
-    """An X12 decimal amount as integer cents (null when not a number)."""
-    return (expr.cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
+    """An X12 decimal amount as integer cents, exact (null when not a valid decimal or
+    outside the Int64 range)."""
+    exact = x12_decimal(expr).cast(pl.Decimal(38, 2), strict=False)
+    return (exact * 100).cast(pl.Int64, strict=False)
 
 
 def money(expr: pl.Expr) -> pl.Expr:
@@ -98,4 +111,4 @@ def money(expr: pl.Expr) -> pl.Expr:
 
 
 __all__ = ["FAMILY", "SCANNED", "SID", "attach_claims", "blank", "cents", "el", "first_segment",
-           "hl_claims", "money", "nm1_names", "raw", "segs"]
+           "hl_claims", "money", "nm1_names", "raw", "segs", "x12_decimal"]

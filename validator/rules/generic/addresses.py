@@ -15,11 +15,16 @@ PO_BOX = (r"(?i)(\bP\.?\s*O\.?\s*B(OX)?\b|\bPOST\s*OFFICE\s*BOX\b|\bLOCK\s*BOX\b
 ZIP9 = r"^\d{9}$"
 
 
+def domestic(country: pl.Expr) -> pl.Expr:
+    """A US address: N404 (country code) empty or ``US``."""
+    return blank(country) | (country == "US")
+
+
 def billing_providers(ctx: Context) -> pl.DataFrame:
     """One row per billing provider HL with its address fields."""
     return ctx.derived("generic_billing", lambda: ctx.claims.select(
-        "billing_hl", "billing_address1", "billing_address2", "billing_zip", "billing_tax_id",
-        "billing_tax_qualifier",
+        "billing_hl", "billing_address1", "billing_address2", "billing_zip", "billing_country",
+        "billing_tax_id", "billing_tax_qualifier", "transaction_type",
     ).drop_nulls("billing_hl").unique(subset="billing_hl", keep="first", maintain_order=True))
 
 
@@ -80,7 +85,7 @@ def billing_zip9(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks that the billing provider's ZIP code (2010AA N403) has 9 digits (ZIP+4, no
-    hyphen).
+    hyphen). Foreign addresses (N404 country code present and not `US`) are not checked.
 
     ## Why is this bad?
     The 5010 837 guides require the full ZIP+4 for the billing provider; a 5-digit ZIP is
@@ -93,7 +98,8 @@ def billing_zip9(ctx: Context) -> pl.DataFrame:
     Send the 9-digit ZIP code, e.g. `N4*HOUSTON*TX*770301234` (look up the +4 with USPS).
     """
     b = billing_providers(ctx)
-    bad = b.filter(~pl.col("billing_zip").str.contains(ZIP9).fill_null(False))
+    bad = b.filter(domestic(pl.col("billing_country"))
+                   & ~pl.col("billing_zip").str.contains(ZIP9).fill_null(False))
     if not bad.height:
         return pl.DataFrame()
     out = billing_claims(ctx, bad.select("billing_hl", "billing_zip"), "N4")
@@ -112,7 +118,8 @@ def facility_zip9(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks that the service facility location's ZIP code (loop 2310C on 837P/837D, 2310E
-    on 837I: `NM1*77` then N403) has 9 digits.
+    on 837I: `NM1*77` then N403) has 9 digits. Foreign addresses (N404 country code
+    present and not `US`) are not checked.
 
     ## Why is this bad?
     The guides require ZIP+4 for the service facility; payers use it for locality pricing
@@ -126,7 +133,7 @@ def facility_zip9(ctx: Context) -> pl.DataFrame:
     """
     c = ctx.claims.filter(
         pl.any_horizontal(pl.col("facility_city", "facility_state", "facility_zip").is_not_null())
-        & ~pl.col("facility_zip").str.contains(ZIP9).fill_null(False)
+        & domestic(pl.col("facility_country")) & ~pl.col("facility_zip").str.contains(ZIP9).fill_null(False)
     )
     # The claims table already locates the facility's N4 (facility_n4_index).
     return c.select(
@@ -164,7 +171,7 @@ def state_codes(ctx: Context) -> pl.DataFrame:
     states = load_list("us_states.txt")
     state = raw(2)
     bad = n4.filter(
-        (blank(raw(4)) | (raw(4) == "US")) & (blank(state) | ~state.is_in(states))
+        domestic(raw(4)) & (blank(state) | ~state.is_in(states))
     ).select("file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
              state=el(2), nm1="nm1")
     out = attach_claims(ctx, bad)

@@ -6,9 +6,17 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
-from ._common import FAMILY, cents, el, money, segs
+from ._common import FAMILY, blank, cents, el, money, segs
 
 _ELEMENT = {"SV1": "SV102", "SV2": "SV203", "SV3": "SV302"}
+
+
+def _not_amount(text: pl.Expr) -> pl.Expr:
+    """Sent (not blank) but not an X12 decimal amount (e.g. ``abc``, ``NaN``, ``1e5``)."""
+    return ~blank(text) & cents(text).is_null()
+
+
+_ADJ = (3, 6, 9, 12, 15, 18)
 
 
 def _line_cents(ctx: Context) -> pl.DataFrame:
@@ -36,8 +44,8 @@ def total_matches_lines(ctx: Context) -> pl.DataFrame:
 
     ## How to fix
     Recompute CLM02 as the sum of the line charges, or correct the line charge that was
-    keyed wrongly. Claims with a non-numeric line charge are left to the implementation
-    guide checks.
+    keyed wrongly. Claims with a line charge that is not an amount are reported by BAL302
+    instead.
     """
     lines = _line_cents(ctx).group_by("claim_key").agg(
         n=pl.len(), ok=pl.col("cents").count(), line_sum=pl.col("cents").sum())
@@ -56,11 +64,14 @@ def total_matches_lines(ctx: Context) -> pl.DataFrame:
     )
 
 
-@rule("BAL302", "Service line charge is negative", severity="error", snip=3, family=FAMILY)
+@rule("BAL302", "Service line charge is negative or not an amount", severity="error", snip=3,
+      family=FAMILY)
 def negative_line_charge(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Flags a service line whose charge (SV102 / SV203 / SV302) is below zero.
+    Flags a service line whose charge (SV102 / SV203 / SV302) is below zero or is not an
+    X12 decimal amount (digits with an optional minus sign and decimal point; no exponent,
+    `NaN` or `inf`; at most 18 digits).
 
     ## Why is this bad?
     The 837 carries submitted charges; a negative amount is not a charge and payers reject
@@ -73,13 +84,17 @@ def negative_line_charge(ctx: Context) -> pl.DataFrame:
     Bill the charge as a positive amount; to take back a previous charge, send a corrected
     or voided claim instead.
     """
-    bad = _line_cents(ctx).filter(pl.col("cents") < 0)
+    invalid = _not_amount(pl.col("charge"))
+    bad = _line_cents(ctx).filter((pl.col("cents") < 0) | invalid)
     return bad.join(ctx.claims.select("claim_key", "file_id", "st_key"), on="claim_key").select(
         "claim_key", "file_id", "st_key", segment_index="service_index",
         segment_id="service_segment",
         element=pl.col("service_segment").replace_strict(_ELEMENT, default=None),
-        message=pl.format("line charge {} is negative; line charges must be zero or more",
-                          pl.col("charge")),
+        message=pl.when(invalid)
+        .then(pl.format("line charge '{}' is not an amount; give the charge as a number",
+                        pl.col("charge")))
+        .otherwise(pl.format("line charge {} is negative; line charges must be zero or more",
+                             pl.col("charge"))),
         expected=pl.lit(">= 0"), found="charge",
     )
 
@@ -89,7 +104,9 @@ def negative_line_charge(ctx: Context) -> pl.DataFrame:
 def positive_total(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Checks that CLM02 (total claim charge) is a number greater than zero.
+    Checks that CLM02 (total claim charge) is a number greater than zero. On encounters
+    (BHT06 = `RP`, reporting: services already paid under capitation) a zero total is
+    allowed; negative or unreadable totals are still flagged.
 
     ## Why is this bad?
     A claim with a zero, negative or unreadable total cannot be priced; payers reject it
@@ -105,6 +122,10 @@ def positive_total(ctx: Context) -> pl.DataFrame:
     c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index", "total_charge",
                           total=cents(pl.col("total_charge")))
     bad = c.filter(pl.col("total").is_null() | (pl.col("total") <= 0))
+    # Encounters (BHT06 = RP) may report a zero charge.
+    rp = ctx.transactions.filter(pl.col("bht06") == "RP")["st_key"]
+    zero_encounter = (pl.col("total") == 0).fill_null(False) & pl.col("st_key").is_in(rp.implode())
+    bad = bad.filter(~zero_encounter)
     return bad.select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM02"),
@@ -119,7 +140,7 @@ def positive_total(ctx: Context) -> pl.DataFrame:
 
 def _cas_total() -> pl.Expr:
     """Sum of the adjustment amounts CAS03, 06, 09, 12, 15, 18 of one CAS segment."""
-    return pl.sum_horizontal([cents(el(i)).fill_null(0) for i in (3, 6, 9, 12, 15, 18)])
+    return pl.sum_horizontal([cents(el(i)).fill_null(0) for i in _ADJ])
 
 
 @rule("BAL304", "Line charge differs from the line's paid amount plus adjustments (2430)",
@@ -141,7 +162,8 @@ def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
 
     ## How to fix
     Copy the paid amount and every adjustment from the prior payer's 835 remittance for
-    that line; patient responsibility (group PR) is an adjustment too.
+    that line; patient responsibility (group PR) is an adjustment too. A paid or adjustment
+    amount that is not a number is reported too.
     """
     svd = segs(ctx, "SVD")
     if not svd.height:
@@ -149,31 +171,38 @@ def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
     svd = svd.filter(pl.col("lx_key").is_not_null()).select(
         "lx_key", "seg_index", "file_id", "st_key", paid=cents(el(2)), paid_raw=el(2))
     cas = segs(ctx, "CAS").filter(pl.col("lx_key").is_not_null()).select(
-        "lx_key", "seg_index", adj=_cas_total())
+        "lx_key", "seg_index", adj=_cas_total(),
+        adj_bad=pl.any_horizontal([_not_amount(el(i)) for i in _ADJ]))
     # Each CAS belongs to the last SVD before it on the same line.
     marks = pl.concat([svd.select("lx_key", "seg_index", svd_index="seg_index"),
                        cas.select("lx_key", "seg_index", svd_index=pl.lit(None, pl.UInt32))])
     marks = marks.sort("seg_index").with_columns(pl.col("svd_index").forward_fill().over("lx_key"))
     # (seg_index is per file: the SVD is known by its line and position together)
     adj = cas.join(marks, on=["lx_key", "seg_index"]).group_by("lx_key", "svd_index").agg(
-        adj=pl.col("adj").sum())
+        adj=pl.col("adj").sum(), adj_bad=pl.col("adj_bad").any())
     lines = _line_cents(ctx).select("line_key", "claim_key", "cents", "charge",
                                     "service_segment")
     out = (svd.join(adj, left_on=["lx_key", "seg_index"], right_on=["lx_key", "svd_index"],
                     how="left", maintain_order="left")
            .join(lines, left_on="lx_key", right_on="line_key")
            .with_columns(pl.col("adj").fill_null(0)))
-    bad = out.filter(pl.col("cents").is_not_null() & pl.col("paid").is_not_null()
-                     & (pl.col("cents") != pl.col("paid") + pl.col("adj")))
+    invalid = _not_amount(pl.col("paid_raw")) | pl.col("adj_bad").fill_null(False)
+    bad = out.filter(pl.col("cents").is_not_null() & (invalid | (
+        pl.col("paid").is_not_null() & (pl.col("cents") != pl.col("paid") + pl.col("adj")))))
     return bad.select(
         "claim_key", "file_id", "st_key", segment_index="seg_index", segment_id=pl.lit("SVD"),
         element=pl.lit("SVD02"),
-        message=pl.format("line charge {} ({}) does not equal the paid amount {} plus the "
-                          "adjustments {} of this 2430 loop ({}); copy paid and adjusted "
-                          "amounts from the prior payer's remittance",
-                          pl.col("charge"),
-                          pl.col("service_segment").replace_strict(_ELEMENT, default=None),
-                          pl.col("paid_raw"), money(pl.col("adj")),
-                          money(pl.col("paid") + pl.col("adj"))),
-        expected=money(pl.col("cents")), found=money(pl.col("paid") + pl.col("adj")),
+        message=pl.when(invalid)
+        .then(pl.format("the paid amount '{}' or an adjustment amount (CAS) of this 2430 loop "
+                        "is not an amount; copy paid and adjusted amounts from the prior "
+                        "payer's remittance", pl.col("paid_raw").fill_null("")))
+        .otherwise(pl.format("line charge {} ({}) does not equal the paid amount {} plus the "
+                             "adjustments {} of this 2430 loop ({}); copy paid and adjusted "
+                             "amounts from the prior payer's remittance",
+                             pl.col("charge"),
+                             pl.col("service_segment").replace_strict(_ELEMENT, default=None),
+                             pl.col("paid_raw"), money(pl.col("adj")),
+                             money(pl.col("paid") + pl.col("adj")))),
+        expected=money(pl.col("cents")),
+        found=pl.when(invalid).then("paid_raw").otherwise(money(pl.col("paid") + pl.col("adj"))),
     )

@@ -8,7 +8,7 @@ import polars as pl
 from ...context import Context
 from ...data import load_list
 from ..registry import rule
-from ._common import FAMILY
+from ._common import FAMILY, x12_decimal
 
 # CPT (5 digits), CPT category II/III and PLA (4 digits + F/T/U), HCPCS level II (letter +
 # 4 digits); CDT dental codes (D + 4 digits).
@@ -154,7 +154,7 @@ def positive_units(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Send the number of units rendered (at least 1; anesthesia minutes with `MJ`).
     """
-    units = pl.col("units").str.strip_chars().cast(pl.Float64, strict=False)
+    units = x12_decimal(pl.col("units").str.strip_chars()).cast(pl.Float64, strict=False)
     bad = _lines(ctx, pl.col("units").is_not_null() & (units.is_null() | (units <= 0)), "units")
     return bad.select(
         "claim_key", "file_id", "st_key", segment_index="service_index",

@@ -1,5 +1,5 @@
 """Dates: real calendar dates, forward ranges, nothing after the file date or before birth,
-and a service date on every professional line."""
+and a service date on every professional and dental line."""
 
 from __future__ import annotations
 
@@ -186,34 +186,63 @@ def born_before_service(ctx: Context) -> pl.DataFrame:
     )
 
 
-@rule("SIT407", "Professional service line has no service date", severity="error", snip=4,
-      family=FAMILY, applies_to=("837P",))
+def _dated(ctx: Context) -> tuple[pl.Series, pl.Series]:
+    """Keys of the lines (2400) and claims (2300) that carry a DTP*472, valid or not (a bad
+    date is SIT408's)."""
+    dtp = segs(ctx, "DTP").filter(raw(1) == "472")
+    line = pl.col("lx_key").is_not_null()
+    claim = pl.col("clm_key").is_not_null() & ~line & ~pl.col("in_2320")
+    return dtp.filter(line)["lx_key"], dtp.filter(claim)["clm_key"]
+
+
+@rule("SIT407", "Service line has no date of service", severity="error", snip=4,
+      family=FAMILY, applies_to=("837P", "837D"))
 def line_service_date(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    On 837P claims, checks that every service line (2400) has a date of service: its own
-    `DTP*472`, or a `DTP*472` at the claim level (2300) that covers all lines.
+    Checks that every service line (2400) of an 837P or 837D claim has a date of service:
+    - 837P: its own `DTP*472` (the professional guide has no claim-level service date);
+    - 837D: its own `DTP*472` or a `DTP*472` of the claim (2300) that covers all lines,
+      unless the claim is a predetermination (CLM19 = `PB`), which has no service date yet.
+
+    A `DTP*472` whose date is not a real date is reported by SIT408, not here.
 
     ## Why is this bad?
-    The professional guide requires a service date for each line; payers price and check
-    eligibility per date of service and reject lines without one.
+    Payers price and check eligibility per date of service and reject lines without one;
+    the 837P guide requires DTP*472 on every line, the 837D guide on every claim or line
+    that is not a predetermination.
 
     ## Example
-    `LX*1` / `SV1*HC:99213*125*UN*1***1` with no DTP*472 on the line or the claim.
+    `LX*1` / `SV1*HC:99213*125*UN*1***1` with no DTP*472 on the line (a DTP*472 after the
+    CLM does not count on 837P); `SV3*AD:D0120*100` with no DTP*472 on the line or claim.
 
     ## How to fix
-    Add `DTP*472*D8*CCYYMMDD` after the SV1 of each line (or once in 2300 when every line has
-    the same date).
+    Add `DTP*472*D8*CCYYMMDD` after the SV1/SV3 of each line (837D: or once in 2300 when
+    every line has the same date); send a dental predetermination with CLM19 = `PB`.
     """
-    c = ctx.claims.filter((pl.col("transaction_type") == "837P")
-                          & pl.col("claim_date_from").is_null()).select(
-        "claim_key", "file_id", "st_key")
-    bad = ctx.lines.filter(pl.col("line_date_from").is_null()).join(c, on="claim_key")
+    on_line, on_claim = _dated(ctx)
+    c = ctx.claims.filter(pl.col("transaction_type").is_in(["837P", "837D"])).select(
+        "claim_key", "file_id", "st_key", "transaction_type",
+        claim_dated=pl.col("claim_key").is_in(on_claim.implode()))
+    bad = ctx.lines.filter(~pl.col("line_key").is_in(on_line.implode())).join(c, on="claim_key")
+    dental = pl.col("transaction_type") == "837D"
+    if bad.filter(dental).height:  # a dental claim-level date covers; a predetermination has none
+        pb = ctx.segs("CLM").filter(raw(19) == "PB")["clm_key"]
+        bad = bad.filter(~(dental & (pl.col("claim_dated")
+                                     | pl.col("claim_key").is_in(pb.implode()))))
+    line = pl.col("line_number").fill_null("?")
     return bad.select(
         "claim_key", "file_id", "st_key",
         segment_index=pl.coalesce("service_index", "lx_index"),
         segment_id=pl.coalesce("service_segment", pl.lit("LX")), element=pl.lit(None, pl.String),
-        message=pl.format("service line {} has no date of service: add DTP*472 to the line "
-                          "(or to the claim)", pl.col("line_number").fill_null("?")),
+        message=pl.when(dental)
+        .then(pl.format("service line {} has no date of service: add DTP*472 to the line (or "
+                        "to the claim)", line))
+        .when("claim_dated")
+        .then(pl.format("service line {} has no date of service: add DTP*472 to the line "
+                        "(837P carries the service date on each line; the claim's DTP*472 "
+                        "does not count)", line))
+        .otherwise(pl.format("service line {} has no date of service: add DTP*472 to the "
+                             "line", line)),
         expected=pl.lit("DTP*472"), found=pl.lit(None, pl.String),
     )

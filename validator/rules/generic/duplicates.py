@@ -13,14 +13,22 @@ _SAME = ("billing_npi", "member_id", "patient_last", "patient_first", "patient_b
          "service_date_from", "total")
 
 
-@rule("DUP401", "Claim ID (CLM01) used more than once in the batch", severity="error", snip=4,
-      family=FAMILY, batch=True)
+# A CLM01 is unique per billing provider (2010AA NPI) and payer (2010BB ID).
+_SAME_ID = ("claim_id", "billing_npi", "payer_id")
+
+
+@rule("DUP401", "Claim ID (CLM01) reused in the batch by the same billing provider and payer",
+      severity="error", snip=4, family=FAMILY, batch=True)
 def claim_id_reused(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Flags every claim whose patient control number (CLM01) was already used by an earlier
-    claim of the batch (any file of the run). The first claim keeps the ID; each later one
-    is reported.
+    claim of the batch (any file of the run) from the same billing provider (2010AA NPI)
+    to the same payer (2010BB payer ID). The first claim keeps the ID; each later one is
+    reported. The same CLM01 under another billing provider, or sent to another payer (the
+    primary and the secondary claim of coordination of benefits keep the patient control
+    number on purpose), is not a duplicate; claims without an NPI or payer ID count as one
+    provider or payer.
 
     ## Why is this bad?
     CLM01 is how the 277CA acknowledgement and the 835 remittance are matched back to the
@@ -28,20 +36,22 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
     a duplicate.
 
     ## Example
-    `CLM*PCN001*150***11:B:1*Y*A*Y*Y` twice in the same batch.
+    `CLM*PCN001*150***11:B:1*Y*A*Y*Y` twice in the same batch, both under
+    `NM1*85*2*CLINIC*****XX*1234567893` and to `NM1*PR*2*ACME*****PI*12345`.
 
     ## How to fix
     Give each claim its own patient control number; a corrected claim goes out as a
     replacement (CLM05-3 = 7) in a later batch.
     """
-    c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index", "claim_id")
-    dup = c.filter(pl.col("claim_id").is_duplicated() & pl.col("claim_id").is_not_null())
+    c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index", *_SAME_ID)
+    # (null NPIs / payer IDs group together)
+    dup = c.filter(pl.struct(*_SAME_ID).is_duplicated() & pl.col("claim_id").is_not_null())
     if not dup.height:
         return pl.DataFrame()
     dup = dup.with_columns(
-        k=pl.int_range(pl.len()).over("claim_id"), n=pl.len().over("claim_id"),
-        first_file=pl.col("file_id").first().over("claim_id"),
-        first_at=pl.col("segment_index").first().over("claim_id"),
+        k=pl.int_range(pl.len()).over(_SAME_ID), n=pl.len().over(_SAME_ID),
+        first_file=pl.col("file_id").first().over(_SAME_ID),
+        first_at=pl.col("segment_index").first().over(_SAME_ID),
     ).filter(pl.col("k") > 0)
     paths = ctx.batch.files.select(first_file="file_id", first_path="path")
     dup = dup.join(paths, on="first_file", how="left", maintain_order="left")
@@ -50,9 +60,9 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
     return dup.select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM01"),
-        message=pl.format("claim ID {} is used by {} claims in this batch (first at segment {} "
-                          "of {}); give each claim its own patient control number",
-                          "claim_id", "n", "first_at", where),
+        message=pl.format("claim ID {} is used by {} claims of the same billing provider and "
+                          "payer in this batch (first at segment {} of {}); give each claim "
+                          "its own patient control number", "claim_id", "n", "first_at", where),
         expected=pl.lit("unique CLM01"), found="claim_id",
     )
 

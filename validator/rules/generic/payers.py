@@ -19,36 +19,51 @@ def _sbr_2000b(ctx: Context, c: pl.DataFrame) -> pl.DataFrame:
         at=pl.coalesce("at", "segment_index"))
 
 
-@rule("SIT412", "Subscriber is the patient (SBR02 = 18) but a patient loop is present",
+@rule("SIT412", "Subscriber relationship (SBR02) contradicts the patient loop",
       severity="error", snip=4, family=FAMILY)
 def self_with_patient_loop(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Flags a claim whose subscriber loop says the subscriber is the patient (SBR02 = `18`,
-    self) while the claim sits under a patient loop (2000C, `HL*…*23`).
+    Checks the subscriber loop's relationship code (2000B SBR02) against the patient loop
+    (2000C, `HL*…*23`); it flags a claim
+    - whose SBR02 is `18` (self) while the claim sits under a patient loop, or
+    - that sits directly under the subscriber (no patient loop: the subscriber is the
+      patient) while SBR02 is empty or another code than `18`.
 
     ## Why is this bad?
-    The two contradict each other: with SBR02 = 18 the 2000C/2010CA patient loop must not be
-    sent. Payers reject the claim or match it to the wrong person.
+    The guides require SBR02 = `18` exactly when the subscriber is the patient (the only
+    code 2000B allows) and no SBR02 when a 2000C patient loop follows. A contradiction
+    makes payers reject the claim or match it to the wrong person.
 
     ## Example
-    `HL*2*1*22*1` / `SBR*P*18*GRP01******CI` … `HL*3*2*23*0` / `PAT*19`
+    `HL*2*1*22*1` / `SBR*P*18*GRP01******CI` … `HL*3*2*23*0` / `PAT*19`, or
+    `HL*2*1*22*0` / `SBR*P**GRP01******CI` followed by the claim.
 
     ## How to fix
-    When the patient is the subscriber, drop the 2000C loop (and set HL04 of 2000B to 0);
-    otherwise leave SBR02 empty and keep the patient's relationship in PAT01.
+    When the patient is the subscriber, send SBR02 = `18` and no 2000C loop (HL04 of 2000B
+    = 0); otherwise leave SBR02 empty and keep the patient's relationship in PAT01.
     """
-    c = ctx.claims.filter((pl.col("sbr02") == "18") & pl.col("patient_hl").is_not_null()).select(
-        "claim_key", "file_id", "st_key", "segment_index", "subscriber_hl")
+    has_patient, sbr02 = pl.col("patient_hl").is_not_null(), pl.col("sbr02")
+    c = ctx.claims.filter(
+        pl.when(has_patient).then(sbr02 == "18")
+        .otherwise(pl.col("sbr_index").is_not_null() & (sbr02 != "18").fill_null(True))
+    ).select("claim_key", "file_id", "st_key", "segment_index", "subscriber_hl", "sbr02",
+             has_patient=has_patient)
     if not c.height:
         return pl.DataFrame()
     out = _sbr_2000b(ctx, c)
     return out.select(
         "claim_key", "file_id", "st_key", segment_index="at", segment_id=pl.lit("SBR"),
         element=pl.lit("SBR02"),
-        message=pl.lit("SBR02 = 18 says the subscriber is the patient, but the claim has a "
-                       "patient loop (2000C); remove one of them"),
-        expected=pl.lit("no 2000C loop"), found=pl.lit("18"),
+        message=pl.when("has_patient")
+        .then(pl.lit("SBR02 = 18 says the subscriber is the patient, but the claim has a "
+                     "patient loop (2000C); remove one of them"))
+        .otherwise(pl.format("the claim has no patient loop (2000C), so the subscriber is the "
+                             "patient, but SBR02 is {}; send SBR02 = 18 (self)",
+                             pl.when(sbr02.is_null()).then(pl.lit("empty"))
+                             .otherwise(pl.format("'{}'", sbr02)))),
+        expected=pl.when("has_patient").then(pl.lit("no 2000C loop")).otherwise(pl.lit("18")),
+        found="sbr02",
     )
 
 

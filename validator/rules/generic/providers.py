@@ -12,32 +12,37 @@ from .addresses import billing_claims, billing_providers
 TAXONOMY = r"^[0-9A-Z]{9}X$"
 
 
-@rule("SIT405", "Billing provider has no 9-digit tax ID (REF*EI or REF*SY)", severity="error",
-      snip=4, family=FAMILY)
+@rule("SIT405", "Billing provider has no valid tax ID (9-digit REF*EI, or REF*SY on 837P/837D)",
+      severity="error", snip=4, family=FAMILY)
 def billing_tax_id(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks that the billing provider loop (2010AA) carries its tax identification number:
-    a `REF*EI` (employer ID) or `REF*SY` (social security number) whose REF02 is 9 digits
-    without a hyphen.
+    a `REF*EI` (employer ID) or, on 837P and 837D, `REF*SY` (social security number) whose
+    REF02 is 9 digits without a hyphen. The institutional guide (837I, X223A2) allows
+    `REF*EI` only.
 
     ## Why is this bad?
     The billing provider's TIN is required on every 5010 claim (it is what the payer
-    reports to the IRS); a missing or malformed TIN is rejected at the front end.
+    reports to the IRS); a missing or malformed TIN, or an SSN on an institutional claim,
+    is rejected at the front end.
 
     ## Example
-    `REF*EI*74-1234567` (hyphen) or no REF*EI/REF*SY after `NM1*85`
+    `REF*EI*74-1234567` (hyphen), no REF*EI/REF*SY after `NM1*85`, or `REF*SY*123456789`
+    on an 837I.
 
     ## How to fix
-    Send `REF*EI*741234567` (or `REF*SY` with the 9-digit SSN for an individual billing
-    under their own SSN).
+    Send `REF*EI*741234567` (or, on 837P/837D, `REF*SY` with the 9-digit SSN for an
+    individual billing under their own SSN; an institution bills under its EIN).
     """
-    b = billing_providers(ctx)
-    bad = b.filter(~pl.col("billing_tax_id").str.contains(r"^\d{9}$").fill_null(False))
+    b = billing_providers(ctx).with_columns(
+        ssn_837i=(pl.col("transaction_type") == "837I") & (pl.col("billing_tax_qualifier") == "SY"))
+    bad = b.filter(~pl.col("billing_tax_id").str.contains(r"^\d{9}$").fill_null(False)
+                   | pl.col("ssn_837i"))
     if not bad.height:
         return pl.DataFrame()
-    has = pl.col("billing_tax_id").is_not_null()
-    bad = bad.select("billing_hl", "billing_tax_id", "billing_tax_qualifier")
+    has, ssn_837i = pl.col("billing_tax_id").is_not_null(), pl.col("ssn_837i")
+    bad = bad.select("billing_hl", "billing_tax_id", "billing_tax_qualifier", "ssn_837i")
     with_ref = billing_claims(ctx, bad.filter(has), "REF", el(1).is_in(["EI", "SY"]))
     without = billing_claims(ctx, bad.filter(~has), "NM1")
     out = pl.concat([with_ref, without], how="diagonal_relaxed")
@@ -48,13 +53,19 @@ def billing_tax_id(ctx: Context) -> pl.DataFrame:
     return out.select(
         "claim_key", "file_id", "st_key", segment_index="at",
         segment_id=pl.when(has).then(pl.lit("REF")).otherwise(pl.lit("NM1")),
-        element=pl.when(has).then(pl.lit("REF02")).otherwise(pl.lit(None, pl.String)),
-        message=pl.when(has).then(pl.format(
+        element=pl.when(ssn_837i).then(pl.lit("REF01"))
+        .when(has).then(pl.lit("REF02")).otherwise(pl.lit(None, pl.String)),
+        message=pl.when(ssn_837i).then(pl.lit(
+            "837I billing provider tax ID is an SSN (REF*SY); the institutional guide allows "
+            "the EIN only: send REF*EI with the 9-digit EIN"))
+        .when(has).then(pl.format(
             "billing provider tax ID REF*{} '{}' is not 9 digits; send the TIN as 9 digits "
             "without a hyphen", "billing_tax_qualifier", shown))
         .otherwise(pl.lit("billing provider (2010AA) has no REF*EI or REF*SY tax ID; add the "
                           "9-digit TIN")),
-        expected=pl.lit("REF*EI or REF*SY with 9 digits"), found=shown,
+        expected=pl.when(ssn_837i).then(pl.lit("REF*EI"))
+        .otherwise(pl.lit("REF*EI or REF*SY with 9 digits")),
+        found=pl.when(ssn_837i).then(pl.lit("SY")).otherwise(shown),
     )
 
 

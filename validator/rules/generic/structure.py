@@ -55,7 +55,9 @@ def person_names(ctx: Context) -> pl.DataFrame:
     ## What it does
     Checks every person name (`NM1` with NM102 = `1`: subscriber, patient, rendering,
     referring, attending provider…): the last name (NM103) and the first name (NM104) must
-    both be present.
+    both be present. The other-subscriber and other-payer loops of a claim (2320/2330x) are
+    not checked: their provider loops (e.g. `NM1*82*1` in 2330D) send only NM101/NM102,
+    NM103-NM109 are not used there.
 
     ## Why is this bad?
     Payers match members and providers by name; an empty first or last name fails the
@@ -68,7 +70,9 @@ def person_names(ctx: Context) -> pl.DataFrame:
     Send the person's last name in NM103 and first name in NM104; an organisation uses
     NM102 = `2` with its name in NM103.
     """
-    nm1 = nm1_names(ctx).filter((pl.col("kind") == "1")
+    # Not in 2320/2330x: the other payer's provider loops send NM101/NM102 only (NM103-NM109
+    # are not used there).
+    nm1 = nm1_names(ctx).filter((pl.col("kind") == "1") & ~pl.col("in_2320")
                                 & (blank(pl.col("last")) | blank(pl.col("first"))))
     bad = nm1.select("file_id", "st_key", "hl_key", "claim_key", "segment_index", "code",
                      last_missing=blank(pl.col("last")))
