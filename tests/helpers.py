@@ -11,6 +11,9 @@ from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_edi"
+# Every CLM of the sample files (one segment per line there).
+SAMPLE_CLAIMS = sum(line.startswith("CLM*") for f in SAMPLES.glob("*.edi")
+                    for line in f.read_text(encoding="ascii").splitlines())
 
 
 def shared_dir() -> Path | None:

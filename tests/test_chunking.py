@@ -9,7 +9,7 @@ import json
 
 import pytest
 from generic_helpers import build, claim
-from helpers import CORPUS, REPO, run_cli, write_edi
+from helpers import CORPUS, REPO, SAMPLE_CLAIMS, run_cli, write_edi
 from polars.testing import assert_frame_equal
 
 from validator.chunking import parse_size, plan
@@ -100,7 +100,7 @@ def test_cli_chunk_size(tmp_path):
                             "-q", "--chunk-size", "20K"])
     whole = run_cli(["check", str(REPO / "sample_edi"), "--no-ig", "--format", "json", "-q",
                      "--chunk-size", "0"])
-    assert (code, out) == whole[:2] and json.loads(out)["summary"]["claims"] == 70
+    assert (code, out) == whole[:2] and json.loads(out)["summary"]["claims"] == SAMPLE_CLAIMS
     code, out, err = run_cli(["check", str(REPO / "sample_edi"), "--chunk-size", "lots"])
     assert code == 2 and "not a size" in err and not out
 

@@ -181,3 +181,58 @@ def test_unwritable_report_folder_is_a_clear_error(files, tmp_path):
     assert err.startswith("error: cannot write the report to ")
     assert "internal error" not in err
     _no_traceback(err)
+
+
+@pytest.mark.parametrize("formats", [["--format", "json,json"], ["--format", "html,html"],
+                                     ["--format", "json", "--format", "json"],
+                                     ["--format", "csv,json,csv"]])
+def test_repeated_formats_are_written_once(files, tmp_path, formats):
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(["check", "--no-ig", *formats, "--report-dir", str(out_dir),
+                              files["good"]])
+    assert code == 0, err
+    _no_traceback(err)
+    wanted = list(dict.fromkeys(f for a in formats[1::2] for f in a.split(",")))
+    if wanted == ["json"]:
+        assert json.loads(out)["summary"]["files"] == 1
+    else:
+        suffixes = {"html": ".html", "csv": ".csv", "json": ".json"}
+        assert sorted(p.suffix for p in out_dir.iterdir()) == sorted(suffixes[f] for f in wanted)
+
+
+def test_select_and_ignore_take_lowercase_codes(files):
+    args = ["check", "--format", "json", "--no-ig", files["bad"]]
+    _, upper, _ = run_cli([*args, "--select", "ENV,FILE", "--ignore", "ENV130"])
+    code, lower, err = run_cli([*args, "--select", "env,File", "--ignore", "env130"])
+    assert code == 1, err
+    assert json.loads(lower)["findings"] == json.loads(upper)["findings"]
+    assert json.loads(lower)["findings"]
+
+
+def test_report_dash_writes_the_report_to_stdout(files, tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    code, out, err = run_cli([*BASE, "--report", "-", files["good"]])
+    assert code == 0, err
+    assert json.loads(out)["summary"]["files"] == 1
+    code, out, err = run_cli(["check", "--no-ig", "--format", "csv", "--report", "-",
+                              files["good"]])
+    assert code == 0 and out.startswith("rule,severity,file"), err
+    code, out, err = run_cli(["check", "--no-ig", "--report", "-", files["good"]])
+    assert code == 0 and out.startswith("<!DOCTYPE html>"), err
+    assert list(cwd.iterdir()) == []  # no file named "-", no reports/ folder
+    code, out, err = run_cli(["check", "--no-ig", "--format", "json,csv", "--report", "-",
+                              files["good"]])
+    assert code == 2 and out == "" and "single format" in err
+
+
+def test_empty_report_path_is_a_usage_error(files, tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for value in ("", " "):
+        code, out, err = run_cli([*BASE, "--report", value, files["good"]])
+        assert code == 2 and out == "" and "--report" in err and "empty path" in err
+        _no_traceback(err)
+    assert list(cwd.iterdir()) == []

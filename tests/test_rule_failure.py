@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLE_CLAIMS, SAMPLES, run_cli
 
 from validator.output.writers import reserve_names
 from validator.rules.registry import REGISTRY, load_all
@@ -76,7 +76,7 @@ def test_failed_annotator_is_contained_like_a_rule(monkeypatch, tmp_path, chunk_
     internal = [f for f in doc["findings"] if f["rule"] == "INT001"]
     assert len(internal) == doc["summary"]["files"] == 5
     assert "annotator kp_annotation failed (RuntimeError" in internal[0]["message"]
-    assert doc["summary"]["files_unreadable"] == 0 and doc["summary"]["claims"] == 70
+    assert doc["summary"]["files_unreadable"] == 0 and doc["summary"]["claims"] == SAMPLE_CLAIMS
     assert {f["rule"] for f in doc["findings"]} >= {"KP100", "DUP402"}
 
 

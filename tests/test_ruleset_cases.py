@@ -187,3 +187,25 @@ def test_collect_cases_from_files_folders_and_rulesets():
     assert len(collect_cases([RULESETS / "tests"])) == len(KP_CASES)
     one = KP_CASES[0]
     assert collect_cases([one, one]) == [one]
+
+
+def test_non_utf8_case_file_is_an_error_and_the_others_still_run(acme_copy):
+    folder = acme_copy / "tests" / "acme-billing"
+    latin1 = folder / "latin1.toml"
+    latin1.write_bytes('[case]\ndescription = "café"\n'.encode("latin-1"))
+    (acme_copy / "latin1-ruleset.toml").write_bytes('name = "café"\n'.encode("latin-1"))
+    for args in ([str(acme_copy)], [str(latin1)]):
+        res = invoke(*args)
+        assert res.exit_code == 1, res.output
+        assert "internal error" not in res.output and "Traceback" not in res.output
+        assert f"ERROR {latin1}\n      cannot read the case file: not UTF-8 text" in res.output
+    assert "3 passed, 0 failed, 1 error" in invoke(str(acme_copy)).output
+    lint = CliRunner().invoke(main, ["ruleset", "lint", str(acme_copy)])
+    assert lint.exit_code == 1 and "latin1-ruleset.toml: (file): not UTF-8 text" in lint.output
+
+
+@pytest.mark.parametrize("command", [["lint"], ["test"], ["show"]])
+def test_ruleset_commands_accept_verbose(command):
+    target = str(RULESETS / "examples" / "acme-billing.toml")
+    res = CliRunner().invoke(main, ["ruleset", *command, "-vv", target])
+    assert res.exit_code == 0, res.output

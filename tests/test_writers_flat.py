@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from tests.report_helpers import XSS_IMG, XSS_SCRIPT, run, with_kp, write_batch
 from validator.output import json_report
 from validator.output.flat import findings_table
 from validator.output.tables import FINDING_COLUMNS
-from validator.output.writers import WRITERS
+from validator.output.writers import WRITERS, _umask
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +160,41 @@ def test_xss_names_survive_csv_roundtrip(result, tmp_path):
     df = pl.read_csv(_write("csv", result, tmp_path / "x.csv"), infer_schema=False)
     xss = df.filter(pl.col("claim_id") == XSS_SCRIPT)
     assert xss["payer_name"].to_list() == [XSS_IMG]
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "parquet", "junit", "json"])
+def test_symlinked_report_is_written_through_the_link(result, tmp_path, fmt):
+    target = tmp_path / "real" / f"out.{fmt}"
+    target.parent.mkdir()
+    target.write_text("previous report")
+    link = tmp_path / f"link.{fmt}"
+    link.symlink_to(target)
+    _write(fmt, result, link)
+    assert link.is_symlink() and link.resolve() == target
+    assert target.stat().st_size > len("previous report")
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temp left
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "parquet"])
+def test_replaced_report_keeps_its_permissions(result, tmp_path, fmt):
+    target = tmp_path / f"out.{fmt}"
+    target.write_text("previous report")
+    target.chmod(0o600)
+    _write(fmt, result, target)
+    assert target.stat().st_mode & 0o777 == 0o600
+    fresh = _write(fmt, result, tmp_path / f"new.{fmt}")  # new files: umask as before
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "parquet"])
+def test_fifo_target_is_written_directly(result, tmp_path, fmt):
+    # (a FIFO rather than /dev/null: a regression run as root would replace /dev/null)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    _write(fmt, result, fifo)
+    reader.join(timeout=10)
+    assert fifo.is_fifo() and got and len(got[0]) > 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]

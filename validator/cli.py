@@ -42,6 +42,21 @@ def _split_csv(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
+def _codes(values: tuple[str, ...]) -> list[str]:
+    """Rule codes or prefixes, any case (``kp`` = ``KP``), as `rules kp` takes them."""
+    return [v.upper() for v in _split_csv(values)]
+
+
+def _report_option(ctx: click.Context, param: click.Parameter, value: str | None,
+                   ) -> Path | str | None:
+    """``--report FILE``: a file path, or ``-`` for stdout; an empty value is a usage error."""
+    if value is None or value == "-":
+        return value
+    if not value.strip():
+        raise click.BadParameter("empty path")
+    return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
+
+
 class _Group(click.Group):
     """Turns any unexpected exception into a one-line message and exit code 2."""
 
@@ -109,8 +124,8 @@ def _size(text: str) -> int:
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports"), show_default=True,
               help="Folder for report files, named with the run's timestamp.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Exact path of the report file (single format only).")
+@click.option("--report", "report_path", callback=_report_option, metavar="FILE",
+              help="Exact path of the report file, or - for stdout (single format only).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
               show_default=True, help="Lowest severity that makes the exit code 1.")
 @click.option("--ruleset", "ruleset_name", default="kp-cigna", show_default=True,
@@ -136,13 +151,13 @@ def _size(text: str) -> int:
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
-              report_path: Path | None, fail_on: str, ruleset_name: str,
+              report_path: Path | str | None, fail_on: str, ruleset_name: str,
               members: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
               exclude: tuple[str, ...], run_ig: bool, jobs: int, chunk_bytes: int,
               show_phi: bool, verbose: int, quiet: bool) -> None:
     """Check 837 files, folders (recursive) and globs."""
     _setup_logging(verbose, quiet)
-    fmts = _split_csv(formats) or [_default_format()]
+    fmts = list(dict.fromkeys(_split_csv(formats))) or [_default_format()]  # once each
     unknown = [f for f in fmts if f not in WRITERS]
     if unknown:
         raise click.BadParameter(f"unknown format {unknown[0]!r}; choose from "
@@ -150,29 +165,26 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     if report_path and len(fmts) > 1:
         raise click.BadParameter("--report takes a single format", param_hint="--report")
     registry = load_all()
-    codes = _split_csv(select) + _split_csv(ignore)
+    codes = _codes(select) + _codes(ignore)
     bad = [c for c in codes if c != "ALL" and not any(r.startswith(c) for r in registry)]
     if bad:
         raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
     ruleset = load_ruleset(ruleset_name)
-    selection = Selection.build(ruleset, _split_csv(select), _split_csv(ignore))
+    selection = Selection.build(ruleset, _codes(select), _codes(ignore))
     from .engine import DEFAULT_EXCLUDES
 
     files = collect_inputs(paths, (*DEFAULT_EXCLUDES, *exclude))
+    if not files:
+        click.echo(f"warning: no input files found in {', '.join(paths)}", err=True)
     options = {"members": members, "show_phi": show_phi, "ig": run_ig, "jobs": jobs,
                "chunk_bytes": chunk_bytes}
     result = check(files, ruleset, selection, options, inputs=list(paths))
 
-    to_stdout = fmts == ["json"] and report_path is None
+    to_stdout = report_path == "-" or (fmts == ["json"] and report_path is None)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.started))
     written: list[Path] = []
     if to_stdout:
-        from .output.json_report import chunks
-
-        sys.stdout.flush()
-        for chunk in chunks(result):  # UTF-8 bytes, written as they come
-            sys.stdout.buffer.write(chunk)
-        sys.stdout.buffer.flush()
+        _to_stdout(fmts[0], result, options)
     else:
         dests: list[Path] = []
         try:
@@ -197,6 +209,26 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         sys.exit(EXIT_USAGE)
     threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
     sys.exit(EXIT_FINDINGS if result.worst() >= threshold else EXIT_OK)
+
+
+def _to_stdout(fmt: str, result, options: dict) -> None:
+    """Write the one report to stdout: JSON as it is produced, other formats via a temp file."""
+    sys.stdout.flush()
+    if fmt == "json":
+        from .output.json_report import chunks
+
+        for chunk in chunks(result):  # UTF-8 bytes, written as they come
+            sys.stdout.buffer.write(chunk)
+    else:
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"report.{WRITERS[fmt].extension}"
+            WRITERS[fmt].write(result, path, options)
+            with path.open("rb") as fh:
+                shutil.copyfileobj(fh, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 def _default_format() -> str:

@@ -16,6 +16,17 @@ from .rules.registry import load_all
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
+def _set_verbosity(_ctx: click.Context, _param: click.Parameter, verbose: int) -> None:
+    from .cli import _setup_logging  # (cli imports this module)
+
+    _setup_logging(verbose, False)
+
+
+# -v/-vv as on `check`: internal errors say "run with -vv for details".
+_verbose = click.option("-v", "--verbose", count=True, expose_value=False,
+                        callback=_set_verbosity, help="More logging on stderr (-vv: debug).")
+
+
 def _fail_usage(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
@@ -41,6 +52,7 @@ def ruleset_group() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@_verbose
 def lint_cmd(paths: tuple[str, ...], fmt: str) -> None:
     """Check rulesets against the schema: every problem with file, key and line.
 
@@ -65,6 +77,7 @@ def lint_cmd(paths: tuple[str, ...], fmt: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@_verbose
 def test_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, quiet: bool) -> None:
     """Run ruleset test cases: each EDI file through `check`, compared claim by claim.
 
@@ -89,6 +102,7 @@ def test_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, quiet: bool)
 @click.argument("name_or_path", default="kp-cigna")
 @click.option("--format", "fmt", type=click.Choice(["toml", "json"]), default="toml",
               show_default=True)
+@_verbose
 def show_cmd(name_or_path: str, fmt: str) -> None:
     """Print the effective ruleset: after `extends`, overrides and `extra_*` additions."""
     from .ruleset import RulesetError, load

@@ -46,31 +46,41 @@ def collect_inputs(paths: Sequence[str], excludes: Iterable[str] = DEFAULT_EXCLU
     """Expand files, folders (recursively) and globs into a sorted list of files.
 
     Files named explicitly are always read; files found by a folder scan or a glob skip
-    ``excludes``. A path that matches nothing is a usage error.
+    ``excludes``; a folder a glob matches is scanned like a folder argument. A file reached
+    twice (another spelling, a symlink) is read once, under its first name. A path that
+    matches nothing, or an empty one, is a usage error.
     """
     excludes = tuple(excludes)
-    out: dict[str, Path] = {}
+    out: dict[str, Path] = {}  # real path -> first spelling
 
     def excluded(p: Path) -> bool:
         return any(fnmatch.fnmatch(p.name, pat) for pat in excludes)
 
+    def add(p: Path) -> None:
+        out.setdefault(os.path.realpath(p), p)
+
+    def scan(folder: Path) -> None:
+        for q in sorted(folder.rglob("*")):
+            if q.is_file() and not excluded(q) and not any(
+                part.startswith(".") for part in q.relative_to(folder).parts
+            ):
+                add(q)
+
     for arg in paths:
+        if not arg.strip():  # Path("") is the current folder: never what was meant
+            raise UsageError("empty path argument")
         p = Path(arg)
         if p.is_file():
-            out.setdefault(str(p), p)
+            add(p)
         elif p.is_dir():
-            for q in sorted(p.rglob("*")):
-                if q.is_file() and not excluded(q) and not any(
-                    part.startswith(".") for part in q.relative_to(p).parts
-                ):
-                    out.setdefault(str(q), q)
+            scan(p)
         else:
             hits = [Path(h) for h in sorted(glob.glob(arg, recursive=True))]
-            hits = [h for h in hits if h.is_file() and not excluded(h)]
+            hits = [h for h in hits if h.is_dir() or (h.is_file() and not excluded(h))]
             if not hits:
                 raise UsageError(f"no such file, folder or glob match: {arg}")
             for h in hits:
-                out.setdefault(str(h), h)
+                scan(h) if h.is_dir() else add(h)
     return list(out.values())
 
 

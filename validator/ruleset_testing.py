@@ -104,7 +104,7 @@ def is_case(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
             return isinstance(tomllib.load(fh).get("case"), dict)
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
 
 
@@ -116,10 +116,10 @@ def collect_cases(paths: Sequence[str | Path]) -> list[Path]:
     for arg in paths:
         p = Path(arg)
         if p.is_file():
-            if is_case(p):
+            folder = p.parent / "tests" / p.stem
+            if is_case(p) or not (folder.is_dir() or _parses(p)):  # broken: an error case
                 out.setdefault(str(p), p)
                 continue
-            folder = p.parent / "tests" / p.stem
             found = _scan(folder) if folder.is_dir() else []
             if not found:
                 raise TestUsageError(f"{p}: not a test case, and no cases in {folder}/")
@@ -203,7 +203,10 @@ def _run(path: Path, registry: Mapping[str, Any], res: CaseResult) -> None:
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except UnicodeDecodeError:
+        res.diffs = ["cannot read the case file: not UTF-8 text"]  # as `ruleset lint` says
+        return
+    except (OSError, tomllib.TOMLDecodeError) as exc:
         res.diffs = [f"cannot read the case file: {exc}"]
         return
     problems: list[Problem] = list(CASE_SCHEMA.check(data, (), Walk(registry)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,9 +30,28 @@ def _umask() -> int:
     return mask
 
 
-def _publish(tmp: str, path: Path) -> None:
-    """Give the temp file normal permissions (mkstemp makes it 0600) and move it in place."""
-    os.chmod(tmp, 0o666 & ~_umask())
+def _target(path: Path) -> tuple[Path, os.stat_result | None]:
+    """Where a report for ``path`` goes, and its status when it exists.
+
+    A symlink is written through (its target is replaced, the link stays); a device or
+    FIFO (``/dev/stdout``, ``/dev/null``) is kept as named and written directly.
+    """
+    try:
+        st = path.stat()  # follows symlinks
+    except FileNotFoundError:
+        st = None
+    return (path if _special(st) else Path(os.path.realpath(path))), st
+
+
+def _special(st: os.stat_result | None) -> bool:
+    """An existing target that is neither a regular file nor a folder (device, FIFO)."""
+    return st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
+
+
+def _publish(tmp: str, path: Path, old: os.stat_result | None) -> None:
+    """Give the temp file (mkstemp makes it 0600) the permissions of the file it replaces,
+    or normal ones for a new file, and move it in place."""
+    os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
     os.replace(tmp, path)
 
 
@@ -38,18 +59,14 @@ def atomic_write(path: Path, data: str | bytes | Iterable[str | bytes]) -> None:
     """Write to a temp file in the same folder, then rename over ``path``.
 
     ``data`` may be an iterable of text or UTF-8 chunks (written one by one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, str | bytes):
-                data = [data]  # type: ignore[list-item]
-            for chunk in data:
+    chunks = [data] if isinstance(data, str | bytes) else data
+
+    def produce(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            for chunk in chunks:
                 fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_via(path, produce)
 
 
 def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Path]:
@@ -78,13 +95,23 @@ def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Pa
 
 
 def atomic_via(path: Path, produce: Callable[[Path], None]) -> None:
-    """Let ``produce`` write a temp path (e.g. polars' writers), then rename it."""
+    """Let ``produce`` write a temp path (e.g. polars' writers), then rename it over ``path``
+    (through symlinks, keeping the replaced file's permissions). A device or FIFO target
+    gets the bytes written into it instead."""
+    path, old = _target(path)
+    if _special(old):
+        with tempfile.TemporaryDirectory() as folder:
+            tmp = Path(folder) / "report"
+            produce(tmp)
+            with tmp.open("rb") as src, path.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         produce(Path(tmp))
-        _publish(tmp, path)
+        _publish(tmp, path, old)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
