@@ -90,14 +90,14 @@ X12_DECIMAL = r"^-?(?:\d+\.?\d*|\.\d+)$"
 
 
 def x12_decimal(expr: pl.Expr) -> pl.Expr:
-    """The text when it is a valid X12 decimal (at most 18 digits), else null."""
-    return pl.when(expr.str.contains(X12_DECIMAL)
-                   & (expr.str.count_matches(r"\d") <= 18)).then(expr)
+    """The text when it is a valid X12 decimal, else null. (``expr`` is evaluated twice:
+    pass a column, not a costly expression.)"""
+    return pl.when(expr.str.contains(X12_DECIMAL)).then(expr)
 
 
 def cents(expr: pl.Expr) -> pl.Expr:
     """An X12 decimal amount as integer cents, exact (null when not a valid decimal or
-    outside the Int64 range)."""
+    beyond the Int64 range of cents, about 9 * 10**16)."""
     exact = x12_decimal(expr).cast(pl.Decimal(38, 2), strict=False)
     return (exact * 100).cast(pl.Int64, strict=False)
 

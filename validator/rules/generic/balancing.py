@@ -71,7 +71,7 @@ def negative_line_charge(ctx: Context) -> pl.DataFrame:
     ## What it does
     Flags a service line whose charge (SV102 / SV203 / SV302) is below zero or is not an
     X12 decimal amount (digits with an optional minus sign and decimal point; no exponent,
-    `NaN` or `inf`; at most 18 digits).
+    `NaN` or `inf`; and within about 9 * 10**14 dollars).
 
     ## Why is this bad?
     The 837 carries submitted charges; a negative amount is not a charge and payers reject
@@ -84,7 +84,7 @@ def negative_line_charge(ctx: Context) -> pl.DataFrame:
     Bill the charge as a positive amount; to take back a previous charge, send a corrected
     or voided claim instead.
     """
-    invalid = _not_amount(pl.col("charge"))
+    invalid = ~blank(pl.col("charge")) & pl.col("cents").is_null()  # (= _not_amount)
     bad = _line_cents(ctx).filter((pl.col("cents") < 0) | invalid)
     return bad.join(ctx.claims.select("claim_key", "file_id", "st_key"), on="claim_key").select(
         "claim_key", "file_id", "st_key", segment_index="service_index",

@@ -142,7 +142,8 @@ def positive_units(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks that the service units (or minutes) of each line (SV104, SV205, SV306 when sent)
-    are a number greater than zero.
+    are a number greater than zero: an X12 decimal (no exponent, `NaN` or `inf`) of at most
+    15 digits.
 
     ## Why is this bad?
     Zero or negative units cannot be priced; payers reject the line (and with it the
@@ -155,12 +156,16 @@ def positive_units(ctx: Context) -> pl.DataFrame:
     Send the number of units rendered (at least 1; anesthesia minutes with `MJ`).
     """
     units = x12_decimal(pl.col("units").str.strip_chars()).cast(pl.Float64, strict=False)
-    bad = _lines(ctx, pl.col("units").is_not_null() & (units.is_null() | (units <= 0)), "units")
+    # (X12 quantities are R 1/15: more digits is not a count either.) Unit counts repeat:
+    # each distinct text is judged once.
+    sane = ((units > 0) & (units < 1e15)).fill_null(False)
+    wrong = ctx.lines.select(pl.col("units").unique().drop_nulls()).filter(~sane)["units"]
+    bad = _lines(ctx, pl.col("units").is_in(wrong.implode()), "units")
     return bad.select(
         "claim_key", "file_id", "st_key", segment_index="service_index",
         segment_id="service_segment",
         element=pl.col("service_segment").replace_strict(_UNITS, default=None),
-        message=pl.format("service units '{}' (line {}) are not greater than zero; send the "
-                          "units rendered", "units", pl.col("line_number").fill_null("?")),
+        message=pl.format("service units '{}' (line {}) are not a number greater than zero; "
+                          "send the units rendered", "units", pl.col("line_number").fill_null("?")),
         expected=pl.lit("> 0"), found="units",
     )
