@@ -195,3 +195,14 @@ def test_blank_lines_and_trailing_spaces(tmp_path):
     result = check_files(write_edi(tmp_path, text))
     assert codes(result) == []
     assert result.batch.claims["segment_index"].to_list() == [17]
+
+
+def test_blanks_before_terminators_are_stripped(tmp_path):
+    """Trailing blanks, tabs or NULs inside a segment's end (before its terminator) do not
+    reach the elements (the reader strips them only when some segment has them)."""
+    text = edi(interchange())
+    head, rest = text.split("~", 1)
+    result = check_files(write_edi(tmp_path, head + "~" + rest.replace("~", " \t\x00~")))
+    assert codes(result) == []
+    assert _claims(result) == [("C1", "100")]
+    assert result.batch.claims["segment_index"].to_list() == [17]

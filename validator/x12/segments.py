@@ -97,10 +97,15 @@ def _split(data: bytes) -> pl.DataFrame:
                .struct.field("field_0").cast(pl.Categorical))
     seg_id, code, sid = _clean_ids(ids)
     # Stray white space or NULs around segments (indented files, trailing blanks): stripping
-    # every row is cheaper than searching the bytes for where it is needed.
-    strip = raw.str.strip_chars if indented else raw.str.strip_chars_end
-    return pl.DataFrame([strip(_WHITESPACE), seg_id.alias("seg_id"), code.alias("_code"),
-                         sid.alias("_sid")],
+    # every row is cheaper than searching the bytes for where it is needed. Trailing blanks
+    # alone are rare: testing each row's last character is cheaper still than a stripped
+    # copy of every segment (and its fresh pages).
+    if indented:
+        raw = raw.str.strip_chars(_WHITESPACE)
+    elif pl.select(pl.any_horizontal(pl.lit(raw).str.ends_with(c) for c in _WHITESPACE).any()
+                   ).item():
+        raw = raw.str.strip_chars_end(_WHITESPACE)
+    return pl.DataFrame([raw, seg_id.alias("seg_id"), code.alias("_code"), sid.alias("_sid")],
                         ).rechunk()  # one chunk: gathers over chunks cost several times more
 
 
