@@ -153,7 +153,7 @@ def test_folder_scan_and_globs(tmp_path, monkeypatch):
     good = edi(interchange())
     (tmp_path / "sub").mkdir()
     write_edi(tmp_path / "sub", good, "a.edi")
-    write_edi(tmp_path, good, "b.837")
+    write_edi(tmp_path, edi(interchange(isa13="000000002")), "b.837")  # (its own ISA13)
     for skipped in ("README.md", "MANIFEST.tsv", ".hidden.edi", "LICENSE"):
         write_edi(tmp_path, "not x12", skipped)
     code, out, err = run_cli([*BASE, str(tmp_path)])

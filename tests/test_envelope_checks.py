@@ -240,7 +240,7 @@ def test_a_file_without_gs_does_not_borrow_the_previous_files_group(tmp_path):
     # File b lost its GS: its transaction set belongs to no group. It used to be counted in
     # file a's group (ENV121 on a's GE) and compared with a's GS08.
     a = write_edi(tmp_path, edi(interchange()), "a.edi")
-    b = write_edi(tmp_path, edi(replace(interchange(), 2, None)), "b.edi")
+    b = write_edi(tmp_path, edi(replace(interchange(isa13="000000002"), 2, None)), "b.edi")
     both = check_files(a, b)
     alone = check_files(b)
     by_file = both.findings.filter(both.findings["file_id"] == 1)
@@ -268,3 +268,35 @@ def test_segments_outside_every_set_are_not_content_checked(tmp_path):
         result = check_files(*batch, select=("ENV", "SIT"))
         f = result.findings.filter(result.findings["file_id"] == 0)
         assert list(zip(f["rule"], f["segment_index"], strict=True)) == [("ENV152", 23)]
+
+
+def test_env160_interchange_control_number_reused_across_files(tmp_path):
+    first = write_edi(tmp_path, edi(interchange()), "a.edi")
+    again = write_edi(tmp_path, edi(interchange()), "b.edi")
+    result = check_files(first, again)
+    hit = result.findings.filter(result.findings["rule"] == "ENV160")
+    assert hit.select("file_id", "segment_index", "element").rows() == [(1, 1, "ISA13")]
+    assert "a.edi" in hit["message"][0] and hit["found"][0] == "000000001"
+    # Another receiver, or another number: no finding.
+    other = write_edi(tmp_path, edi(interchange(isa_text=isa().replace("R01     ", "R02     "))),
+                      "c.edi")
+    numbered = write_edi(tmp_path, edi(interchange(isa13="000000002")), "d.edi")
+    assert "ENV160" not in [c for c, _ in codes(check_files(first, other, numbered))]
+
+
+def test_env160_group_and_set_numbers_reused_in_their_envelope(tmp_path):
+    sets = interchange(transaction("0001"), transaction("0001"))
+    assert codes(run(tmp_path, sets)) == [("ENV160", 3 + len(transaction()))]  # the 2nd ST
+    groups = [*interchange()[:-1], *interchange()[1:]]  # ISA, GS..GE, GS..GE, IEA
+    groups[-1] = "IEA*2*000000001"
+    found = run(tmp_path, groups).findings
+    assert found.filter(found["rule"] == "ENV160")["element"].to_list() == ["GS06"]
+
+
+def test_env160_across_chunks(tmp_path):
+    from validator.engine import Selection, check
+    from validator.ruleset import load
+
+    paths = [write_edi(tmp_path, edi(interchange()), f"{n}.edi") for n in "ab"]
+    result = check(paths, load(), Selection(select=["ENV160"]), {"ig": False, "chunk_bytes": 1})
+    assert codes(result) == [("ENV160", 1)]

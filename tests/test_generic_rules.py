@@ -597,6 +597,34 @@ def test_dup402_probable_duplicate(kind, tmp_path):
     assert "DUP402" not in codes(run(build(kind, claims=other_day), tmp_path))
 
 
+def test_dup402_institutional_stays_differ_by_bill_type_period_and_revenue_codes(tmp_path):
+    """Inpatient lines often carry no HCPCS: two stays of a patient with the same first day
+    and total are told apart by bill type, statement period and revenue codes."""
+    def stay(pcn, tob, last_day, revs):
+        lines = [[f"SV2*{rev}**{charge}*DA*1", f"DTP*472*D8*{day}"]
+                 for (rev, charge), day in zip(revs, ("20240110", last_day), strict=True)]
+        return claim("I", pcn, total="1500", clm=f"CLM*{pcn}*1500***{tob}:A:1**A*Y*Y",
+                     lines=lines, date="20240110")
+    hospital = stay("S1", "11", "20240114", [("0120", "1000"), ("0250", "500")])
+    again = stay("S2", "11", "20240114", [("0120", "1000"), ("0250", "500")])
+    snf = stay("S3", "21", "20240114", [("0120", "1000"), ("0250", "500")])  # bill type
+    longer = stay("S4", "11", "20240120", [("0120", "1000"), ("0250", "500")])
+    other_revs = stay("S5", "11", "20240114", [("0121", "1000"), ("0250", "500")])
+    f = run(build("I", claims=[hospital, again, snf, longer, other_revs]), tmp_path)
+    hits = f.filter(f["rule"] == "DUP402")
+    assert hits["claim_id"].to_list() == ["S2"]
+    assert "0120 0250" in hits["message"][0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dup402_not_across_payers(kind, tmp_path):
+    """The same service billed to two payers (primary and secondary) is not a duplicate."""
+    one, two = (build(kind, claims=[claim(kind, pcn)]) for pcn in ("A1", "A2"))
+    two = two.replace("NM1*PR*2*", "NM1*PR*2*OTHER ").replace("*PI*", "*PI*9", 1)
+    assert "DUP402" not in codes(run([one, two], tmp_path))
+    assert "DUP402" in codes(run([one, build(kind, claims=[claim(kind, "A2")])], tmp_path))
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_bal304_keeps_the_files_of_a_batch_apart(kind, tmp_path):
     # Both SVDs sit at the same segment position of their file; each file's CAS counts for

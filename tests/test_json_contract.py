@@ -49,9 +49,10 @@ def status_doc(tmp_path_factory):
     t_own2 = transaction("0002", claim="A2")
     write_edi(d, edi(interchange(t_own, t_own2)), "own.edi")
     write_edi(d, edi(interchange(transaction("0001", claim="B1", se01=5),
-                                 transaction("0002", claim="B2"))), "txn.edi")
-    write_edi(d, "Batch 7\n" + edi(interchange(transaction(claim="C1"))), "file.edi")
-    write_edi(d, edi(interchange(transaction(claim="D1"))), "clean.edi")
+                                 transaction("0002", claim="B2"), isa13="000000002")), "txn.edi")
+    write_edi(d, "Batch 7\n" + edi(interchange(transaction(claim="C1"), isa13="000000003")),
+              "file.edi")
+    write_edi(d, edi(interchange(transaction(claim="D1"), isa13="000000004")), "clean.edi")
     code, out, err = run_cli([*BASE, str(d)])
     assert code == 1, err
     return json.loads(out)

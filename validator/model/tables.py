@@ -70,8 +70,12 @@ def transactions(segs: pl.DataFrame, split: SplitSegments | None = None) -> pl.D
     z = split if split is not None else SplitSegments(segs)
     env = with_el(z.rows(["ISA", "GS", "ST", "BHT"]).select(
         "seg_id", "raw", "seg_index", "file_id", "isa_key", "gs_key", "st_key"))
-    isa = env.filter(SID == "ISA").select("isa_key", isa13=el(13).str.strip_chars(), isa12=el(12))
-    gs = env.filter(SID == "GS").select("gs_key", gs06=el(6), gs08=el(8), gs01=el(1))
+    isa = env.filter(SID == "ISA").select(
+        "isa_key", isa13=el(13).str.strip_chars(), isa12=el(12), isa_index="seg_index",
+        isa_sender=pl.concat_str(el(5), el(6).str.strip_chars(), separator=":"),
+        isa_receiver=pl.concat_str(el(7), el(8).str.strip_chars(), separator=":"))
+    gs = env.filter(SID == "GS").select("gs_key", gs06=el(6), gs08=el(8), gs01=el(1),
+                                        gs_index="seg_index")
     bht = _first(env, "st_key", SID == "BHT", bht04=_date(el(4)), bht06=el(6))
     st = env.filter(SID == "ST").select(
         "st_key",

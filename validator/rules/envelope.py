@@ -501,3 +501,66 @@ def _known_segments() -> list[str]:
     from ..data import load_list
 
     return load_list("segment_ids.txt")
+
+
+# The control numbers a receiver tells envelopes apart by, and within what they must be
+# unique: (header, its number, the columns of the scope, what the scope is called).
+_CONTROL = (
+    ("ISA", "isa13", ("isa_sender", "isa_receiver"), "interchanges from this sender to this "
+     "receiver in the batch"),
+    ("GS", "gs06", ("isa_key",), "functional groups of this interchange"),
+    ("ST", "st02", ("gs_key",), "transaction sets of this functional group"),
+)
+
+
+@rule("ENV160", "Control number used twice", severity="error", snip=1, family="envelope",
+      batch=True)
+def control_number_reused(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags an interchange whose ISA13 an earlier interchange of the batch (any file) from the
+    same sender (ISA05/ISA06) to the same receiver (ISA07/ISA08) already used, a functional
+    group whose GS06 another group of its interchange already used, and a transaction set
+    whose ST02 another set of its group already used. The first one keeps the number; each
+    later one is reported.
+
+    ## Why is this bad?
+    Receivers reject a repeated interchange control number as a duplicate interchange (TA1),
+    and a repeated group or set number makes acknowledgements (999) ambiguous; the envelope
+    is rejected with every claim inside.
+
+    ## Example
+    Two files both starting `ISA*00*...*ZZ*SENDER*ZZ*RECEIVER*...*000000001*...`, or
+    `ST*837*0001~ ... SE*40*0001~ST*837*0001~` in one group.
+
+    ## How to fix
+    Give every interchange, group and transaction set its own control number (most
+    translators increment them; a re-sent file needs new numbers).
+    """
+    tx = ctx.transactions
+    found = []
+    for seg_id, number, scope, what in _CONTROL:
+        at = "st_index" if seg_id == "ST" else f"{seg_id.lower()}_index"
+        key = "st_key" if seg_id == "ST" else f"{seg_id.lower()}_key"
+        rows = tx.filter(pl.col(number).is_not_null() & pl.col(key).is_not_null()).unique(
+            key, keep="first", maintain_order=True).select(
+            "file_id", key, at, number, *(c for c in scope if c not in (key, number)))
+        group = [*scope, number]
+        rows = rows.with_columns(
+            k=pl.int_range(pl.len()).over(group), n=pl.len().over(group),
+            first_at=pl.col(at).first().over(group),
+            first_file=pl.col("file_id").first().over(group)).filter(pl.col("k") > 0)
+        paths = ctx.batch.files.select(first_file="file_id", first_path="path")
+        rows = rows.join(paths, on="first_file", how="left", maintain_order="left")
+        where = pl.when(pl.col("first_file") == pl.col("file_id")).then(pl.lit("this file")) \
+            .otherwise(pl.col("first_path"))
+        element = f"{seg_id}{int(''.join(ch for ch in number if ch.isdigit())):02d}"
+        found.append(rows.select(
+            "file_id", st_key=pl.col("st_key") if seg_id == "ST" else pl.lit(None, pl.UInt32),
+            segment_index=pl.col(at).cast(pl.UInt32), segment_id=pl.lit(seg_id),
+            element=pl.lit(element),
+            message=pl.format(f"{element} {{}} is used by {{}} {what} (first at segment {{}} of "
+                              "{}); give each its own control number", number, "n",
+                              "first_at", where),
+            expected=pl.lit("a control number not used before"), found=number))
+    return pl.concat(found)

@@ -8,9 +8,11 @@ from ...context import Context
 from ..registry import rule
 from ._common import FAMILY, cents
 
-# What makes two claims "the same service" (besides their procedures).
-_SAME = ("billing_npi", "member_id", "patient_last", "patient_first", "patient_birth",
-         "service_date_from", "total")
+# What makes two claims "the same service" (besides their lines' codes): the same provider
+# billing the same payer for the same patient, dates (an 837I stay: its whole statement
+# period), place of service or bill type, and charge.
+_SAME = ("billing_npi", "payer_id", "member_id", "patient_last", "patient_first",
+         "patient_birth", "service_date_from", "service_date_to", "facility_code", "total")
 
 
 # A CLM01 is unique per billing provider (2010AA NPI) and payer (2010BB ID).
@@ -73,9 +75,11 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Flags a claim that repeats an earlier claim of the batch under a different CLM01: same
-    billing provider NPI, member ID, patient (name and birth date), first date of service,
-    procedure codes and total charge. Replacement and void claims (CLM05-3 = 7, 8) are not
-    compared.
+    billing provider NPI, payer ID, member ID, patient (name and birth date), first and last
+    date of service (837I: the statement period), place of service or bill type (CLM05-1),
+    the lines' revenue and procedure codes, and total charge. Replacement and void claims
+    (CLM05-3 = 7, 8) are not compared; the same service sent to another payer (coordination
+    of benefits) is not a duplicate.
 
     ## Why is this bad?
     Payers deny the second claim as a duplicate (CARC 18) and a pattern of duplicates draws
@@ -89,15 +93,17 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
     with units or the modifier the payer asks for (e.g. 76, 91).
     """
     c = ctx.claims.filter(~pl.col("frequency_code").is_in(["7", "8"]).fill_null(False)).select(
-        "claim_key", "file_id", "st_key", "segment_index", "claim_id", "billing_npi", "member_id",
-        "patient_last", "patient_first", "patient_birth", "service_date_from",
-        total=cents(pl.col("total_charge")))
+        "claim_key", "file_id", "st_key", "segment_index", "claim_id",
+        *(s for s in _SAME if s != "total"), total=cents(pl.col("total_charge")))
     # Candidates first (a hash of the claim-level fields), procedures only for those.
     c = c.filter(pl.struct(*_SAME).hash().is_duplicated())
     if not c.height:
         return pl.DataFrame()
+    # Each line as "revenue code:procedure" (837I lines may carry no HCPCS at all).
+    code = pl.concat_str(pl.col("revenue_code").fill_null(""), pl.col("procedure_code")
+                         .fill_null(""), separator=":").str.strip_chars(":")
     procs = ctx.lines.join(c.select("claim_key"), on="claim_key", how="semi").group_by(
-        "claim_key").agg(procs=pl.col("procedure_code").fill_null("").sort().str.join(" "))
+        "claim_key").agg(procs=code.sort().str.join(" "))
     c = c.join(procs, on="claim_key", how="left", maintain_order="left").sort("claim_key")
     key = [*_SAME, "procs"]
     c = c.with_columns(
@@ -108,8 +114,8 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM01"),
         message=pl.format("probable duplicate of claim {} (segment {}): same billing NPI, "
-                          "member, patient, date of service, procedures ({}) and charge; "
-                          "remove it if it is the same encounter", "first_id", "first_at",
-                          "procs"),
+                          "payer, member, patient, dates of service, place or bill type, "
+                          "service codes ({}) and charge; remove it if it is the same "
+                          "encounter", "first_id", "first_at", "procs"),
         expected=pl.lit("one claim per encounter"), found="claim_id",
     )
