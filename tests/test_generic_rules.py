@@ -161,8 +161,10 @@ def test_sit402_sit403_skip_foreign_addresses(kind, tmp_path):
     # N404 (country) other than US: no ZIP+4 to ask for.
     bill = [s.replace("N4*HOUSTON*TX*770301234", "N4*TORONTO**M5V2T6*CA") for s in billing()]
     assert "SIT402" not in codes(run(build(kind, billing_segs=bill), tmp_path))
-    us = [s.replace("N4*HOUSTON*TX*770301234", "N4*HOUSTON*TX*77030*US") for s in billing()]
-    assert "SIT402" in codes(run(build(kind, billing_segs=us), tmp_path))
+    for us_code in ("US", "usa"):  # (USA is not ISO 3166 but means the US)
+        us = [s.replace("N4*HOUSTON*TX*770301234", f"N4*HOUSTON*TX*77030*{us_code}")
+              for s in billing()]
+        assert "SIT402" in codes(run(build(kind, billing_segs=us), tmp_path))
     fac = [f"NM1*77*2*LAKEVIEW IMAGING*****XX*{FACILITY_NPI}", "N3*9 LAKE RD"]
     c = claim(kind)
     at = next(i for i, s in enumerate(c) if s.startswith("LX*"))

@@ -16,8 +16,9 @@ ZIP9 = r"^\d{9}$"
 
 
 def domestic(country: pl.Expr) -> pl.Expr:
-    """A US address: N404 (country code) empty or ``US``."""
-    return blank(country) | (country == "US")
+    """A US address: N404 (country code) empty or ``US`` (``USA``, not an ISO 3166 code but
+    common, too: such an address keeps its US checks)."""
+    return blank(country) | country.str.strip_chars().str.to_uppercase().is_in(["US", "USA"])
 
 
 def billing_providers(ctx: Context) -> pl.DataFrame:
