@@ -44,6 +44,14 @@ def test_broken_segments_are_quoted_without_phi(broken, ig):
     assert {f["found"] for f in env151} == {"NM1|…", "DMG …"}
 
 
-def test_show_phi_quotes_them(broken):
+def test_findings_never_carry_phi_even_with_show_phi(broken, tmp_path):
+    """--show-phi unmasks the HTML claim panels only: findings reach CSV, Parquet and JUnit
+    too, which never carry PHI."""
     text = json.dumps(_findings(broken, "--ig", "--show-phi"), ensure_ascii=False)
-    assert "W123456789" in text and "NM1|IL|1|DOE|JOHN|||…" in text
+    assert not [p for p in PHI if p in text], text
+    res = CliRunner().invoke(main, ["check", str(broken), "--ig", "--show-phi", "-q",
+                                    "--format", "csv,junit", "--report-dir", str(tmp_path)])
+    assert res.exit_code == 1, res.output
+    for out in tmp_path.iterdir():
+        body = out.read_text(encoding="utf-8")
+        assert not [p for p in PHI if p in body], out.name

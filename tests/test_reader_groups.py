@@ -127,8 +127,8 @@ def test_claim_table_failure_loses_only_the_file_at_fault(tmp_path, monkeypatch)
 
     from validator.model import tables
 
-    paths = [write_edi(tmp_path, edi(interchange(transaction(claim=c))), f"{c}.edi")
-             for c in ("A1", "BOOM", "C3")]
+    paths = [write_edi(tmp_path, edi(interchange(transaction(claim=c), isa13=f"00000000{i}")),
+                       f"{c}.edi") for i, c in enumerate(("A1", "BOOM", "C3"), 1)]
     real = tables.claims
 
     def fragile(segs, txns, split=None):

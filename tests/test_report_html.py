@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers import REPO
 from tests.report_helpers import XSS_IMG, XSS_SCRIPT, Claim, edi_837p, run, with_kp, write_batch
 from validator.cli import main
 from validator.output import html_report, phi
@@ -302,3 +303,17 @@ def test_claim_without_clm01_and_extra_finding_columns(tmp_path):
     from validator.output.flat import findings_table
 
     assert findings_table(res)["loop"].to_list() == ["2300|2400"]
+
+
+def test_glossary_shows_the_severity_of_this_run():
+    """A ruleset may raise a rule's severity (acme-billing: KP101 is an error there): the
+    glossary card says what the findings say, not the registry default."""
+    from validator.engine import Selection, check
+    from validator.output.html_report import _glossary
+    from validator.ruleset import load
+
+    rs = load(str(REPO / "rulesets" / "examples" / "acme-billing.toml"))
+    kp = REPO / "sample_edi" / "kp-837p-scenarios.edi"
+    res = check([kp], rs, Selection.build(rs, select=["KP101"]), {"ig": False})
+    assert set(res.findings["severity"]) == {"error"}
+    assert [(g["code"], g["severity"]) for g in _glossary(res)] == [("KP101", "error")]

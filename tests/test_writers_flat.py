@@ -198,3 +198,27 @@ def test_fifo_target_is_written_directly(result, tmp_path, fmt):
     reader.join(timeout=10)
     assert fifo.is_fifo() and got and len(got[0]) > 100
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_csv_cells_that_would_run_as_formulas_are_text(tmp_path):
+    """EDI text (a claim ID, a payer name) starting with = + - @ opens in a spreadsheet as a
+    formula (CSV injection): the CSV prefixes it with ', numbers stay numbers."""
+    from validator.output.flat import defuse_formulas
+
+    df = pl.DataFrame({"a": ["=SUM(1+1)", "+1-2", "-2+3", "@cmd|calc!A0", "\tx", "-50.25",
+                             "12", "A=1", None], "n": [1] * 9})
+    got = defuse_formulas(df)
+    assert got["a"].to_list() == ["'=SUM(1+1)", "'+1-2", "'-2+3", "'@cmd|calc!A0", "'\tx",
+                                  "-50.25", "12", "A=1", None]
+    assert got["n"].to_list() == [1] * 9
+
+
+def test_loop_and_ig_code_are_always_columns(result, tmp_path):
+    """Documented as null outside implementation-guide findings: present in every run."""
+    for fmt in ("csv", "parquet"):
+        path = _write(fmt, result, tmp_path / f"x.{fmt}")
+        df = pl.read_csv(path, infer_schema=False) if fmt == "csv" else pl.read_parquet(path)
+        assert {"loop", "ig_code"} <= set(df.columns)
+        assert df["loop"].null_count() == df.height
+    doc = json.loads(b"".join(json_report.chunks(result)))
+    assert all({"loop", "ig_code"} <= set(f) for f in doc["findings"])

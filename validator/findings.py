@@ -19,6 +19,9 @@ SCHEMA: dict[str, pl.DataType] = {
     "message": pl.String(),
     "expected": pl.String(),
     "found": pl.String(),
+    # Implementation-guide findings only (null elsewhere): pyx12's loop and error code.
+    "loop": pl.String(),
+    "ig_code": pl.String(),
 }
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -31,7 +34,7 @@ def empty() -> pl.DataFrame:
 def conform(df: pl.DataFrame) -> pl.DataFrame:
     """Give a rule's output the full findings schema (missing columns become null).
 
-    Extra columns a rule adds (e.g. ``loop`` from implementation-guide checks) are kept.
+    Extra columns a rule adds are kept.
     """
     cols = [
         (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)

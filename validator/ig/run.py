@@ -152,8 +152,9 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
         pl.when(pl.col("sub").is_not_null()).then(pl.lit("-") + pl.col("sub").cast(pl.String))
         .otherwise(pl.lit(""))))
     df = df.with_columns(element=element)
-    if not ctx.options.get("show_phi"):
-        df = _mask_phi(df).with_columns(text=_mask_quoted(pl.col("text")))
+    # Findings reach every output (CSV, Parquet, JUnit, logs) and never carry PHI, also
+    # with --show-phi (which unmasks the HTML report's claim panels only).
+    df = _mask_phi(df).with_columns(text=_mask_quoted(pl.col("text")))
     prefix = level.replace_strict(CODE_PREFIX, default="?")
     out = df.select(
         "file_id", "st_key", "claim_key", "segment_index", "segment_id", "element", "loop",

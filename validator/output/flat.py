@@ -51,8 +51,22 @@ def findings_table(result: Result) -> pl.DataFrame:
     return _scalar(out)
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): EDI text such as a
+# claim ID or payer name starting with = + - @ (or tab / carriage return). Numbers stay.
+_FORMULA = r"^[=+\-@\t\r]"
+_NUMBER = r"^-?\d+(\.\d+)?$"
+
+
+def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that would start a formula, prefixed with ``'`` (shown as text)."""
+    text = [c for c, t in df.schema.items() if t == pl.String]
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA) & ~pl.col(c).str.contains(_NUMBER))
+        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text)
+
+
 def write_csv(result: Result, path: Path, options: dict | None = None) -> None:
-    df = findings_table(result)
+    df = defuse_formulas(findings_table(result))
     atomic_via(path, lambda tmp: df.write_csv(tmp))
 
 

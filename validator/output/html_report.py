@@ -363,7 +363,10 @@ def _glossary(result: Result) -> list[dict[str, Any]]:
         sections = [(label, _doc_html(r.section(head))) for label, head in (
             ("What it checks", "What it does"), ("Why it matters", "Why is this bad"),
             ("Example", "Example"), ("How to fix", "How to fix")) if r.section(head)]
-        out.append({"code": code, "title": r.title, "severity": r.severity, "snip": r.snip_level,
+        # (the severity this run gave it: a ruleset may override the default)
+        sev = result.findings.filter(pl.col("rule") == code)["severity"].unique().to_list()
+        out.append({"code": code, "title": r.title,
+                    "severity": sev[0] if len(sev) == 1 else r.severity, "snip": r.snip_level,
                     "family": r.family, "sections": sections})
     return out
 

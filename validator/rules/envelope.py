@@ -387,14 +387,14 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     ).rename({"seg_index": "segment_index"})
 
 
-def _leading_token(show_phi: bool) -> pl.Expr:
+def _leading_token() -> pl.Expr:
     """The segment's leading token (seg_id keeps at most 4 characters), cut for display.
     Without an element separator (a wrong one) the token is the whole segment, names and
-    member IDs included: unless PHI is shown, only its first 4 characters are."""
+    member IDs included: only its first 4 characters are shown (findings reach every
+    output, so never carry PHI)."""
     token = pl.col("raw").str.splitn(ELEM, 2).struct.field("field_0")
-    keep = 20 if show_phi else 4
-    return (pl.when(token.str.len_chars() > keep)
-            .then(token.str.slice(0, keep) + pl.lit("…")).otherwise(token))
+    return (pl.when(token.str.len_chars() > 4)
+            .then(token.str.slice(0, 4) + pl.lit("…")).otherwise(token))
 _SEGMENT_ID = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
@@ -424,7 +424,7 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     unknown = ids.filter(~SID.is_in(known))["seg_id"]
     suspect = [*malformed, *unknown]
     s = _rows(ctx, *suspect).filter(SID.is_in(malformed.implode()) | in_837)
-    token = _leading_token(bool(ctx.options.get("show_phi")))
+    token = _leading_token()
     return s.select(
         "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
         message=pl.format("unknown segment ID {}", token),
