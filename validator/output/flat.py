@@ -85,12 +85,17 @@ def _x(value: object) -> str:
     return _XML_ILLEGAL.sub("\ufffd", str(value))
 
 
+def _or(value: object, absent: str = "(none)") -> str:
+    """A value for JUnit text: never Python's ``None``."""
+    return absent if value is None else str(value)
+
+
 def _line(r: dict) -> str:
     where = f" at segment {r['segment_index']}" if r.get("segment_index") is not None else ""
     sid = f" {r['segment_id']}" if r.get("segment_id") else ""
     exp = ""
     if r.get("expected") is not None or r.get("found") is not None:
-        exp = f" (expected {r.get('expected')!s}, found {r.get('found')!s})"
+        exp = f" (expected {_or(r.get('expected'))}, found {_or(r.get('found'))})"
     return _x(f"[{r['severity']}] {r['rule']}{where}{sid}: {r['message']}{exp}")
 
 
@@ -137,10 +142,11 @@ def junit(result: Result) -> ET.Element:
         if group is not None:
             for c in group.iter_rows(named=True):
                 tests += 1
-                name = _x(f"claim {c['claim_id']} (CLM at segment {c['segment_index']})")
+                name = _x(f"claim {_or(c['claim_id'], '(no CLM01)')} "
+                          f"(CLM at segment {c['segment_index']})")
                 case = ET.SubElement(suite, "testcase", classname=_x(frow["path"]), name=name)
                 ET.SubElement(ET.SubElement(case, "properties"), "property",
-                              name="transaction_type", value=str(c["transaction_type"]))
+                              name="transaction_type", value=_or(c["transaction_type"]))
                 failures += _outcome(case, c["_f"] or [], c["_t"] or [],
                                      rejected=c["status"] == "error")
         suite.set("tests", str(tests))

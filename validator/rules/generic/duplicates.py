@@ -19,6 +19,16 @@ _SAME = ("billing_npi", "payer_id", "member_id", "patient_last", "patient_first"
 _SAME_ID = ("claim_id", "billing_npi", "payer_id")
 
 
+def _with_first_file(ctx: Context, c: pl.DataFrame) -> pl.DataFrame:
+    """``_where``: "this file", or the name of the file holding the first claim
+    (``first_file``)."""
+    paths = ctx.batch.files.select(first_file="file_id", _first_path="path")
+    c = c.join(paths, on="first_file", how="left", maintain_order="left")
+    return c.with_columns(_where=pl.when(pl.col("first_file") == pl.col("file_id"))
+                          .then(pl.lit("this file"))
+                          .otherwise(pl.col("_first_path").str.extract(r"([^/\\]+)$")))
+
+
 @rule("DUP401", "Claim ID (CLM01) reused in the batch by the same billing provider and payer",
       severity="error", snip=4, family=FAMILY, batch=True)
 def claim_id_reused(ctx: Context) -> pl.DataFrame:
@@ -55,16 +65,14 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
         first_file=pl.col("file_id").first().over(_SAME_ID),
         first_at=pl.col("segment_index").first().over(_SAME_ID),
     ).filter(pl.col("k") > 0)
-    paths = ctx.batch.files.select(first_file="file_id", first_path="path")
-    dup = dup.join(paths, on="first_file", how="left", maintain_order="left")
-    where = pl.when(pl.col("first_file") == pl.col("file_id")).then(pl.lit("this file")).otherwise(
-        pl.col("first_path").str.extract(r"([^/\\]+)$"))
+    dup = _with_first_file(ctx, dup)
     return dup.select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM01"),
         message=pl.format("claim ID {} is used by {} claims of the same billing provider and "
                           "payer in this batch (first at segment {} of {}); give each claim "
-                          "its own patient control number", "claim_id", "n", "first_at", where),
+                          "its own patient control number", "claim_id", "n", "first_at",
+                          "_where"),
         expected=pl.lit("unique CLM01"), found="claim_id",
     )
 
@@ -109,13 +117,15 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
     c = c.with_columns(
         first_id=pl.col("claim_id").first().over(key),
         first_at=pl.col("segment_index").first().over(key),
+        first_file=pl.col("file_id").first().over(key),
     ).filter(pl.col("claim_id") != pl.col("first_id"))
+    c = _with_first_file(ctx, c)
     return c.select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM01"),
-        message=pl.format("probable duplicate of claim {} (segment {}): same billing NPI, "
+        message=pl.format("probable duplicate of claim {} (segment {} of {}): same billing NPI, "
                           "payer, member, patient, dates of service, place or bill type, "
                           "service codes ({}) and charge; remove it if it is the same "
-                          "encounter", "first_id", "first_at", "procs"),
+                          "encounter", "first_id", "first_at", "_where", "procs"),
         expected=pl.lit("one claim per encounter"), found="claim_id",
     )
