@@ -210,6 +210,12 @@ def test_100k_findings_render_and_filter(browser, tmp_path):
         assert pg.page.text_content("#pageinfo") == "Page 1,000 of 1,000"
         pg.page.click("#tab-claims")
         assert pg.page.locator(".claimcard").count() == 20
+        # Printing the grouped view: whole claim cards up to 5,000 findings, not 5,000 cards.
+        pg.page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        printed = pg.page.locator(".claimcard li").count()
+        assert 5_000 <= printed < 5_100
+        assert f"with {printed:,} of 100,000 findings" in pg.page.text_content("#print-note")
+        pg.page.evaluate("window.dispatchEvent(new Event('afterprint'))")
         interact = time.perf_counter() - t0
         print(f"filter + sort + page + grouped view: {interact:.2f} s")
         assert interact < 20

@@ -272,11 +272,23 @@
   function renderClaims(all) {
     var G = groups(), total = G.order.length, box = $("view-claims"), frag = document.createDocumentFragment();
     var per = all ? PRINT_CAP : GROUPS_PER_PAGE;
-    var start = all ? 0 : state.page * per, end = Math.min(total, start + per);
-    for (var k = start; k < end; k++) frag.appendChild(claimCard(G.order[k], G.map.get(G.order[k])));
+    var start = all ? 0 : state.page * per, end = Math.min(total, start + per), shown = 0;
+    if (all) {  // printing: whole claim cards up to PRINT_CAP findings in all
+      for (end = 0; end < total && shown < PRINT_CAP; end++) {
+        var list = G.map.get(G.order[end]);
+        frag.appendChild(claimCard(G.order[end], list));
+        shown += list.length;
+      }
+    } else {
+      for (var k = start; k < end; k++) frag.appendChild(claimCard(G.order[k], G.map.get(G.order[k])));
+    }
     if (!total) frag.appendChild(el("div", "empty", "No finding matches these filters."));
     box.replaceChildren(frag);
     updatePager(total, start, end, per, "claims");
+    if (all && shown < rows.length) {
+      $("print-note").textContent = "Printed: " + fmt(end) + " of " + fmt(total) + " claims and files, with " +
+        fmt(shown) + " of " + fmt(rows.length) + " findings (the JSON/CSV outputs hold all).";
+    }
   }
   function updatePager(total, start, end, per, unit) {
     per = per || state.size;
