@@ -206,3 +206,18 @@ def test_blanks_before_terminators_are_stripped(tmp_path):
     assert codes(result) == []
     assert _claims(result) == [("C1", "100")]
     assert result.batch.claims["segment_index"].to_list() == [17]
+
+
+def test_gzip_with_trailing_bytes_is_read_with_a_warning(tmp_path):
+    """Bytes after the gzip data (not zero padding) are ignored as gzip -d does, and said."""
+    data = gzip.compress(edi(interchange()).encode())
+    padded = check_files(write_edi(tmp_path, data + b"\0" * 512, "padded.837.gz"))
+    assert _claims(padded) == [("C1", "100")] and codes(padded) == []
+    two = data + gzip.compress(b"")  # a second (empty) member is fine too
+    assert codes(check_files(write_edi(tmp_path, two, "two.837.gz"))) == []
+    junk = check_files(write_edi(tmp_path, data + b"log line\n", "junk.837.gz"))
+    assert _claims(junk) == [("C1", "100")]
+    assert codes(junk) == [("FILE004", None)]
+    assert "9 bytes after the gzip data" in junk.findings["message"][0]
+    cut = check_files(write_edi(tmp_path, data[:-10] + b"x", "cut.837.gz"))
+    assert [c for c, _ in codes(cut)] == ["FILE001"]

@@ -48,6 +48,22 @@ declare("FILE003", "File is empty or truncated", severity="error", snip=1, famil
     ## How to fix
     Export or transfer the file again.
     """)
+declare("FILE004", "Data after the gzip stream ignored", severity="warning", snip=1,
+        family="file", doc="""
+    ## What it does
+    Flags a `.gz` file with bytes after its last gzip member (other than zero padding). The
+    compressed data is read, the rest is ignored, as `gzip -d` does.
+
+    ## Why is this bad?
+    Trailing bytes usually mean a file appended to by mistake or damaged in transfer: the
+    claims after them may be missing.
+
+    ## Example
+    `claims.837.gz` with a log line written after the compressed data.
+
+    ## How to fix
+    Compress the file again from its source and check that every claim is present.
+    """)
 
 
 CLAIM_GUIDES = "005010X222A1 / 005010X223A2 / 005010X224A2"

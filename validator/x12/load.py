@@ -53,8 +53,10 @@ class LoadedFile:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (rule code, message)
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a file, transparently gunzipping ``.gz`` (or gzip-magic) content."""
+def read_bytes(path: Path, notes: list[tuple[str, str]] | None = None) -> bytes:
+    """Read a file, transparently gunzipping ``.gz`` (or gzip-magic) content. Bytes after
+    the last gzip member (not zero padding, which gzip itself skips) are ignored, as
+    ``gzip -d`` does, with a FILE004 note in ``notes``."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -62,9 +64,29 @@ def read_bytes(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
+        except gzip.BadGzipFile:
+            raw = _gunzip_members(raw, notes)
         except (OSError, EOFError, zlib.error) as exc:
             raise LoadError("FILE001", f"corrupt gzip data: {exc}") from None
     return raw
+
+
+def _gunzip_members(raw: bytes, notes: list[tuple[str, str]] | None) -> bytes:
+    """The gzip members at the start of ``raw``, up to bytes that start no member."""
+    out: list[bytes] = []
+    rest = raw
+    try:
+        while rest[:2] == b"\x1f\x8b":
+            d = zlib.decompressobj(wbits=31)
+            out.append(d.decompress(rest))
+            if not d.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker")
+            rest = d.unused_data
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LoadError("FILE001", f"corrupt gzip data: {exc}") from None
+    if notes is not None and rest.strip(b"\x00"):
+        notes.append(("FILE004", f"{len(rest)} bytes after the gzip data were ignored"))
+    return b"".join(out)
 
 
 def _looks_utf16(raw: bytes) -> bool:
@@ -189,12 +211,12 @@ def load(path: Path, display: str) -> LoadedFile:
     Each interchange (ISA..IEA) is translated with its own ISA's delimiters, so files that
     concatenate interchanges from different senders still read correctly.
     """
-    raw = read_bytes(path)
+    notes: list[tuple[str, str]] = []
+    raw = read_bytes(path, notes)
     if not raw or raw.isspace():  # (strip() would copy the whole file)
         raise LoadError("FILE003", "file is empty")
     if _looks_utf16(raw):
         raise LoadError("FILE002", "file is UTF-16 encoded; X12 must be ASCII/UTF-8 — re-save it as ASCII")
-    notes: list[tuple[str, str]] = []
     if raw[:3] == b"\xef\xbb\xbf":
         raw = raw[3:]
     start = _find_isa(raw)
