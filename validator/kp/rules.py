@@ -343,8 +343,9 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     A KP HMO member's office visit: `CLM*...*11:B:1*...~SV1*HC:99213*...*11~`.
 
     ## How to fix
-    If the care was emergency or urgent, code it so (place of service, E/M code, admission
-    type, revenue code). Otherwise verify benefits at 888.831.0761 and bill Kaiser Permanente.
+    If the care was emergency or urgent, code it so (place of service, the line's emergency
+    indicator SV109 = Y, E/M code, admission type, revenue code). Otherwise verify benefits
+    at 888.831.0761 and bill Kaiser Permanente.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
