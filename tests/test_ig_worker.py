@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import polars as pl
+import pytest
 from ig_helpers import I_SEGMENTS, P_SEGMENTS, ig_findings, replace, run_json, write
 
 from validator.engine import read_batch
@@ -117,3 +121,75 @@ def test_missing_pyx12_is_one_ig299_per_transaction(tmp_path, monkeypatch):
     write(tmp_path / "a.837", P_SEGMENTS)
     found = ig_findings(run_json(str(tmp_path / "a.837"), "-j1"))
     assert [f["rule"] for f in found] == ["IG299"] and "not installed" in found[0]["message"]
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs of the running processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG")
+def test_workers_end_with_a_killed_main_process(tmp_path):
+    """A CI timeout signals the main process only: its --jobs workers must not go on."""
+    import signal
+    import subprocess
+    import time
+
+    from bench.generate import write
+
+    path = tmp_path / "p.837"
+    write("P", 2000, str(path), claims_per_st=250)
+    proc = subprocess.Popen([sys.executable, "-m", "validator", "check", str(path), "--ig",
+                             "--jobs", "2", "--format", "json", "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        workers = [c for c in _children(proc.pid)
+                   if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(workers) == 2, "the workers did not start"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.2)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()
+             and " Z " not in Path(f"/proc/{w}/stat").read_text()]
+    assert alive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups, /proc")
+def test_ctrl_c_exits_130_without_traceback(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) is not "findings" (exit 1)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from bench.generate import write
+
+    path = tmp_path / "p.837"
+    write("P", 2000, str(path), claims_per_st=250)
+    proc = subprocess.Popen([sys.executable, "-m", "validator", "check", str(path), "--ig",
+                             "--jobs", "2", "--format", "json", "-q"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and len(
+            [c for c in _children(proc.pid)
+             if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]) < 2:
+        time.sleep(0.2)
+    time.sleep(1.5)  # (a worker still starting its interpreter would print its own traceback)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Aborted!" in err and "Traceback" not in err

@@ -25,6 +25,7 @@ from .ruleset import RulesetError
 from .ruleset import load as load_ruleset
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 log = logging.getLogger("claims_validator")
 
 
@@ -65,6 +66,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: not "findings" (1); the shell's 128 + SIGINT
+            click.echo("Aborted!", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader of stdout went away (e.g. `| head`): stop quietly, as Python tools do.
             devnull = os.open(os.devnull, os.O_WRONLY)

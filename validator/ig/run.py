@@ -19,7 +19,7 @@ import polars as pl
 
 from .. import findings as F
 from . import build, maps
-from .worker import ChunkResult, validate_chunk
+from .worker import ChunkResult, die_with_parent, validate_chunk
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -106,8 +106,8 @@ def _execute(chunks: list[list[str]], jobs: int) -> list[ChunkResult]:
     results: list[ChunkResult | None] = [None] * len(chunks)
     order = sorted(range(len(chunks)), key=lambda i: -sum(len(b) for b in chunks[i]))
     # spawn, not fork: the parent holds polars' thread pool, which fork would corrupt.
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(validate_chunk, chunks[i]): i for i in order}
         for fut in as_completed(futures):
             i = futures[fut]

@@ -16,9 +16,13 @@ Only the standard library and pyx12 are imported here, so that worker processes 
 from __future__ import annotations
 
 import bisect
+import ctypes
 import io
 import json
 import logging
+import os
+import signal
+import sys
 from dataclasses import dataclass, field
 
 # Canonical separators (validator.x12.load); duplicated to keep this module import-light.
@@ -187,6 +191,22 @@ def _to_rows(errors: list[tuple], starts: list[int], first_block: int,
         i = max(bisect.bisect_right(starts, line) - 1, 0)
         rows.append((first_block + i, line - starts[i] + 1, level, code, text, value, *rest))
     return rows
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the process that started it dies (Linux).
+    A CI timeout or ``kill`` signals the main process only; without this its workers would
+    go on validating for nobody. Ctrl-C (SIGINT to the whole process group) ends a worker
+    at once and quietly: the main process reports the interruption."""
+    signal.signal(signal.SIGINT, lambda *_: os._exit(1))
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
 
 
 def validate_chunk(blocks: list[str], cache_maps: bool = True) -> ChunkResult:
