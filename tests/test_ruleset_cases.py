@@ -209,3 +209,20 @@ def test_ruleset_commands_accept_verbose(command):
     target = str(RULESETS / "examples" / "acme-billing.toml")
     res = CliRunner().invoke(main, ["ruleset", *command, "-vv", target])
     assert res.exit_code == 0, res.output
+
+
+def test_case_ruleset_name_is_found_beside_the_tests_folder(acme_copy):
+    """``[case] ruleset = "<name>"`` resolves like the tests/<name>/ folder does: a case kept
+    under another folder still finds the team's ruleset by name."""
+    src = acme_copy / "tests" / "acme-billing"
+    other = acme_copy / "tests" / "other"
+    other.mkdir()
+    for f in src.glob("acme-severity.*"):
+        (other / f.name).write_bytes(f.read_bytes())
+    edit(other / "acme-severity.toml", "[case]\n", '[case]\nruleset = "acme-billing"\n')
+    res = invoke(str(other / "acme-severity.toml"))
+    assert res.exit_code == 0, res.output
+    assert "(acme-billing, 3 claims)" in res.output
+    edit(other / "acme-severity.toml", 'ruleset = "acme-billing"', 'ruleset = "acme-bill"')
+    res = invoke(str(other / "acme-severity.toml"))
+    assert res.exit_code == 1 and "no ruleset 'acme-bill'" in res.output

@@ -62,6 +62,13 @@ BROKEN = [
      "no rule code matches 'KP999'", None, "select"),
     ("unknown code in ignore", CHILD + '[rules]\nignore = ["ENV9"]\n', "rules.ignore[0]",
      "no rule code matches 'ENV9'", None, "ignore"),
+    # Either would switch every rule off, and every claim would pass.
+    ("empty select", CHILD + '[rules]\nselect = []\n', "rules.select", "at least 1", None,
+     "select"),
+    ("ignore ALL", CHILD + '[rules]\nignore = ["ALL"]\n', "rules.ignore[0]",
+     "switch off every rule", None, "ignore"),
+    ("list of names", CHILD + '[kp]\nkp_states = [1]\n', "kp.kp_states[0]", "must be", None,
+     "kp_states"),
     ("unknown code in severity", CHILD + '[rules.severity]\nKP999 = "error"\n',
      "rules.severity.KP999", "no rule 'KP999'", None, "KP999"),
     ("prefix in severity", CHILD + '[rules.severity]\nKP10 = "error"\n', "rules.severity.KP10",
@@ -202,6 +209,8 @@ def test_folder_lint_skips_tests_folders(tmp_path):
     write(tmp_path / "tests" / "office", '[case]\nedi = "x.edi"\n[claims]\n', "case.toml")
     result = lint([tmp_path], load_all())
     assert [f.name for f in result.files] == ["office.toml"] and result.problems == []
+    # The tests/ folder itself named: its case files are not rulesets either.
+    assert lint([tmp_path / "tests"], load_all()).files == []
 
 
 def test_load_refuses_a_broken_ruleset_naming_the_key(tmp_path):

@@ -10,6 +10,7 @@ from typing import Any
 
 from .ruleset_compose import compose
 from .ruleset_schema import Problem
+from .ruleset_testing import is_case
 
 # Folders a folder scan passes over: test material (case files, fixtures) is not a ruleset.
 SKIP_DIRS = ("tests",)
@@ -21,7 +22,8 @@ class LintUsageError(Exception):
 
 def collect_rulesets(paths: Sequence[str | Path]) -> list[Path]:
     """Files named explicitly, and every ``*.toml`` under folders (recursively) outside
-    ``tests/`` sub-folders and hidden folders."""
+    ``tests/`` sub-folders and hidden folders that is not a test case (a ``[case]`` table,
+    e.g. when the ``tests/`` folder itself is named)."""
     out: dict[str, Path] = {}
     for arg in paths:
         p = Path(arg)
@@ -30,7 +32,8 @@ def collect_rulesets(paths: Sequence[str | Path]) -> list[Path]:
         elif p.is_dir():
             for q in sorted(p.rglob("*.toml")):
                 parts = q.relative_to(p).parts[:-1]
-                if q.is_file() and not any(x in SKIP_DIRS or x.startswith(".") for x in parts):
+                if q.is_file() and not any(x in SKIP_DIRS or x.startswith(".") for x in parts) \
+                        and not is_case(q):
                     out.setdefault(str(q), q)
         else:
             raise LintUsageError(f"no such file or folder: {arg}")

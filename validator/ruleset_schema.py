@@ -262,6 +262,9 @@ class RuleCode(Spec):
             return
         if w.registry is None or (self.allow_all and value == "ALL"):
             return
+        if value == "ALL" and not self.exact:
+            yield Problem(path, "'ALL' here would switch off every rule", None, "value")
+            return
         codes = list(w.registry)
         if self.exact:
             if value not in w.registry:
@@ -314,8 +317,11 @@ def _plural(text: str) -> str:
         if text.startswith(article):
             text = text[len(article):]
             break
-    word, _, rest = text.partition(" ")
-    return (word + "s" if not word.endswith("s") else word) + (" " + rest if rest else "")
+    # The noun is the last word before any parenthesis: "state name" -> "state names".
+    head, paren, tail = text.partition(" (")
+    *first, word = head.split(" ")
+    word = word if word.endswith("s") else word + "s"
+    return " ".join([*first, word]) + (paren + tail if paren else "")
 
 
 @dataclass
@@ -425,9 +431,10 @@ RULESET_HEAD = Table({
 })
 
 RULES = Table({
-    "select": Field(ListOf(RuleCode()), doc="rule codes or prefixes to run (default ALL)",
-                    default=["ALL"]),
-    "ignore": Field(ListOf(RuleCode()), doc="rule codes or prefixes to skip"),
+    # An empty select or ignoring ALL would switch every rule off: a slip, never a setting.
+    "select": Field(ListOf(RuleCode(), min_items=1),
+                    doc="rule codes or prefixes to run (default ALL)", default=["ALL"]),
+    "ignore": Field(ListOf(RuleCode(allow_all=False)), doc="rule codes or prefixes to skip"),
     "severity": Field(MapOf(RuleCode(exact=True, allow_all=False),
                             Enum("severity", SEVERITIES)),
                       doc='CODE = "error" | "warning" | "info"'),

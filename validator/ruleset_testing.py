@@ -160,13 +160,18 @@ def case_ruleset(case_path: Path, ref: str | None) -> Path:
     """The ruleset file a case tests (``[case] ruleset`` or the tests/<name>/ folder)."""
     from .ruleset import RulesetError
 
-    if ref:
-        found = resolve_parent(ref, case_path)
-        if found is None:
-            raise RulesetError(f"case.ruleset: no ruleset {ref!r} (a shipped name or a path "
-                               "relative to the case file)")
-        return found
     parts = case_path.resolve().parts
+    if ref:
+        # A name is looked up beside the case file, then where the tests/ folder holding it
+        # sits (as the folder name is), then among the shipped rulesets.
+        homes = [Path(*parts[: i - 1]) / "x.toml" for i in range(len(parts) - 2, 0, -1)
+                 if parts[i - 1] == "tests"][:1]
+        for child in (case_path, *homes):
+            found = resolve_parent(ref, child)
+            if found is not None:
+                return found
+        raise RulesetError(f"case.ruleset: no ruleset {ref!r} (a shipped name, a ruleset "
+                           "beside the tests/ folder, or a path relative to the case file)")
     for i in range(len(parts) - 2, 0, -1):
         if parts[i - 1] == "tests":
             name = parts[i]
