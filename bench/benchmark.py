@@ -130,7 +130,7 @@ def main() -> None:
     ap.add_argument("--folder", default="200x500", metavar="FILESxCLAIMS",
                     help="also check a folder of that many small 837P files ('' to skip)")
     ap.add_argument("--large-folder", default="", metavar="FILESxCLAIMS",
-                    help="also check a folder larger than one chunk (e.g. 16x50000, 336 MB) "
+                    help="also check a folder larger than one chunk (e.g. 16x50000, 352 MB) "
                          "in chunks and with --chunk-size 0")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()

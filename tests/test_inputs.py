@@ -68,3 +68,16 @@ def test_no_input_files_warns_and_exits_0(tmp_path):
     assert f"warning: no input files found in {tmp_path}" in err
     code, paths, err = _paths(["--exclude", "*.edi", str(SAMPLES)])  # everything excluded
     assert code == 0 and paths == [] and "no input files found" in err
+
+
+def test_a_glob_with_no_match_is_an_empty_inbox_not_a_usage_error(tmp_path):
+    """Cron passes quoted globs: a night with no file is not an error (README), while a
+    plain path that does not exist still is (a typo)."""
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "README.md").write_text("notes")
+    for pattern in (str(tmp_path / "nomatch*.edi"), str(tmp_path / "inbox" / "*")):
+        code, paths, err = _paths([pattern])
+        assert code == 0 and paths == [], err
+        assert "no file matches" in err and "no input files found" in err
+    code, _, err = _paths([str(tmp_path / "nomatch.edi")])
+    assert code == 2 and "no such file" in err

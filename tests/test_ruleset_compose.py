@@ -156,3 +156,20 @@ def test_check_takes_the_effective_ruleset():
     emer = ACME_TESTS / "acme-emergency.edi"
     assert _kp_codes(emer)["KP140"] == ["error", "error"]
     assert _kp_codes(emer, "--ruleset", str(ACME))["KP140"] == ["error"]
+
+
+def test_shipped_rulesets_travel_as_package_data():
+    """A wheel install (not only `pip install -e`) finds the default ruleset: the shipped
+    folder sits in the package (validator/rulesets links to rulesets/) and pyproject lists
+    it as package data."""
+    import tomllib
+
+    import validator
+    from validator.ruleset import SHIPPED_DIR
+
+    packaged = Path(validator.__file__).resolve().parent / "rulesets"
+    assert (packaged / "kp-cigna.toml").is_file() and SHIPPED_DIR == packaged.resolve()
+    root = Path(__file__).resolve().parents[1]
+    with (root / "pyproject.toml").open("rb") as fh:
+        data = tomllib.load(fh)["tool"]["setuptools"]["package-data"]["validator"]
+    assert "rulesets/*" in data

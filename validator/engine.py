@@ -10,6 +10,7 @@ import collections
 import contextlib
 import fnmatch
 import glob
+import itertools
 import logging
 import os
 import threading
@@ -48,7 +49,8 @@ def collect_inputs(paths: Sequence[str], excludes: Iterable[str] = DEFAULT_EXCLU
     Files named explicitly are always read; files found by a folder scan or a glob skip
     ``excludes``; a folder a glob matches is scanned like a folder argument. A file reached
     twice (another spelling, a symlink) is read once, under its first name. A path that
-    matches nothing, or an empty one, is a usage error.
+    does not exist, or an empty one, is a usage error; a glob pattern that matches nothing
+    only gives a warning (an empty inbox).
     """
     excludes = tuple(excludes)
     out: dict[str, Path] = {}  # real path -> first spelling
@@ -77,11 +79,22 @@ def collect_inputs(paths: Sequence[str], excludes: Iterable[str] = DEFAULT_EXCLU
         else:
             hits = [Path(h) for h in sorted(glob.glob(arg, recursive=True))]
             hits = [h for h in hits if h.is_dir() or (h.is_file() and not excluded(h))]
-            if not hits:
+            if not hits and not _searchable(arg):  # a path that is not there: a typo
                 raise UsageError(f"no such file, folder or glob match: {arg}")
+            if not hits:  # a pattern with no match in its folder: an empty inbox
+                log.warning("no file matches %s", arg)
             for h in hits:
                 scan(h) if h.is_dir() else add(h)
     return list(out.values())
+
+
+def _searchable(pattern: str) -> bool:
+    """A glob pattern whose folder (its leading parts without wildcards) exists: no match
+    there is an empty inbox, not a typo."""
+    if not glob.has_magic(pattern):
+        return False
+    lead = list(itertools.takewhile(lambda q: not glob.has_magic(q), Path(pattern).parts))
+    return Path(*lead).is_dir() if lead else True
 
 
 def read_batch(paths: Sequence[Path]) -> Batch:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "rulesets"
+# The shipped rulesets: the repository's rulesets/ (validator/rulesets links to it, so that
+# a wheel carries them as package data and an installed copy finds them too).
+SHIPPED_DIR = (Path(__file__).resolve().parent / "rulesets").resolve()
 DEFAULT_RULESET = "kp-cigna"
 
 
