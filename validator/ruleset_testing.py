@@ -156,34 +156,39 @@ def _parses(path: Path) -> bool:
         return False
 
 
+def _tests_folder(case_path: Path) -> tuple[Path, str] | None:
+    """``(folder holding tests/, name)`` for a case under ``tests/<name>/`` (the innermost
+    one), else None."""
+    parts = case_path.resolve().parts
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i - 1] == "tests":
+            return Path(*parts[: i - 1]), parts[i]
+    return None
+
+
 def case_ruleset(case_path: Path, ref: str | None) -> Path:
     """The ruleset file a case tests (``[case] ruleset`` or the tests/<name>/ folder)."""
     from .ruleset import RulesetError
 
-    parts = case_path.resolve().parts
+    home = _tests_folder(case_path)
     if ref:
         # A name is looked up beside the case file, then where the tests/ folder holding it
         # sits (as the folder name is), then among the shipped rulesets.
-        homes = [Path(*parts[: i - 1]) / "x.toml" for i in range(len(parts) - 2, 0, -1)
-                 if parts[i - 1] == "tests"][:1]
-        for child in (case_path, *homes):
+        for child in (case_path, *([home[0] / "x.toml"] if home else [])):
             found = resolve_parent(ref, child)
             if found is not None:
                 return found
         raise RulesetError(f"case.ruleset: no ruleset {ref!r} (a shipped name, a ruleset "
                            "beside the tests/ folder, or a path relative to the case file)")
-    for i in range(len(parts) - 2, 0, -1):
-        if parts[i - 1] == "tests":
-            name = parts[i]
-            base = Path(*parts[: i - 1])
-            found = resolve_parent(name, base / "x.toml")
-            if found is not None:
-                return found
-            raise RulesetError(f"no ruleset {name!r} for folder tests/{name}/ (looked for "
-                               f"{base / (name + '.toml')} and a shipped ruleset); set "
-                               "case.ruleset")
-    raise RulesetError("cannot tell which ruleset this case tests: keep it in "
-                       "tests/<ruleset-name>/ or set case.ruleset")
+    if home is None:
+        raise RulesetError("cannot tell which ruleset this case tests: keep it in "
+                           "tests/<ruleset-name>/ or set case.ruleset")
+    base, name = home
+    found = resolve_parent(name, base / "x.toml")
+    if found is None:
+        raise RulesetError(f"no ruleset {name!r} for folder tests/{name}/ (looked for "
+                           f"{base / (name + '.toml')} and a shipped ruleset); set case.ruleset")
+    return found
 
 
 def run_case(path: Path, registry: Mapping[str, Any]) -> CaseResult:

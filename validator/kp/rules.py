@@ -22,6 +22,7 @@ MEDICAL = ("837P", "837I")  # the arrangement covers medical claims; dental is n
 # facility's state, else the billing provider's); ``routed`` also requires a region and
 # product served by the route. Care inside a KP state is billed to Kaiser Permanente.
 CIGNA_CARE = pl.col("routed") & ~pl.col("in_kp_state")
+PAYER_ID = pl.col("payer_id").str.strip_chars()  # 2010BB NM109 as sent, without padding
 
 
 def _kp(ctx: Context) -> tuple[KPConfig | None, pl.DataFrame]:
@@ -104,7 +105,7 @@ def kp100_payer_id(ctx: Context) -> pl.DataFrame:
     cfg, m = _kp(ctx)
     if cfg is None:
         return pl.DataFrame()
-    found = pl.col("payer_id").str.strip_chars()
+    found = PAYER_ID
     m = m.filter(pl.col("routed") & (found != pl.col("expected_payer_id")).fill_null(True))
     sf = cfg.routes["self-funded"].payer_id
     hint = (pl.when((pl.col("funding") == "insured") & (found == sf))
@@ -157,7 +158,7 @@ def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     m = m.filter(pl.col("routed")
-                 & (pl.col("payer_id").str.strip_chars() == pl.col("expected_payer_id"))
+                 & (PAYER_ID == pl.col("expected_payer_id"))
                  & (pl.col("payer_n3_index").is_not_null() | pl.col("payer_n4_index").is_not_null()))
 
     def route(attr: str) -> pl.Expr:
@@ -267,7 +268,7 @@ def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
         return pl.DataFrame()
     cigna = cfg.routes["insured"]
     m = m.filter(~pl.col("routed") & ~pl.col("in_kp_state")
-                 & (pl.col("payer_id").str.strip_chars() == cigna.payer_id))
+                 & (PAYER_ID == cigna.payer_id))
     plans = (pl.when(pl.col("product").is_null()).then(pl.lit("insured"))
              .otherwise(pl.concat_str(pl.lit("insured "), "product_name")))
     msg = pl.format("{} plans of Kaiser Permanente {} are excluded from the Cigna PPO network route: "
@@ -304,21 +305,19 @@ def kp130_kp_state(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     cigna = cfg.routes["insured"].payer_id
-    m = m.with_columns(_fac=pl.col("facility_state").str.strip_chars().replace("", None),
-                       _state=pl.col("service_state")).filter(
-        (pl.col("funding") == "insured") & pl.col("in_kp_state")
-        & (pl.col("payer_id").str.strip_chars() == cigna))
+    m = m.filter((pl.col("funding") == "insured") & pl.col("in_kp_state") & (PAYER_ID == cigna)
+                 ).with_columns(_fac=pl.col("facility_state").str.strip_chars().replace("", None))
     states = ", ".join(cfg.kp_states)
     which = (pl.when(pl.col("_fac").is_not_null()).then(pl.lit("service facility state"))
              .otherwise(pl.lit("billing provider state (no service facility given)")))
     msg = pl.format("{} {} is a Kaiser Permanente state ({}): the Cigna PPO network arrangement "
                     "covers care outside KP states only; do not send this claim to Cigna (payer ID "
                     "{}): send it to Kaiser Permanente as the member's ID card instructs, and "
-                    "verify eligibility at {}", which, "_state", pl.lit(states), pl.lit(cigna),
+                    "verify eligibility at {}", which, "service_state", pl.lit(states), pl.lit(cigna),
                     pl.lit(cfg.phone))
     return _finding(m, pl.when(pl.col("_fac").is_not_null()).then("facility_n4_index")
                     .otherwise("billing_n4_index").fill_null(pl.col("segment_index")),
-                    pl.lit("N4"), "N402", msg, f"a state outside {states}", "_state")
+                    pl.lit("N4"), "N402", msg, f"a state outside {states}", "service_state")
 
 
 @rule("KP140", "Not emergency or urgent care for an HMO, EPO or POS 2-Tier member",
@@ -399,22 +398,19 @@ def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
     if cfg is None:
         return pl.DataFrame()
     m = m.filter(CIGNA_CARE & _known_product(cfg, upfront_cost_share=False))
-    inst = m.filter(pl.col("transaction_type") == "837I")
-    paid = identify.patient_paid_value_code(ctx, inst.select("claim_key"))
+    inst = pl.col("transaction_type") == "837I"  # value code FC; 837P: AMT*F5
+    paid = identify.patient_paid_value_code(ctx, m.filter(inst).select("claim_key"))
     m = m.join(paid, on="claim_key", how="left", maintain_order="left").with_columns(
-        _paid=pl.when(pl.col("transaction_type") == "837I").then("value_code_paid")
-        .otherwise("patient_paid"))
+        _paid=pl.when(inst).then("value_code_paid").otherwise("patient_paid"))
     m = m.filter(pl.col("_paid").str.strip_chars().cast(pl.Float64, strict=False) > 0)
-    where = (pl.when(pl.col("transaction_type") == "837I").then(pl.lit("value code FC"))
-             .otherwise(pl.lit("AMT*F5")))
+    where = pl.when(inst).then(pl.lit("value code FC")).otherwise(pl.lit("AMT*F5"))
     msg = pl.format("patient paid amount {} ({}) was collected up front from a {} member: cost "
                     "share may not be collected until Cigna prices the claim and Kaiser Permanente "
                     "pays it; refund it and remove {} (questions: {})", "_paid", where,
                     "product_name", where, pl.lit(cfg.phone))
-    at = pl.when(pl.col("transaction_type") == "837I").then("value_code_index").otherwise(
-        "amt_f5_index")
-    seg_id = pl.when(at.is_null()).then(pl.lit("CLM")).when(
-        pl.col("transaction_type") == "837I").then(pl.lit("HI")).otherwise(pl.lit("AMT"))
+    at = pl.when(inst).then("value_code_index").otherwise("amt_f5_index")
+    seg_id = pl.when(at.is_null()).then(pl.lit("CLM")).when(inst).then(pl.lit("HI")) \
+        .otherwise(pl.lit("AMT"))
     return _finding(m, at.fill_null(pl.col("segment_index")), seg_id, None, msg, "0", "_paid")
 
 

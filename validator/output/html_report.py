@@ -354,7 +354,9 @@ def _fix_first(result: Result) -> list[dict[str, Any]]:
 
 def _glossary(result: Result) -> list[dict[str, Any]]:
     out = []
-    for code in sorted(result.findings["rule"].unique().to_list()):
+    # The severities this run gave each rule (a ruleset may override the default).
+    used = dict(result.findings.group_by("rule").agg(pl.col("severity").unique()).iter_rows())
+    for code in sorted(used):
         r = REGISTRY.get(code)
         if r is None:
             out.append({"code": code, "title": code, "severity": "", "snip": "", "family": "",
@@ -363,8 +365,7 @@ def _glossary(result: Result) -> list[dict[str, Any]]:
         sections = [(label, _doc_html(r.section(head))) for label, head in (
             ("What it checks", "What it does"), ("Why it matters", "Why is this bad"),
             ("Example", "Example"), ("How to fix", "How to fix")) if r.section(head)]
-        # (the severity this run gave it: a ruleset may override the default)
-        sev = result.findings.filter(pl.col("rule") == code)["severity"].unique().to_list()
+        sev = used[code]
         out.append({"code": code, "title": r.title,
                     "severity": sev[0] if len(sev) == 1 else r.severity, "snip": r.snip_level,
                     "family": r.family, "sections": sections})

@@ -12,6 +12,7 @@ from ..context import Context
 from ..x12.load import COMP, ELEM, REP
 from ..x12.segments import el, with_el
 from .registry import declare, rule
+from .repeats import first_of
 
 SID = pl.col("seg_id")
 
@@ -387,14 +388,13 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     ).rename({"seg_index": "segment_index"})
 
 
-def _leading_token() -> pl.Expr:
-    """The segment's leading token (seg_id keeps at most 4 characters), cut for display.
-    Without an element separator (a wrong one) the token is the whole segment, names and
-    member IDs included: only its first 4 characters are shown (findings reach every
-    output, so never carry PHI)."""
-    token = pl.col("raw").str.splitn(ELEM, 2).struct.field("field_0")
-    return (pl.when(token.str.len_chars() > 4)
-            .then(token.str.slice(0, 4) + pl.lit("…")).otherwise(token))
+# The segment's leading token (seg_id keeps at most 4 characters), cut for display. Without
+# an element separator (a wrong one) the token is the whole segment, names and member IDs
+# included: only its first 4 characters are shown (findings reach every output, so never
+# carry PHI).
+_TOKEN = pl.col("raw").str.splitn(ELEM, 2).struct.field("field_0")
+_LEADING_TOKEN = pl.when(_TOKEN.str.len_chars() > 4).then(_TOKEN.str.slice(0, 4) + pl.lit("…")) \
+    .otherwise(_TOKEN)
 _SEGMENT_ID = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
@@ -424,11 +424,10 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     unknown = ids.filter(~SID.is_in(known))["seg_id"]
     suspect = [*malformed, *unknown]
     s = _rows(ctx, *suspect).filter(SID.is_in(malformed.implode()) | in_837)
-    token = _leading_token()
     return s.select(
         "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
-        message=pl.format("unknown segment ID {}", token),
-        found=token,
+        message=pl.format("unknown segment ID {}", _LEADING_TOKEN),
+        found=_LEADING_TOKEN,
     )
 
 
@@ -504,12 +503,14 @@ def _known_segments() -> list[str]:
 
 
 # The control numbers a receiver tells envelopes apart by, and within what they must be
-# unique: (header, its number, the columns of the scope, what the scope is called).
+# unique: (header, its element, the columns of the scope, what the scope is called). The
+# transactions table holds each as ``<element in lower case>`` with ``<header>_key`` and
+# ``<header>_index`` (the header's position).
 _CONTROL = (
-    ("ISA", "isa13", ("isa_sender", "isa_receiver"), "interchanges from this sender to this "
+    ("ISA", "ISA13", ("isa_sender", "isa_receiver"), "interchanges from this sender to this "
      "receiver in the batch"),
-    ("GS", "gs06", ("isa_key",), "functional groups of this interchange"),
-    ("ST", "st02", ("gs_key",), "transaction sets of this functional group"),
+    ("GS", "GS06", ("isa_key",), "functional groups of this interchange"),
+    ("ST", "ST02", ("gs_key",), "transaction sets of this functional group"),
 )
 
 
@@ -537,30 +538,19 @@ def control_number_reused(ctx: Context) -> pl.DataFrame:
     Give every interchange, group and transaction set its own control number (most
     translators increment them; a re-sent file needs new numbers).
     """
-    tx = ctx.transactions
     found = []
-    for seg_id, number, scope, what in _CONTROL:
-        at = "st_index" if seg_id == "ST" else f"{seg_id.lower()}_index"
-        key = "st_key" if seg_id == "ST" else f"{seg_id.lower()}_key"
-        rows = tx.filter(pl.col(number).is_not_null() & pl.col(key).is_not_null()).unique(
-            key, keep="first", maintain_order=True).select(
-            "file_id", key, at, number, *(c for c in scope if c not in (key, number)))
-        group = [*scope, number]
-        rows = rows.with_columns(
-            k=pl.int_range(pl.len()).over(group), n=pl.len().over(group),
-            first_at=pl.col(at).first().over(group),
-            first_file=pl.col("file_id").first().over(group)).filter(pl.col("k") > 0)
-        paths = ctx.batch.files.select(first_file="file_id", first_path="path")
-        rows = rows.join(paths, on="first_file", how="left", maintain_order="left")
-        where = pl.when(pl.col("first_file") == pl.col("file_id")).then(pl.lit("this file")) \
-            .otherwise(pl.col("first_path"))
-        element = f"{seg_id}{int(''.join(ch for ch in number if ch.isdigit())):02d}"
+    for seg_id, element, scope, what in _CONTROL:
+        number, key, at = element.lower(), f"{seg_id.lower()}_key", f"{seg_id.lower()}_index"
+        rows = ctx.transactions.filter(pl.col(number).is_not_null() & pl.col(key).is_not_null())
+        rows = rows.unique(key, keep="first", maintain_order=True).select(  # one per envelope
+            "file_id", key, at, number, *scope)
+        rows = first_of(ctx, rows, [*scope, number], at).filter(pl.col("k") > 0)
         found.append(rows.select(
             "file_id", st_key=pl.col("st_key") if seg_id == "ST" else pl.lit(None, pl.UInt32),
             segment_index=pl.col(at).cast(pl.UInt32), segment_id=pl.lit(seg_id),
             element=pl.lit(element),
             message=pl.format(f"{element} {{}} is used by {{}} {what} (first at segment {{}} of "
                               "{}); give each its own control number", number, "n",
-                              "first_at", where),
+                              "first_at", "where"),
             expected=pl.lit("a control number not used before"), found=number))
     return pl.concat(found)

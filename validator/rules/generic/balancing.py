@@ -11,9 +11,10 @@ from ._common import FAMILY, blank, cents, el, money, segs
 _ELEMENT = {"SV1": "SV102", "SV2": "SV203", "SV3": "SV302"}
 
 
-def _not_amount(text: pl.Expr) -> pl.Expr:
-    """Sent (not blank) but not an X12 decimal amount (e.g. ``abc``, ``NaN``, ``1e5``)."""
-    return ~blank(text) & cents(text).is_null()
+def _not_amount(text: pl.Expr, amount: pl.Expr | None = None) -> pl.Expr:
+    """Sent (not blank) but not an X12 decimal amount (e.g. ``abc``, ``NaN``, ``1e5``);
+    ``amount`` is its :func:`cents` when already at hand."""
+    return ~blank(text) & (cents(text) if amount is None else amount).is_null()
 
 
 _ADJ = (3, 6, 9, 12, 15, 18)
@@ -84,7 +85,7 @@ def negative_line_charge(ctx: Context) -> pl.DataFrame:
     Bill the charge as a positive amount; to take back a previous charge, send a corrected
     or voided claim instead.
     """
-    invalid = ~blank(pl.col("charge")) & pl.col("cents").is_null()  # (= _not_amount)
+    invalid = _not_amount(pl.col("charge"), pl.col("cents"))
     bad = _line_cents(ctx).filter((pl.col("cents") < 0) | invalid)
     return bad.join(ctx.claims.select("claim_key", "file_id", "st_key"), on="claim_key").select(
         "claim_key", "file_id", "st_key", segment_index="service_index",

@@ -6,6 +6,7 @@ import polars as pl
 
 from ...context import Context
 from ..registry import rule
+from ..repeats import first_of
 from ._common import FAMILY, cents
 
 # What makes two claims "the same service" (besides their lines' codes): the same provider
@@ -17,16 +18,6 @@ _SAME = ("billing_npi", "payer_id", "member_id", "patient_last", "patient_first"
 
 # A CLM01 is unique per billing provider (2010AA NPI) and payer (2010BB ID).
 _SAME_ID = ("claim_id", "billing_npi", "payer_id")
-
-
-def _with_first_file(ctx: Context, c: pl.DataFrame) -> pl.DataFrame:
-    """``_where``: "this file", or the name of the file holding the first claim
-    (``first_file``)."""
-    paths = ctx.batch.files.select(first_file="file_id", _first_path="path")
-    c = c.join(paths, on="first_file", how="left", maintain_order="left")
-    return c.with_columns(_where=pl.when(pl.col("first_file") == pl.col("file_id"))
-                          .then(pl.lit("this file"))
-                          .otherwise(pl.col("_first_path").str.extract(r"([^/\\]+)$")))
 
 
 @rule("DUP401", "Claim ID (CLM01) reused in the batch by the same billing provider and payer",
@@ -60,19 +51,14 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
     dup = c.filter(pl.struct(*_SAME_ID).is_duplicated() & pl.col("claim_id").is_not_null())
     if not dup.height:
         return pl.DataFrame()
-    dup = dup.with_columns(
-        k=pl.int_range(pl.len()).over(_SAME_ID), n=pl.len().over(_SAME_ID),
-        first_file=pl.col("file_id").first().over(_SAME_ID),
-        first_at=pl.col("segment_index").first().over(_SAME_ID),
-    ).filter(pl.col("k") > 0)
-    dup = _with_first_file(ctx, dup)
+    dup = first_of(ctx, dup, _SAME_ID).filter(pl.col("k") > 0)
     return dup.select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM01"),
         message=pl.format("claim ID {} is used by {} claims of the same billing provider and "
                           "payer in this batch (first at segment {} of {}); give each claim "
                           "its own patient control number", "claim_id", "n", "first_at",
-                          "_where"),
+                          "where"),
         expected=pl.lit("unique CLM01"), found="claim_id",
     )
 
@@ -114,18 +100,14 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
         "claim_key").agg(procs=code.sort().str.join(" "))
     c = c.join(procs, on="claim_key", how="left", maintain_order="left").sort("claim_key")
     key = [*_SAME, "procs"]
-    c = c.with_columns(
-        first_id=pl.col("claim_id").first().over(key),
-        first_at=pl.col("segment_index").first().over(key),
-        first_file=pl.col("file_id").first().over(key),
-    ).filter(pl.col("claim_id") != pl.col("first_id"))
-    c = _with_first_file(ctx, c)
+    c = first_of(ctx, c, key).with_columns(first_id=pl.col("claim_id").first().over(key)).filter(
+        pl.col("claim_id") != pl.col("first_id"))
     return c.select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
         element=pl.lit("CLM01"),
         message=pl.format("probable duplicate of claim {} (segment {} of {}): same billing NPI, "
                           "payer, member, patient, dates of service, place or bill type, "
                           "service codes ({}) and charge; remove it if it is the same "
-                          "encounter", "first_id", "first_at", "_where", "procs"),
+                          "encounter", "first_id", "first_at", "where", "procs"),
         expected=pl.lit("one claim per encounter"), found="claim_id",
     )
