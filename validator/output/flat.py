@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from .. import __version__
-from ..engine import Result
-from .tables import claims_view, files_view, findings_view
-from .writers import atomic_via, atomic_write
+from ..engine.result import Result
+from .atomic import atomic_via, atomic_write
+from .views import claims_view, files_view, findings_view
 
 # Claim fields added to every finding row (prefixed ``claim_`` where the name would clash).
 CLAIM_FIELDS = {
@@ -65,12 +65,12 @@ def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text)
 
 
-def write_csv(result: Result, path: Path, options: dict | None = None) -> None:
+def write_csv(result: Result, path: Path) -> None:
     df = defuse_formulas(findings_table(result))
     atomic_via(path, lambda tmp: df.write_csv(tmp))
 
 
-def write_parquet(result: Result, path: Path, options: dict | None = None) -> None:
+def write_parquet(result: Result, path: Path) -> None:
     df = findings_table(result)
     atomic_via(path, lambda tmp: df.write_parquet(tmp))
 
@@ -181,7 +181,7 @@ def _outcome(case: ET.Element, own: list[dict], inherited: list[dict],
     return int(failed)
 
 
-def write_junit(result: Result, path: Path, options: dict | None = None) -> None:
+def write_junit(result: Result, path: Path) -> None:
     root = junit(result)
     ET.indent(root)
     atomic_write(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))

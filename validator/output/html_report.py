@@ -25,10 +25,11 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from .. import __version__
-from ..engine import Result
-from ..rules.registry import REGISTRY, load_all
+from ..engine.result import Result
+from ..rules.api import Rule
+from ..rules.registry import discover
 from . import phi
-from .tables import files_view, findings_view, summary
+from .views import files_view, findings_view, summary
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SEVERITIES = ("error", "warning", "info")
@@ -185,7 +186,7 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
 
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     """Everything the page's script renders, as compact columnar arrays with lookup tables."""
-    registry = load_all()
+    registry = _rules(result)
     f = findings_view(result)
     files = result.batch.files.sort("file_id")
     file_ids = files["file_id"]
@@ -299,7 +300,7 @@ def _charts(result: Result) -> tuple[Markup, Markup]:
                                              return_dtype=pl.Int8)
     by_rule = f.group_by("rule").agg(n=pl.len(), s=rank.min()).sort(["n", "rule"],
                                                                     descending=[True, False])
-    registry = REGISTRY
+    registry = _rules(result)
     rules = [{"label": r, "title": f"{r}: {registry[r].title if r in registry else r} ({n:,})",
               "n": n, "sev": SEVERITIES[s], "key": r}
              for r, n, s in by_rule.head(CHART_BARS).iter_rows()]
@@ -344,8 +345,8 @@ def _fix_first(result: Result) -> list[dict[str, Any]]:
     agg = agg.sort(["sev", "claims", "n", "rule"], descending=[False, True, True, False])
     out = []
     for code, sev, n, claims, nfiles in agg.select("rule", "sev", "n", "claims", "files").iter_rows():
-        r = REGISTRY.get(code)
-        fix = r.section("How to fix").split("\n\n")[0] if r else ""
+        r = _rules(result).get(code)
+        fix = r.section("How to fix", result.ruleset).split("\n\n")[0] if r else ""
         out.append({"code": code, "title": r.title if r else code, "severity": SEVERITIES[sev],
                     "n": n, "claims": claims, "files": nfiles,
                     "fix": _doc_html(fix) if fix else Markup("")})
@@ -357,19 +358,25 @@ def _glossary(result: Result) -> list[dict[str, Any]]:
     # The severities this run gave each rule (a ruleset may override the default).
     used = dict(result.findings.group_by("rule").agg(pl.col("severity").unique()).iter_rows())
     for code in sorted(used):
-        r = REGISTRY.get(code)
+        r = _rules(result).get(code)
         if r is None:
             out.append({"code": code, "title": code, "severity": "", "snip": "", "family": "",
                         "sections": []})
             continue
-        sections = [(label, _doc_html(r.section(head))) for label, head in (
+        sections = [(label, _doc_html(text)) for label, head in (
             ("What it checks", "What it does"), ("Why it matters", "Why is this bad"),
-            ("Example", "Example"), ("How to fix", "How to fix")) if r.section(head)]
+            ("Example", "Example"), ("How to fix", "How to fix"))
+            if (text := r.section(head, result.ruleset))]
         sev = used[code]
         out.append({"code": code, "title": r.title,
                     "severity": sev[0] if len(sev) == 1 else r.severity, "snip": r.snip_level,
                     "family": r.family, "sections": sections})
     return out
+
+
+def _rules(result: Result) -> dict[str, Rule]:
+    """The run's rules (those of this installation for a result made by hand)."""
+    return (result.registry or discover()).rules
 
 
 def _when(epoch: float) -> tuple[str, str]:
@@ -379,7 +386,6 @@ def _when(epoch: float) -> tuple[str, str]:
 
 def render(result: Result, show_phi: bool = False) -> str:
     """The whole report as one HTML string."""
-    load_all()
     s = summary(result)
     files = files_view(result)
     counts = findings_view(result).group_by("file_id").agg(

@@ -11,20 +11,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import polars as pl
 
 from .. import __version__
-from ..engine import Result
-from .tables import SCHEMA_VERSION, claims_view, files_view, findings_view, summary
-
-# Struct columns whose rows collapse to one boolean field when it is false: non-members get
-# ``"kp": {"member": false}`` instead of a row of nulls.
-COMPACT_STRUCTS = {"kp": "member"}
+from ..engine.result import Result
+from .views import SCHEMA_VERSION, claims_view, files_view, findings_view, summary
 
 
-def _array(df: pl.DataFrame) -> bytes:
+def compact_structs(result: Result) -> dict[str, str]:
+    """Struct columns whose rows collapse to one boolean field when it is false (annotators
+    declare them): e.g. non-members get ``"kp": {"member": false}`` instead of nulls."""
+    reg = result.registry
+    return {a.column: a.compact for a in reg.annotators if a.compact} if reg else {}
+
+
+def _array(df: pl.DataFrame, compact: dict[str, str] | None = None) -> bytes:
     """Row-oriented JSON array built by polars (no Python per row)."""
-    return b"[" + _objects(df) + b"]" if df.height else b"[]"
+    return b"[" + _objects(df, compact) + b"]" if df.height else b"[]"
 
 
-def _objects(df: pl.DataFrame) -> bytes:
+def _objects(df: pl.DataFrame, compact_structs: dict[str, str] | None = None) -> bytes:
     """The rows of ``df`` as comma-separated JSON objects (an array without brackets), as
     UTF-8 bytes straight from polars: no decoding into a Python string and encoding back.
 
@@ -33,7 +36,7 @@ def _objects(df: pl.DataFrame) -> bytes:
     """
     if not df.height:
         return b""
-    compact = {c: f for c, f in COMPACT_STRUCTS.items()
+    compact = {c: f for c, f in (compact_structs or {}).items()
                if isinstance(df.schema.get(c), pl.Struct)
                and f in [x.name for x in df.schema[c].fields]}
     if not compact:
@@ -63,17 +66,17 @@ def _objects(df: pl.DataFrame) -> bytes:
         pl.concat_str(*exprs, pl.lit("}")).str.join(",").cast(pl.Binary)).item()
 
 
-def _pieces(df: pl.DataFrame, rows: int = 20_000) -> Iterator[bytes]:
+def _pieces(df: pl.DataFrame, compact: dict[str, str], rows: int = 20_000) -> Iterator[bytes]:
     """``_array(df)`` in pieces of ``rows`` rows, encoded two at a time (polars releases the
     GIL) and yielded in order: at most a few pieces of text are held at once."""
     if df.height <= rows:
-        yield _array(df)
+        yield _array(df, compact)
         return
     yield b"["
     with ThreadPoolExecutor(max_workers=2) as pool:
         ahead: deque[Future[bytes]] = deque()
         for start in range(0, df.height, rows):
-            ahead.append(pool.submit(_objects, df.slice(start, rows)))
+            ahead.append(pool.submit(_objects, df.slice(start, rows), compact))
             if len(ahead) > 2:
                 yield ahead.popleft().result()
                 yield b","
@@ -97,9 +100,9 @@ def chunks(result: Result) -> Iterator[bytes]:
     # Assembled around polars' arrays instead of building 100k Python dicts.
     yield (json.dumps(head)[:-1] + ', "files": ').encode() + _array(files)
     yield b', "claims": '
-    yield from _pieces(claims_view(result).drop("claim_key", "file_id"))
+    yield from _pieces(claims_view(result).drop("claim_key", "file_id"), compact_structs(result))
     yield b', "findings": '
-    yield from _pieces(findings_view(result).drop("claim_key", "file_id"))
+    yield from _pieces(findings_view(result).drop("claim_key", "file_id"), {})
     yield b"}\n"
 
 

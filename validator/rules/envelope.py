@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..context import Context
 from ..x12.load import COMP, ELEM, REP
 from ..x12.segments import el, with_el
-from .registry import declare, rule
+from .api import Context, declare, rule
 from .repeats import first_of
 
 SID = pl.col("seg_id")
 
 
 def _rows(ctx: Context, *seg_ids: str) -> pl.DataFrame:
-    """The segments with these IDs, in document order (picked by row number, no scan)."""
-    return ctx.batch.split_segments().rows(seg_ids)
+    """The unsplit segments with these IDs, in document order (picked by row number, no
+    scan), of every transaction set and outside them."""
+    return ctx.segs(*seg_ids, supported=False, split=False)
 
 # ISA01..ISA16 fixed widths.
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 
-declare(
+ENV101 = declare(
     "ENV101", "Text before the ISA segment", severity="warning", snip=1, family="envelope",
     doc="""
     ## What it does
@@ -42,7 +42,7 @@ declare(
     `ISA`.
     """,
 )
-declare(
+ENV102 = declare(
     "ENV102", "File is not valid UTF-8", severity="warning", snip=1, family="envelope",
     doc="""
     ## What it does
@@ -65,7 +65,7 @@ def _isa(ctx: Context) -> pl.DataFrame:
     return with_el(_rows(ctx, "ISA"))
 
 
-@rule("ENV100", "ISA segment is malformed", severity="error", snip=1, family="envelope")
+@rule("ENV100", "ISA segment is malformed", severity="error", snip=1, family="envelope", reads=("ISA",))
 def isa_shape(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -162,7 +162,7 @@ def _trailer_check(
 
 
 @rule("ENV110", "IEA02 does not match ISA13 (interchange control number)", severity="error", snip=1,
-      family="envelope", raises=("ENV111", "ENV112"))
+      family="envelope", raises=("ENV111", "ENV112"), reads=("GS", "IEA", "ISA"))
 def interchange_trailer(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -186,7 +186,7 @@ def interchange_trailer(ctx: Context) -> pl.DataFrame:
 
 
 @rule("ENV120", "GE02 does not match GS06 (group control number)", severity="error",
-      snip=1, family="envelope", raises=("ENV121", "ENV122"))
+      snip=1, family="envelope", raises=("ENV121", "ENV122"), reads=("GE", "GS", "ST"))
 def group_trailer(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -209,7 +209,7 @@ def group_trailer(ctx: Context) -> pl.DataFrame:
 
 
 @rule("ENV130", "SE02 does not match ST02 (transaction set control number)", severity="error",
-      snip=1, family="envelope", raises=("ENV131", "ENV132"))
+      snip=1, family="envelope", raises=("ENV131", "ENV132"), reads=("*", "SE", "ST"))
 def transaction_trailer(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -228,7 +228,8 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
     """
     # Keys are running counts and a set's segments stand together: count its runs (one per
     # set, summed in case a set were ever split) instead of hashing every segment.
-    counted = (ctx.segments.select(pl.col("st_key").drop_nulls().rle()).unnest("st_key")
+    every = ctx.segs("*", supported=False, split=False)
+    counted = (every.select(pl.col("st_key").drop_nulls().rle()).unnest("st_key")
                .group_by(st_key="value").agg(n=pl.col("len").sum()))
     out = _trailer_check(ctx, header="ST", trailer="SE", key="st_key", ctl_h=2, ctl_t=2,
                          count_t=1, counted=counted, count_label="segments",
@@ -239,7 +240,7 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
                     maintain_order="left").rename({"st_key2": "st_key"})
 
 
-declare("ENV111", "IEA01 is not the number of functional groups", severity="error", snip=1,
+ENV111 = declare("ENV111", "IEA01 is not the number of functional groups", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV110: IEA01 must equal the number of GS groups in the interchange.
@@ -253,7 +254,7 @@ declare("ENV111", "IEA01 is not the number of functional groups", severity="erro
         ## How to fix
         Set IEA01 to the number of functional groups.
         """)
-declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
+ENV112 = declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV110: an ISA without its IEA; the file is usually truncated.
@@ -267,7 +268,7 @@ declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
         ## How to fix
         Send the complete file again; check the transfer or the export that cut it.
         """)
-declare("ENV121", "GE01 is not the number of transaction sets", severity="error", snip=1,
+ENV121 = declare("ENV121", "GE01 is not the number of transaction sets", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV120: GE01 must equal the number of ST transaction sets in the group.
@@ -281,7 +282,7 @@ declare("ENV121", "GE01 is not the number of transaction sets", severity="error"
         ## How to fix
         Set GE01 to the number of transaction sets.
         """)
-declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1,
+ENV122 = declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV120: a GS without its GE.
@@ -295,7 +296,7 @@ declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1
         ## How to fix
         Add the GE trailer (GE01 transaction count, GE02 = GS06) or re-export the file.
         """)
-declare("ENV131", "SE01 is not the number of segments in the set", severity="error", snip=1,
+ENV131 = declare("ENV131", "SE01 is not the number of segments in the set", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV130: SE01 must equal the number of segments from ST to SE inclusive.
@@ -310,7 +311,7 @@ declare("ENV131", "SE01 is not the number of segments in the set", severity="err
         Regenerate the file or correct SE01. Hand edits that add or delete segments must
         update SE01.
         """)
-declare("ENV132", "Transaction set has no SE trailer", severity="error", snip=1,
+ENV132 = declare("ENV132", "Transaction set has no SE trailer", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
         Part of ENV130: an ST without its SE; the set is truncated.
@@ -354,7 +355,7 @@ def version_agreement(ctx: Context) -> pl.DataFrame:
     )
 
 
-@rule("ENV150", "Empty segment", severity="error", snip=1, family="envelope")
+@rule("ENV150", "Empty segment", severity="error", snip=1, family="envelope", reads=("*",))
 def empty_segment(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -380,7 +381,7 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     raw = pl.col("raw")
     maybe = (pl.any_horizontal(raw.str.ends_with(c) for c in (ELEM, COMP, REP))
              | (raw.str.len_bytes() <= 3) | (SID.str.len_bytes() == 4))
-    s = ctx.segments.filter(maybe).filter((SID != "ISA") & bare)
+    s = ctx.segs("*", supported=False, split=False).filter(maybe).filter((SID != "ISA") & bare)
     return s.select(
         "file_id", "st_key", "seg_index", segment_id="seg_id",
         claim_key="clm_key",
@@ -398,7 +399,7 @@ _LEADING_TOKEN = pl.when(_TOKEN.str.len_chars() > 4).then(_TOKEN.str.slice(0, 4)
 _SEGMENT_ID = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
-@rule("ENV151", "Unknown segment ID", severity="error", snip=1, family="envelope")
+@rule("ENV151", "Unknown segment ID", severity="error", snip=1, family="envelope", reads=("*",))
 def unknown_segment(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -432,7 +433,7 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
 
 
 @rule("ENV152", "Segment outside a transaction set", severity="error", snip=1,
-      family="envelope")
+      family="envelope", reads=("*",))
 def outside_transaction(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -449,7 +450,8 @@ def outside_transaction(ctx: Context) -> pl.DataFrame:
     Move the segment inside its transaction set or delete it.
     """
     # Envelope segments are checked by ENV153 (a trailer with no open header).
-    s = ctx.segments.filter(~pl.col("in_txn")).filter(  # (few rows left for the second test)
+    every = ctx.segs("*", supported=False, split=False)
+    s = every.filter(~pl.col("in_txn")).filter(  # (few rows left for the second test)
         ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1", "SE"]))
     return s.select(
         "file_id", segment_index="seg_index", segment_id="seg_id",
@@ -464,7 +466,8 @@ _TRAILERS = {"SE": ("ST", ["ISA", "GS", "ST", "SE", "GE", "IEA"]),
              "IEA": ("ISA", ["ISA", "IEA"])}
 
 
-@rule("ENV153", "Trailer without an open header", severity="error", snip=1, family="envelope")
+@rule("ENV153", "Trailer without an open header", severity="error", snip=1, family="envelope",
+      reads=("GE", "GS", "IEA", "ISA", "SE", "ST"))
 def orphan_trailer(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

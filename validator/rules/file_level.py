@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..context import Context
-from .registry import declare, rule
+from .api import Context, declare, rule
 
-declare("FILE001", "File is not readable as X12", severity="error", snip=1, family="file", doc="""
+FILE001 = declare("FILE001", "File is not readable as X12", severity="error", snip=1, family="file", doc="""
     ## What it does
     Reports a file that cannot be read as X12 at all: no ISA segment, unusable delimiters,
     corrupt gzip data, or an I/O error.
@@ -22,7 +21,7 @@ declare("FILE001", "File is not readable as X12", severity="error", snip=1, fami
     ## How to fix
     Re-export the claims as an X12 837 file, or remove the file from the batch folder.
     """)
-declare("FILE002", "File is UTF-16 encoded", severity="error", snip=1, family="file", doc="""
+FILE002 = declare("FILE002", "File is UTF-16 encoded", severity="error", snip=1, family="file", doc="""
     ## What it does
     Reports a file saved as UTF-16 (two bytes per character).
 
@@ -35,7 +34,7 @@ declare("FILE002", "File is UTF-16 encoded", severity="error", snip=1, family="f
     ## How to fix
     Save it as ASCII/ANSI (or UTF-8 without BOM).
     """)
-declare("FILE003", "File is empty or truncated", severity="error", snip=1, family="file", doc="""
+FILE003 = declare("FILE003", "File is empty or truncated", severity="error", snip=1, family="file", doc="""
     ## What it does
     Reports an empty file or one that ends inside its ISA segment.
 
@@ -48,7 +47,7 @@ declare("FILE003", "File is empty or truncated", severity="error", snip=1, famil
     ## How to fix
     Export or transfer the file again.
     """)
-declare("FILE004", "Data after the gzip stream ignored", severity="warning", snip=1,
+FILE004 = declare("FILE004", "Data after the gzip stream ignored", severity="warning", snip=1,
         family="file", doc="""
     ## What it does
     Flags a `.gz` file with bytes after its last gzip member (other than zero padding). The

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .registry import declare
+from .api import declare
 
-declare("INT001", "A check failed to run", severity="error", snip=1, family="internal", doc="""
+INT001 = declare("INT001", "A check failed to run", severity="error", snip=1, family="internal", doc="""
     ## What it does
     Reports, once per file, a rule whose check stopped with an internal error. The
     message names the rule and the error; every other rule still ran and is reported.

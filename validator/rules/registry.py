@@ -1,121 +1,96 @@
-"""The rule registry: one rule = one small function with its code, severity, SNIP level and docs.
+"""The registry: every rule, annotator, ruleset section, report panel and plugin option of a
+run, collected once by :func:`discover` and handed to the ruleset loader and the engine.
 
-A rule's docstring is its documentation, written like ruff's: ``## What it does``,
-``## Why is this bad?``, ``## Example``, ``## How to fix``. ``claims-validator rules CODE``
-prints it. A rule function takes a :class:`~validator.context.Context` and returns a
-DataFrame of findings (any subset of :data:`validator.findings.SCHEMA`; the engine fills
-``rule``, ``severity`` and ``snip_level``).
+Nothing registers itself on import. A :class:`Plugin` names the modules that hold its
+rules and annotators (module-level :class:`~validator.rules.api.Rule` and
+:class:`~validator.rules.api.Annotator` objects, in the order they are defined) and adds its
+ruleset sections, report panels, command-line options and rulesets. The built-in rules are
+the ``core`` plugin; others are found through the ``claims_validator.plugins`` entry point
+group, so a payer plugin installs the same way KP does::
 
-Rules with ``check=None`` are raised elsewhere (while loading a file, or by the
-implementation-guide validator) but are documented and selectable like any other.
+    [project.entry-points."claims_validator.plugins"]
+    acme = "acme_rules:plugin"      # a function returning a Plugin
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import importlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
 
-import polars as pl
+from .api import Annotator, Rule
+from .builtin import plugin as core_plugin
+from .plugin import Option, Panel, Plugin, Section
 
-if TYPE_CHECKING:
-    from ..context import Context
-
-SEVERITIES = ("error", "warning", "info")
-CheckFn = Callable[["Context"], pl.DataFrame]
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    title: str
-    severity: str
-    snip_level: int
-    family: str
-    check: CheckFn | None
-    doc: str
-    # Which transaction types the rule applies to; claim tables are pre-filtered to these.
-    applies_to: tuple[str, ...] = ("837P", "837I", "837D")
-    # Sibling codes this check also raises (documented by their own ``declare``).
-    raises: tuple[str, ...] = ()
-    # Compares claims across files: runs once over the whole batch, also when the batch
-    # is read in chunks (see validator.chunking).
-    batch: bool = False
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        return (self.code, *self.raises)
-
-    def section(self, heading: str) -> str:
-        """One ``## heading`` section of the docs (empty when absent)."""
-        out: list[str] = []
-        inside = False
-        for line in self.doc.splitlines():
-            if line.startswith("## "):
-                inside = line[3:].strip().lower().startswith(heading.lower())
-                continue
-            if inside:
-                out.append(line)
-        return "\n".join(out).strip()
-
-    @property
-    def summary(self) -> str:
-        return self.section("What it does").split("\n\n")[0].replace("\n", " ")
+ENTRY_POINTS = "claims_validator.plugins"
+log = logging.getLogger("claims_validator")
 
 
-REGISTRY: dict[str, Rule] = {}
-# Functions adding per-claim columns to the result (e.g. the ``kp`` object); each returns
-# a DataFrame keyed by ``claim_key``.
-ANNOTATORS: list[Callable[[Context], pl.DataFrame]] = []
+@dataclass
+class Registry:
+    rules: dict[str, Rule] = field(default_factory=dict)
+    annotators: list[Annotator] = field(default_factory=list)
+    sections: dict[str, Section] = field(default_factory=dict)
+    options: list[Option] = field(default_factory=list)
+    panels: dict[str, Panel] = field(default_factory=dict)
+    ruleset_dirs: list[Path] = field(default_factory=list)
+    default_ruleset: str | None = None
+    plugins: list[str] = field(default_factory=list)
 
+    def add(self, plugin: Plugin) -> None:
+        for mod in plugin.modules:
+            for obj in vars(importlib.import_module(mod)).values():
+                if isinstance(obj, Rule):
+                    self._add_rule(obj)
+                elif isinstance(obj, Annotator) and obj not in self.annotators:
+                    self.annotators.append(obj)
+        for s in plugin.sections:
+            self._unique(self.sections, s.name, "ruleset section")[s.name] = s
+        for o in plugin.options:
+            if any(o.name == x.name for x in self.options):
+                raise ValueError(f"plugin option {o.name} defined twice")
+            self.options.append(o)
+        for p in plugin.panels:
+            self.panels[p.column] = p
+        self.ruleset_dirs.extend(plugin.rulesets)
+        self.default_ruleset = plugin.default_ruleset or self.default_ruleset
+        self.plugins.append(plugin.name)
 
-def annotator(fn: Callable[[Context], pl.DataFrame]) -> Callable[[Context], pl.DataFrame]:
-    """Register a per-claim annotator (joined onto the result's claims on ``claim_key``)."""
-    ANNOTATORS.append(fn)
-    return fn
+    def _add_rule(self, r: Rule) -> None:
+        if self.rules.get(r.code) is r:  # one module importing another's rule object
+            return
+        self._unique(self.rules, r.code, "rule code")[r.code] = r
 
+    @staticmethod
+    def _unique(table: dict, key: str, what: str) -> dict:
+        if key in table:
+            raise ValueError(f"{what} {key} defined twice")
+        return table
 
-def register(rule: Rule) -> Rule:
-    if rule.code in REGISTRY:
-        raise ValueError(f"rule code {rule.code} registered twice")
-    if rule.severity not in SEVERITIES:
-        raise ValueError(f"rule {rule.code}: bad severity {rule.severity!r}")
-    if not 1 <= rule.snip_level <= 7:
-        raise ValueError(f"rule {rule.code}: SNIP level must be 1-7")
-    REGISTRY[rule.code] = rule
-    return rule
+    # -- what the engine and the outputs ask -------------------------------------------
+    def __contains__(self, code: object) -> bool:
+        return code in self.rules
 
+    def __iter__(self):
+        return iter(self.rules)
 
-def rule(
-    code: str,
-    title: str,
-    *,
-    severity: str,
-    snip: int,
-    family: str,
-    applies_to: tuple[str, ...] = ("837P", "837I", "837D"),
-    raises: tuple[str, ...] = (),
-    batch: bool = False,
-) -> Callable[[CheckFn], CheckFn]:
-    """Decorator: register ``fn`` as the check of rule ``code``; its docstring is the doc.
+    def get(self, code: str) -> Rule | None:
+        return self.rules.get(code)
 
-    A check may return findings for the sibling codes in ``raises`` (set in its ``rule``
-    column); it runs when any of its codes is enabled. A ``batch`` rule compares claims
-    across files and sees the whole batch even when it is read in chunks.
-    """
+    def codes(self) -> list[str]:
+        return list(self.rules)
 
-    def wrap(fn: CheckFn) -> CheckFn:
-        register(Rule(code, title, severity, snip, family, fn,
-                      inspect.cleandoc(fn.__doc__ or ""), applies_to, raises, batch))
-        return fn
+    def checks(self) -> list[Rule]:
+        """Rules with a check, in registry order."""
+        return [r for r in self.rules.values() if r.check is not None]
 
-    return wrap
-
-
-def declare(code: str, title: str, *, severity: str, snip: int, family: str, doc: str) -> Rule:
-    """Register a rule raised outside the rule pass (loader, IG validator)."""
-    return register(Rule(code, title, severity, snip, family, None, inspect.cleandoc(doc)))
+    def reads(self, rules: Iterable[Rule]) -> tuple[str, ...]:
+        """Every segment ID ``rules`` declare they read."""
+        return tuple(dict.fromkeys(s for r in rules for s in r.reads))
 
 
 def matches(code: str, patterns: list[str] | tuple[str, ...]) -> bool:
@@ -123,8 +98,30 @@ def matches(code: str, patterns: list[str] | tuple[str, ...]) -> bool:
     return any(p == "ALL" or code.startswith(p) for p in patterns)
 
 
-def load_all() -> dict[str, Rule]:
-    """Import every rule module so the registry is complete."""
-    from . import catalog  # noqa: F401  (imports register the rules)
+def build(plugins: Iterable[Plugin]) -> Registry:
+    reg = Registry()
+    for p in plugins:
+        reg.add(p)
+    return reg
 
-    return REGISTRY
+
+def installed_plugins() -> list[Plugin]:
+    """The core plugin, then every installed plugin by entry-point name. A plugin that
+    cannot be loaded is left out with a warning (its rules do not run)."""
+    found = [core_plugin()]
+    for ep in sorted(entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
+        if ep.name == "core":
+            continue
+        try:
+            make = ep.load()
+            found.append(make() if callable(make) else make)
+        except Exception as exc:  # a broken third-party plugin must not stop every run
+            log.warning("plugin %s could not be loaded (%s: %s); its rules do not run",
+                        ep.name, type(exc).__name__, exc)
+    return found
+
+
+@cache
+def discover() -> Registry:
+    """The registry of this installation (built once per process)."""
+    return build(installed_plugins())

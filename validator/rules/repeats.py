@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ..context import Context
+from .api import Context
 
 
 def first_of(ctx: Context, df: pl.DataFrame, group: Sequence[str], at: str = "segment_index",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
 from ...x12.segments import el, with_el
+from ..api import Context
 
 FAMILY = "generic"
 SID = pl.col("seg_id")
@@ -27,20 +27,15 @@ def blank(expr: pl.Expr) -> pl.Expr:
     return expr.is_null() | (expr == "")
 
 
-# Segment ids the generic rules read directly (the rest comes from the claims/lines tables).
-SCANNED = ("NM1", "N4", "DTP", "DMG", "HI", "SBR", "PRV", "SVD", "CAS", "SV3")
-
-
 def segs(ctx: Context, seg_id: str) -> pl.DataFrame:
-    """Segments ``seg_id`` (one of :data:`SCANNED`) of the supported 837 transactions, split
-    into elements (shared with the reader: each segment ID is split once per run)."""
-    ctx.batch.split_segments().prefetch(SCANNED)  # the rest in parallel, once
+    """``ctx.segs(seg_id)`` with the key columns the generic rules use, and ``el``."""
     return ctx.segs(seg_id).select(*_COLS, "el")
 
 
 def nm1_names(ctx: Context) -> pl.DataFrame:
     """NM1 segments with their entity code, type, names and ID as flat columns (shared)."""
-    return ctx.derived("generic_nm1", lambda: segs(ctx, "NM1").select(
+    nm1 = segs(ctx, "NM1")  # (outside ``derived``: every rule asking must declare NM1)
+    return ctx.derived("generic_nm1", lambda: nm1.select(
         "file_id", "st_key", "hl_key", "nm1", "in_2320", claim_key="clm_key",
         segment_index="seg_index",
         code=raw(1), kind=raw(2), last=raw(3), first=raw(4), id_qualifier=raw(8), id=raw(9)))
@@ -81,7 +76,8 @@ def first_segment(ctx: Context, key: str, keys: pl.Series, cond: pl.Expr) -> pl.
     if not keys.len():
         return pl.DataFrame(schema={key: pl.UInt32, "seg_index": pl.UInt32})
     # Narrow to the keys first (few rows), then split elements for ``cond``.
-    hit = with_el(ctx.segments.filter(pl.col(key).is_in(keys.unique().implode()))).filter(cond)
+    every = ctx.segs("*", supported=False, split=False)
+    hit = with_el(every.filter(pl.col(key).is_in(keys.unique().implode()))).filter(cond)
     return hit.select(key, "seg_index").unique(subset=key, keep="first", maintain_order=True)
 
 
@@ -110,5 +106,5 @@ def money(expr: pl.Expr) -> pl.Expr:
                      (a % 100).cast(pl.String).str.zfill(2))
 
 
-__all__ = ["FAMILY", "SCANNED", "SID", "attach_claims", "blank", "cents", "el", "first_segment",
+__all__ = ["FAMILY", "SID", "attach_claims", "blank", "cents", "el", "first_segment",
            "hl_claims", "money", "nm1_names", "raw", "segs", "x12_decimal"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
 from ...data import load_list
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, segs
 
 # P.O. Box, PO BOX, POB 12, POST OFFICE BOX, LOCK BOX, LOCKBOX, BOX 123 at the start.
@@ -43,7 +42,7 @@ def billing_claims(ctx: Context, bad: pl.DataFrame, seg_id: str, extra: pl.Expr 
 
 
 @rule("SIT401", "Billing provider address is a PO box or lock box", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, reads=("*",))
 def billing_po_box(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -81,7 +80,7 @@ def billing_po_box(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT402", "Billing provider ZIP code is not 9 digits", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, reads=("*",))
 def billing_zip9(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -148,7 +147,7 @@ def facility_zip9(ctx: Context) -> pl.DataFrame:
 
 
 @rule("CODE508", "State code is not a US state or territory", severity="error", snip=5,
-      family=FAMILY)
+      family=FAMILY, reads=("N4",))
 def state_codes(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, blank, cents, el, money, segs
 
 _ELEMENT = {"SV1": "SV102", "SV2": "SV203", "SV3": "SV302"}
@@ -145,7 +144,7 @@ def _cas_total() -> pl.Expr:
 
 
 @rule("BAL304", "Line charge differs from the line's paid amount plus adjustments (2430)",
-      severity="error", snip=3, family=FAMILY)
+      severity="error", snip=3, family=FAMILY, reads=("CAS", "SVD"))
 def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

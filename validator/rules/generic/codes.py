@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
 from ...data import load_list
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, x12_decimal
 
 # CPT (5 digits), CPT category II/III and PLA (4 digits + F/T/U), HCPCS level II (letter +

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, SID, attach_claims, first_segment, raw, segs
 
 _D8 = r"^\d{8}$"
@@ -46,7 +45,8 @@ def _dates(ctx: Context) -> pl.DataFrame:
     return ctx.derived("generic_dates", build)
 
 
-@rule("SIT408", "Date is not a real calendar date", severity="error", snip=4, family=FAMILY)
+@rule("SIT408", "Date is not a real calendar date", severity="error", snip=4, family=FAMILY,
+      reads=("DMG", "DTP"))
 def real_dates(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -83,7 +83,8 @@ def real_dates(ctx: Context) -> pl.DataFrame:
     )
 
 
-@rule("SIT409", "Date range ends before it starts", severity="error", snip=4, family=FAMILY)
+@rule("SIT409", "Date range ends before it starts", severity="error", snip=4, family=FAMILY,
+      reads=("DMG", "DTP"))
 def forward_ranges(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -114,7 +115,7 @@ def forward_ranges(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT410", "Service date is after the file's creation date", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, reads=("DMG", "DTP"))
 def not_future(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -196,7 +197,7 @@ def _dated(ctx: Context) -> tuple[pl.Series, pl.Series]:
 
 
 @rule("SIT407", "Service line has no date of service", severity="error", snip=4,
-      family=FAMILY, applies_to=("837P", "837D"))
+      family=FAMILY, applies_to=("837P", "837D"), reads=("CLM", "DTP"))
 def line_service_date(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

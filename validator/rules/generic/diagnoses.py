@@ -7,10 +7,9 @@ from datetime import date
 
 import polars as pl
 
-from ...context import Context
 from ...data import DATA_DIR, load_list
 from ...x12.load import COMP
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, el, segs
 
 ICD10_START = date(2015, 10, 1)
@@ -68,7 +67,7 @@ def _el(part: int) -> pl.Expr:
 
 
 @rule("CODE501", "ICD-9 code qualifier on a claim dated on or after 2015-10-01",
-      severity="error", snip=5, family=FAMILY)
+      severity="error", snip=5, family=FAMILY, reads=("HI",))
 def icd9_after_cutover(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -99,7 +98,7 @@ def icd9_after_cutover(ctx: Context) -> pl.DataFrame:
 
 
 @rule("CODE502", "ICD-10 code qualifier on a claim dated before 2015-10-01",
-      severity="error", snip=5, family=FAMILY)
+      severity="error", snip=5, family=FAMILY, reads=("HI",))
 def icd10_before_cutover(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -128,7 +127,7 @@ def icd10_before_cutover(ctx: Context) -> pl.DataFrame:
                 pl.lit("ICD-9 qualifier"), pl.col("qual"))
 
 
-@rule("CODE503", "ICD-10 code has the wrong shape", severity="error", snip=5, family=FAMILY)
+@rule("CODE503", "ICD-10 code has the wrong shape", severity="error", snip=5, family=FAMILY, reads=("HI",))
 def icd10_shape(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -170,7 +169,7 @@ def icd10_shape(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT415", "Diagnosis pointer points at no diagnosis", severity="error", snip=4,
-      family=FAMILY, applies_to=("837P", "837D"))
+      family=FAMILY, applies_to=("837P", "837D"), reads=("HI", "SV3"))
 def diagnosis_pointers(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
-from ..registry import rule
+from ..api import Context, rule
 from ..repeats import first_of
 from ._common import FAMILY, cents
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, attach_claims, nm1_names
 
 # Luhn over "80840" + NPI: the prefix's digits contribute a constant 24.
@@ -26,7 +25,7 @@ def npi_check_expr(npi: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return shaped, ((10 - total % 10) % 10).cast(pl.String)
 
 
-@rule("SIT404", "NPI fails the check-digit test", severity="error", snip=4, family=FAMILY)
+@rule("SIT404", "NPI fails the check-digit test", severity="error", snip=4, family=FAMILY, reads=("NM1",))
 def npi_check_digit(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
 from ...data import load_list
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, segs
 
 
@@ -80,7 +79,7 @@ def _payer_sequence(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT413", "Claim does not have exactly one primary payer", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, reads=("SBR",))
 def one_primary(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -128,7 +127,7 @@ def one_primary(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT414", "Payer responsibility sequence code used twice on a claim", severity="error",
-      snip=4, family=FAMILY)
+      snip=4, family=FAMILY, reads=("SBR",))
 def sequence_unique(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -165,7 +164,7 @@ def sequence_unique(ctx: Context) -> pl.DataFrame:
 
 
 @rule("CODE505", "Claim filing indicator code (SBR09) is not a valid code", severity="error",
-      snip=5, family=FAMILY)
+      snip=5, family=FAMILY, reads=("SBR",))
 def claim_filing_code(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

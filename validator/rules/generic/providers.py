@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, attach_claims, el, raw, segs
 from .addresses import billing_claims, billing_providers
 
@@ -13,7 +12,7 @@ TAXONOMY = r"^[0-9A-Z]{9}X$"
 
 
 @rule("SIT405", "Billing provider has no valid tax ID (9-digit REF*EI, or REF*SY on 837P/837D)",
-      severity="error", snip=4, family=FAMILY)
+      severity="error", snip=4, family=FAMILY, reads=("*",))
 def billing_tax_id(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -70,7 +69,7 @@ def billing_tax_id(ctx: Context) -> pl.DataFrame:
 
 
 @rule("CODE509", "Provider taxonomy code has the wrong shape", severity="error", snip=5,
-      family=FAMILY)
+      family=FAMILY, reads=("PRV",))
 def taxonomy_shape(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

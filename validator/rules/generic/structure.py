@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...context import Context
-from ..registry import rule
+from ..api import Context, rule
 from ._common import FAMILY, attach_claims, blank, nm1_names
 
 # NM101 entity codes -> what the person is, for messages.
@@ -49,7 +48,7 @@ def replacement_needs_f8(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT417", "Person's name lacks a last or first name", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, reads=("NM1",))
 def person_names(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

@@ -1,0 +1,190 @@
+"""``claims-validator check``: validate files, write the reports, exit 0/1/2."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..engine import DEFAULT_EXCLUDES, Selection, check, collect_inputs
+from ..errors import UsageError
+from ..model.chunking import parse_size
+from ..output import views
+from ..output.atomic import reserve_names
+from ..output.writers import WRITERS
+from ..rules.api import RunOptions
+from ..rules.plugin import Option
+from ..rules.registry import Registry, discover
+from ..ruleset.load import load as load_ruleset
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, codes, setup_logging, split_csv
+
+
+def _report_option(ctx: click.Context, param: click.Parameter, value: str | None,
+                   ) -> Path | str | None:
+    """``--report FILE``: a file path, or ``-`` for stdout; an empty value is a usage error."""
+    if value is None or value == "-":
+        return value
+    if not value.strip():
+        raise click.BadParameter("empty path")
+    return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _plugin_option(opt: Option) -> click.Option:
+    kind = (click.Path(exists=True, dir_okay=False, path_type=Path) if opt.kind == "file"
+            else click.STRING)
+    return click.Option([opt.flag, opt.name], type=kind, metavar=opt.metavar, help=opt.help)
+
+
+def make_check(registry: Registry) -> click.Command:
+    """The ``check`` command, with the options the installed plugins add (``--members``)
+    after ``--ruleset``."""
+    cmd = check_cmd
+    at = next(i for i, p in enumerate(cmd.params) if p.name == "ruleset_name") + 1
+    cmd.params[at:at] = [_plugin_option(o) for o in registry.options]
+    for p in cmd.params:
+        if p.name == "ruleset_name":
+            p.default = registry.default_ruleset
+            p.required = registry.default_ruleset is None
+    return cmd
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "formats", multiple=True, metavar="FMT[,FMT]",
+              help="Output formats: html, json, csv, parquet, junit (repeat or comma-separate). "
+                   "A single json goes to stdout; other formats are written as files.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("reports"), show_default=True,
+              help="Folder for report files, named with the run's timestamp.")
+@click.option("--report", "report_path", callback=_report_option, metavar="FILE",
+              help="Exact path of the report file, or - for stdout (single format only).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
+              show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option("--ruleset", "ruleset_name", show_default=True,
+              help="A shipped ruleset name or a path to a ruleset TOML file.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rule codes or prefixes (comma-separated, ruff style).")
+@click.option("--ignore", multiple=True, metavar="CODES",
+              help="Skip these rule codes or prefixes.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Extra file-name globs to skip when scanning folders.")
+@click.option("--ig/--no-ig", "run_ig", default=True, show_default=True,
+              help="Run implementation-guide validation through pyx12 (slow; SNIP 2).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Worker processes for implementation-guide validation (0 = one per core).")
+@click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
+              metavar="SIZE", callback=lambda _ctx, _param, v: _size(v),
+              help="Read and check larger inputs this much at a time (whole files; K/M/G; "
+                   "0 = all at once). Bounds memory; the results are the same.")
+@click.option("--show-phi", is_flag=True,
+              help="Show patient names, member IDs and birth dates unmasked in reports.")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
+              report_path: Path | str | None, fail_on: str, ruleset_name: str,
+              select: tuple[str, ...], ignore: tuple[str, ...],
+              exclude: tuple[str, ...], run_ig: bool, jobs: int, chunk_bytes: int,
+              show_phi: bool, verbose: int, quiet: bool, **plugin_values: object) -> None:
+    """Check 837 files, folders (recursive) and globs."""
+    setup_logging(verbose, quiet)
+    fmts = list(dict.fromkeys(split_csv(formats))) or [_default_format()]  # once each
+    unknown = [f for f in fmts if f not in WRITERS]
+    if unknown:
+        raise click.BadParameter(f"unknown format {unknown[0]!r}; choose from "
+                                 + ", ".join(sorted(WRITERS)), param_hint="--format")
+    if report_path and len(fmts) > 1:
+        raise click.BadParameter("--report takes a single format", param_hint="--report")
+    registry = discover()
+    named = codes(select) + codes(ignore)
+    bad = [c for c in named if c != "ALL" and not any(r.startswith(c) for r in registry)]
+    if bad:
+        raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
+    ruleset = load_ruleset(ruleset_name, registry)
+    selection = Selection.build(ruleset, codes(select), codes(ignore))
+    files = collect_inputs(paths, (*DEFAULT_EXCLUDES, *exclude))
+    if not files:
+        click.echo(f"warning: no input files found in {', '.join(paths)}", err=True)
+    options = RunOptions(show_phi=show_phi, ig=run_ig, jobs=jobs, chunk_bytes=chunk_bytes,
+                         plugin={k: v for k, v in plugin_values.items() if v is not None})
+    result = check(files, ruleset, selection, options, inputs=list(paths), registry=registry)
+
+    to_stdout = report_path == "-" or (fmts == ["json"] and report_path is None)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.started))
+    written: list[Path] = []
+    if to_stdout:
+        _to_stdout(fmts[0], result, options)
+    else:
+        dests: list[Path] = []
+        try:
+            dests = [report_path] if report_path else reserve_names(
+                report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
+            for fmt, dest in zip(fmts, dests, strict=True):
+                WRITERS[fmt].write(result, dest, options)
+                written.append(dest)
+        except OSError as exc:  # a folder that cannot be created or written, a full disk…
+            where = exc.filename or (dests[len(written)] if dests else report_dir)
+            raise UsageError(f"cannot write the report to {where}: "
+                             f"{exc.strerror or exc}") from None
+        finally:  # a failed write leaves no empty placeholder behind
+            for dest in dests[len(written):]:
+                if not report_path and dest.exists() and not dest.stat().st_size:
+                    dest.unlink()
+    if not quiet:
+        _echo_summary(result, written)
+    if result.failed:  # outputs are written; the run still counts as an internal error
+        click.echo(f"internal error: check(s) {', '.join(result.failed)} failed and did not run "
+                   "(INT001 findings; run with -vv for details)", err=True)
+        sys.exit(EXIT_USAGE)
+    threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
+    sys.exit(EXIT_FINDINGS if result.worst() >= threshold else EXIT_OK)
+
+
+def _to_stdout(fmt: str, result, options: RunOptions) -> None:
+    """Write the one report to stdout: JSON as it is produced, other formats via a temp file."""
+    sys.stdout.flush()
+    if fmt == "json":
+        from ..output.json_report import chunks
+
+        for chunk in chunks(result):  # UTF-8 bytes, written as they come
+            sys.stdout.buffer.write(chunk)
+    else:
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"report.{WRITERS[fmt].extension}"
+            WRITERS[fmt].write(result, path, options)
+            with path.open("rb") as fh:
+                shutil.copyfileobj(fh, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+def _default_format() -> str:
+    return "html" if "html" in WRITERS else "json"
+
+
+def _echo_summary(result, written: list[Path]) -> None:
+    s = views.summary(result)
+    f = s["findings"]
+    rate = (s["claims"] - s["claims_with_errors"]) / s["claims"] * 100 if s["claims"] else 100.0
+    lines = [
+        f"{s['files']} files ({s['files_unreadable']} unreadable), {s['claims']} claims: "
+        f"{s['claims_with_errors']} with errors, {s['claims_with_warnings']} with warnings "
+        f"({rate:.1f}% without errors)",
+        f"findings: {f['error']} errors, {f['warning']} warnings, {f['info']} info"
+        f" in {result.elapsed:.2f}s",
+    ]
+    top = views.top_rules(result)
+    if top:
+        lines.append("top rules: " + ", ".join(f"{r} ({n})" for r, n in top))
+    lines += [f"report: {p}" for p in written]
+    click.echo("\n".join(lines), err=True)

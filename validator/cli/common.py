@@ -1,0 +1,63 @@
+"""What the commands share: logging on stderr, exit codes, errors as one line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+
+import click
+
+from ..errors import UsageError
+from ..ruleset.model import RulesetError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+log = logging.getLogger("claims_validator")
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else
+                                           logging.INFO if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def split_csv(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def codes(values: tuple[str, ...]) -> list[str]:
+    """Rule codes or prefixes, any case (``kp`` = ``KP``), as `rules kp` takes them."""
+    return [v.upper() for v in split_csv(values)]
+
+
+class Group(click.Group):
+    """Turns any unexpected exception into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:  # Ctrl-C: not "findings" (1); the shell's 128 + SIGINT
+            click.echo("Aborted!", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of stdout went away (e.g. `| head`): stop quietly, as Python tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
+        except (UsageError, RulesetError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except Exception as exc:
+            if log.isEnabledFor(logging.DEBUG):
+                traceback.print_exc(file=sys.stderr)
+            click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                       "(run with -vv for details)", err=True)
+            ctx.exit(EXIT_USAGE)

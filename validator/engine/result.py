@@ -1,0 +1,33 @@
+"""A run's result: what the outputs render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ..model.batch import Batch
+from ..rules.api import RunOptions
+from ..rules.registry import Registry
+from ..ruleset.model import Ruleset
+from ..severity import RANK
+
+
+@dataclass
+class Result:
+    batch: Batch
+    findings: pl.DataFrame
+    claims: pl.DataFrame  # batch claims plus ``status`` (and annotator columns)
+    ruleset: Ruleset
+    inputs: list[str]
+    started: float
+    elapsed: float = 0.0
+    failed: list[str] = field(default_factory=list)  # rules/annotators that raised (INT001)
+    registry: Registry | None = None  # the rules, annotators and panels of the run
+    options: RunOptions = field(default_factory=RunOptions)
+
+    def worst(self) -> int:
+        """Highest severity rank present (-1 when there are no findings)."""
+        if not self.findings.height:
+            return -1
+        return int(self.findings["severity"].replace_strict(RANK, return_dtype=pl.Int8).max())

@@ -1,0 +1,247 @@
+"""Running rules: which run (the plan), each one contained, their findings finished.
+
+One broken check never costs the run its output: it becomes ``INT001`` findings and the
+run exits 2 after writing its reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import UsageError
+from ..model import chunking
+from ..rules import findings as F
+from ..rules.api import Context, Rule, RunOptions
+from ..rules.registry import Registry, matches
+from ..ruleset.model import Ruleset
+from ..severity import RANK
+from .read import build_tables, read_segments
+
+log = logging.getLogger("claims_validator")
+
+# Rule families that read only the segments and transaction sets (never the claims or
+# lines tables): they can run while the tables are being built.
+SEGMENT_FAMILIES = ("envelope", "file")
+_RULE_THREADS = min(4, 2 * (os.cpu_count() or 1))
+FAILED = "INT001"  # the finding of a check that stopped with an internal error
+
+Results = dict[str, pl.DataFrame | None]  # rule code -> its findings (None: nothing found)
+
+
+@dataclass
+class Selection:
+    """Which rules run and at what severity (ruleset settings, then the command line)."""
+
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, ruleset: Ruleset, select: Sequence[str] = (), ignore: Sequence[str] = (),
+              ) -> Selection:
+        return cls(
+            select=list(select) or list(ruleset.select),
+            ignore=list(ruleset.ignore) + list(ignore),
+            severity=dict(ruleset.severity),
+        )
+
+    def enabled(self, code: str) -> bool:
+        return matches(code, self.select) and not matches(code, self.ignore)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run does: the enabled rules (registry order), the ruleset, the options."""
+
+    registry: Registry
+    ruleset: Ruleset
+    selection: Selection
+    options: RunOptions
+    rules: tuple[Rule, ...]
+
+    @classmethod
+    def build(cls, registry: Registry, ruleset: Ruleset, selection: Selection,
+              options: RunOptions) -> Plan:
+        rules = tuple(r for r in registry.checks() if any(selection.enabled(c) for c in r.codes))
+        return cls(registry, ruleset, selection, options, rules)
+
+    @property
+    def retained(self) -> tuple[str, ...]:
+        """Segment IDs the rules that run after the claim tables read: kept split."""
+        return self.registry.reads(r for r in self.rules if r.family not in SEGMENT_FAMILIES)
+
+    def context(self, batch) -> Context:
+        return Context(batch, self.ruleset, self.options, self.selection.enabled)
+
+
+def run_rule(ctx: Context, r: Rule) -> pl.DataFrame | None:
+    """One rule's findings (``rule`` filled in), or None when it found nothing."""
+    t0 = time.perf_counter()
+    try:
+        out = r.check(ctx.for_rule(r))  # type: ignore[misc]
+    except UsageError:  # bad input of the user's (e.g. a broken roster): the run stops
+        raise
+    except Exception as exc:  # one broken check must not cost the whole run its output
+        return failed(ctx, r.code, exc)
+    if out is not None and out.height:
+        if "rule" not in out.columns:
+            out = out.with_columns(rule=pl.lit(r.code))
+        else:
+            out = out.with_columns(pl.col("rule").fill_null(r.code))
+    log.debug("rule %s: %d findings in %.3fs", r.code, 0 if out is None else out.height,
+              time.perf_counter() - t0)
+    return out if out is not None and out.height else None
+
+
+def failed(ctx: Context, code: str, exc: Exception, what: str = "rule") -> pl.DataFrame:
+    """One ``INT001`` finding per parsed file for rule (or annotator) ``code``, which
+    raised ``exc``."""
+    why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    log.error("%s %s failed (%s); its checks did not run (-vv shows the traceback)", what,
+              code, why)
+    log.debug("traceback of %s %s", what, code, exc_info=True)
+    files = ctx.batch.files.filter(pl.col("status") == "parsed").get_column("file_id")
+    if not files.len():  # still reported (and still exit code 2) when no file was parsed
+        files = pl.Series("file_id", [None], pl.UInt32)
+    return pl.DataFrame({"file_id": files}).with_columns(
+        rule=pl.lit(FAILED),
+        message=pl.lit(f"{what} {code} failed ({why}); its checks did not run on this file"))
+
+
+def failed_rules(results: Results) -> list[str]:
+    """The rules whose check raised (their result is ``INT001`` findings, in any chunk)."""
+    return [code for code, f in results.items()
+            if f is not None and f.height and (f.get_column("rule") == FAILED).any()]
+
+
+def collect(plan: Plan, ctx: Context, results: Results,
+            faults: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Loader findings, the rules' results (registry order) and annotator faults, finished."""
+    frames = [ctx.batch.load_findings, *(results.get(r.code) for r in plan.rules)]
+    frames += list((faults or {}).values())
+    return finish(plan, F.concat([f for f in frames if f is not None]))
+
+
+def run_rules(plan: Plan, ctx: Context) -> pl.DataFrame:
+    """Run every enabled rule on one context and return the finished findings table.
+
+    Rules run on a small thread pool: polars releases the GIL while it computes, so one
+    rule's Python overhead overlaps another's column work. Results are collected in
+    registry order, so the output does not depend on the scheduling.
+    """
+    with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
+        found = dict(zip([r.code for r in plan.rules],
+                         pool.map(lambda r: run_rule(ctx, r), plan.rules), strict=True))
+    return collect(plan, ctx, found)
+
+
+def finish(plan: Plan, found: pl.DataFrame) -> pl.DataFrame:
+    """Drop disabled codes, apply registry severities/overrides and SNIP levels, sort."""
+    rules, sel = plan.registry.rules, plan.selection
+    meta = pl.DataFrame(
+        {
+            "rule": list(rules),
+            "_sev": [sel.severity.get(c, r.severity) for c, r in rules.items()],
+            "_snip": [r.snip_level for r in rules.values()],
+        },
+        schema={"rule": pl.String, "_sev": pl.String, "_snip": pl.Int8},
+    )
+    enabled = [c for c in rules if sel.enabled(c)]
+    found = found.filter(pl.col("rule").is_in(enabled))
+    found = found.join(meta, on="rule", how="left", maintain_order="left").with_columns(
+        severity=pl.coalesce("severity", "_sev"),
+        snip_level=pl.coalesce("snip_level", "_snip"),
+    ).drop("_sev", "_snip")
+    return found.sort(["file_id", "segment_index", "rule"], nulls_last=False,
+                      maintain_order=True)
+
+
+def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """Each claim's worst severity over its own findings and those of its transaction
+    set and file (an envelope error rejects every claim inside)."""
+    rank = pl.col("severity").replace_strict(RANK, return_dtype=pl.Int8)
+    f = found.with_columns(_r=rank)
+    own = f.filter(pl.col("claim_key").is_not_null()).group_by("claim_key").agg(
+        _own=pl.col("_r").max())
+    txn = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_not_null()).group_by(
+        "st_key").agg(_txn=pl.col("_r").max())
+    fil = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_null()).group_by(
+        "file_id").agg(_file=pl.col("_r").max())
+    out = (claims.join(own, on="claim_key", how="left", maintain_order="left")
+           .join(txn, on="st_key", how="left", maintain_order="left")
+           .join(fil, on="file_id", how="left", maintain_order="left"))
+    worst = pl.max_horizontal("_own", "_txn", "_file")
+    return out.with_columns(
+        status=pl.when(worst == 2).then(pl.lit("error"))
+        .when(worst == 1).then(pl.lit("warning")).otherwise(pl.lit("pass"))
+    ).drop("_own", "_txn", "_file")
+
+
+@dataclass
+class Part:
+    """One pass over some files: its context, rule results (by code, one entry per
+    enabled rule), the annotators' per-claim columns and the INT001 findings of those
+    that failed (both by annotator name)."""
+
+    ctx: Context
+    results: Results
+    annotations: dict[str, pl.DataFrame]
+    faults: dict[str, pl.DataFrame]
+    counts: dict[str, int]  # segments per ID that keys count (see chunking.Offsets)
+
+
+def check_part(plan: Plan, paths: Sequence[Path], first_id: int, batch_rules: bool) -> Part:
+    """Read ``paths`` (file IDs from ``first_id``) and run the rules on them; ``batch``
+    rules only with ``batch_rules`` (their entries are None otherwise).
+
+    The envelope and file rules need only the segments: they start as soon as the
+    segments are read, while the claims and lines tables are built; the other rules
+    follow on the same pool.
+    """
+    t0 = time.perf_counter()
+    head = read_segments(paths, first_id)
+    counts = chunking.key_counts(head.split_segments())
+    run = [r for r in plan.rules if batch_rules or not r.batch]
+    with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
+        early = plan.context(head)
+        pending = {r.code: pool.submit(run_rule, early, r) for r in run
+                   if r.family in SEGMENT_FAMILIES}
+        batch = build_tables(head, plan.retained)
+        log.info("read %d files, %d claims in %.2fs", batch.files.height,
+                 batch.claims.height, time.perf_counter() - t0)
+        ctx = plan.context(batch)
+        for r in run:
+            if r.code not in pending:
+                pending[r.code] = pool.submit(run_rule, ctx, r)
+        results = {r.code: pending[r.code].result() if r.code in pending else None
+                   for r in plan.rules}
+    return Part(ctx, results, *annotate(plan, ctx), counts)
+
+
+def annotate(plan: Plan, ctx: Context) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    """Each annotator's per-claim columns; one that raises gives INT001 findings instead,
+    as a rule would (its columns are then missing: null in the outputs)."""
+    notes: dict[str, pl.DataFrame] = {}
+    faults: dict[str, pl.DataFrame] = {}
+    for a in plan.registry.annotators:
+        try:
+            notes[a.name] = a(ctx)
+        except UsageError:
+            raise
+        except Exception as exc:
+            faults[a.name] = failed(ctx, a.name, exc, what="annotator")
+    return notes, faults
+
+
+def log_failure(what: str, exc: Exception) -> None:
+    log.error("%s could not be read (%s: %s); reading it again file by file", what,
+              type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
+    log.debug("traceback of the failure", exc_info=True)  # shown with -vv only

@@ -1,0 +1,1 @@
+"""Rulesets: configuration only (no rules, no engine)."""

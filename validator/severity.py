@@ -1,0 +1,19 @@
+"""Finding severities: defined once, ranked for ``--fail-on`` and claim status."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return RANK[self.value]
+
+
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")  # most severe first, as documented
+RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}

@@ -1,0 +1,1 @@
+"""Tools that run the engine on rulesets: lint and test cases."""
