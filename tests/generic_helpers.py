@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+from helpers import load_ruleset
 
 from validator.engine import Selection, check
-from validator.ruleset import load as load_ruleset
+from validator.rules.api import RunOptions
 
 GENERIC = ("BAL", "SIT", "CODE", "DUP")
 VERSION = {"P": "005010X222A1", "I": "005010X223A2", "D": "005010X224A2"}
@@ -160,7 +161,7 @@ def run(text: str | Sequence[str], tmp_path: Path, select: Sequence[str] = GENER
         p.write_text(t, encoding="ascii")
         paths.append(p)
     rs = load_ruleset("kp-cigna")
-    res = check(paths, rs, Selection(select=list(select)), {"ig": False})
+    res = check(paths, rs, Selection(select=list(select)), RunOptions())
     claims = res.batch.claims.select("claim_key", "claim_id")
     return res.findings.join(claims, on="claim_key", how="left")
 

@@ -108,10 +108,10 @@ def edi(segments: list[str], term: str = "~", after: str = "\n", elem: str = "*"
 def check_files(*paths: Path, select: tuple[str, ...] = ("ENV", "FILE")):
     """Run the engine in-process on ``paths`` with only the ``select`` rules."""
     from validator.engine import Selection, check
-    from validator.ruleset import load
+    from validator.rules.api import RunOptions
 
-    ruleset = load()
-    return check(list(paths), ruleset, Selection(select=list(select)), {"ig": False})
+    ruleset = load_ruleset()
+    return check(list(paths), ruleset, Selection(select=list(select)), RunOptions())
 
 
 def codes(result) -> list[tuple[str, int | None]]:
@@ -119,3 +119,22 @@ def codes(result) -> list[tuple[str, int | None]]:
     f = result.findings
     return sorted(zip(f["rule"].to_list(), f["segment_index"].to_list(), strict=True),
                   key=lambda t: (t[0], t[1] or 0))
+
+
+def registry():
+    """The rules, annotators and plugins of this installation."""
+    from validator.rules.registry import discover
+
+    return discover()
+
+
+def all_rules():
+    """Every rule by code, in registry order."""
+    return registry().rules
+
+
+def load_ruleset(name: str = "kp-cigna"):
+    """A shipped ruleset by name, or a ruleset file, checked against this registry."""
+    from validator.ruleset.load import load
+
+    return load(str(name), registry())

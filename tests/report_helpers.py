@@ -8,9 +8,10 @@ from functools import cache
 from pathlib import Path
 
 import polars as pl
+from helpers import load_ruleset as load
 
 from validator.engine import Result, Selection, check
-from validator.ruleset import load
+from validator.rules.api import RunOptions
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = '"><img src=x onerror=alert(1)>'
@@ -115,8 +116,8 @@ def run(paths: list[Path], select: tuple[str, ...] = ("ENV", "FILE", "KP"), **op
     """Check ``paths`` with the rule families these tests were written against (other
     families, e.g. the generic edits, would add findings the assertions do not expect)."""
     rs = load("kp-cigna")
-    opts = {"ig": False, **options}
-    return check(paths, rs, Selection.build(rs, select), opts, inputs=[str(p) for p in paths])
+    return check(paths, rs, Selection.build(rs, select), RunOptions(**options),
+                 inputs=[str(p) for p in paths])
 
 
 def with_kp(result: Result) -> Result:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.report_helpers import XSS_IMG, XSS_SCRIPT, run, with_kp, write_batch
 from validator.output.writers import WRITERS
+from validator.rules.api import RunOptions
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -40,7 +41,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for name, show in (("masked", False), ("phi", True)):
         out[name] = folder / f"{name}.html"
-        WRITERS["html"].write(result, out[name], {"show_phi": show})
+        WRITERS["html"].write(result, out[name], RunOptions(show_phi=show))
     return out
 
 
@@ -130,7 +131,7 @@ def test_phi_masked_and_kp_panel(browser, reports, tmp_path):
                      "Route applies", "yes: Cigna PPO network"):
             assert want.lower() in ctext.lower(), want
         other = pg.page.locator(".claimcard", has_text="BAD0002").first
-        assert "not a KP member" in other.inner_text() and other.locator(".kpbox").count() == 0
+        assert "not a KP member" in other.inner_text() and other.locator(".panelbox").count() == 0
         # Claim dialog from the table.
         pg.page.click("#tab-table")
         pg.page.click("#fbody .linkbtn >> text=BAD0001")
@@ -191,7 +192,7 @@ def test_100k_findings_render_and_filter(browser, tmp_path):
     result = large_result(100_000)
     total = result.findings.height
     path = tmp_path / "large.html"
-    WRITERS["html"].write(result, path, {})
+    WRITERS["html"].write(result, path, RunOptions())
     pg = Page(browser, path)  # waits for the first page of rows
     try:
         print(f"\n100k-findings report: first render {pg.ready_s:.2f} s "

@@ -9,19 +9,19 @@ import json
 
 import pytest
 from generic_helpers import build, claim
-from helpers import CORPUS, REPO, SAMPLE_CLAIMS, run_cli, write_edi
+from helpers import CORPUS, REPO, SAMPLE_CLAIMS, load_ruleset, run_cli, write_edi
 from polars.testing import assert_frame_equal
 
-from validator.chunking import parse_size, plan
 from validator.engine import Selection, check, collect_inputs
+from validator.model.chunking import parse_size, plan
 from validator.output.json_report import chunks as json_chunks
-from validator.ruleset import load as load_ruleset
+from validator.rules.api import RunOptions
 
 
 def _run(paths, chunk_bytes, **options):
     rs = load_ruleset("kp-cigna")
-    return check(paths, rs, Selection.build(rs), {"ig": False, "chunk_bytes": chunk_bytes,
-                                                   **options})
+    return check(paths, rs, Selection.build(rs), RunOptions(chunk_bytes=chunk_bytes,
+                                                             **options))
 
 
 def _assert_same(paths, chunk_bytes):
@@ -107,7 +107,7 @@ def test_cli_chunk_size(tmp_path):
 
 def _boom_on(monkeypatch, marker: str):
     """Make loop annotation (a whole-batch step) fail on any batch holding ``marker``."""
-    from validator import engine
+    from validator.engine import read as engine
     real = engine.annotate
 
     def annotate(segs):

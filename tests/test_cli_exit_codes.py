@@ -83,12 +83,12 @@ def test_invalid_ruleset_toml_exits_2(tmp_path, monkeypatch):
 
 
 def test_internal_error_exits_2_without_traceback(files, monkeypatch):
-    import validator.cli
+    import validator.cli.check
 
     def boom(*a, **k):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(validator.cli, "check", boom)
+    monkeypatch.setattr(validator.cli.check, "check", boom)
     code, out, err = run_cli([*BASE, files["good"]])
     assert code == 2 and out == ""
     assert "internal error" in err and "simulated failure" in err
@@ -129,9 +129,9 @@ def test_real_process_streams(files):
 def test_reader_bug_in_one_file_is_contained(files, monkeypatch):
     # An unexpected exception while reading one file: that file is unreadable, the others
     # are checked, and no traceback is printed.
-    import validator.engine
+    import validator.engine.read
 
-    real = validator.engine.load
+    real = validator.engine.read.load
 
     def flaky(path, display):
         if display.endswith("bad.edi"):
@@ -139,7 +139,7 @@ def test_reader_bug_in_one_file_is_contained(files, monkeypatch):
         return real(path, display)
 
     # (test_reader_groups.py covers a bug in the tokenizer itself)
-    monkeypatch.setattr(validator.engine, "load", flaky)
+    monkeypatch.setattr(validator.engine.read, "load", flaky)
     code, out, err = run_cli([*BASE, files["bad"], files["good"]])
     assert code == 1
     doc = json.loads(out)

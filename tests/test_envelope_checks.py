@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 from helpers import BODY_837P, SAMPLES, check_files, codes, edi, interchange, isa, transaction, write_edi
+from helpers import all_rules as load_all
 
-from validator.rules.registry import load_all
+from validator.rules.api import RunOptions
 
 
 def run(tmp_path, segs: list[str]):
@@ -294,9 +295,10 @@ def test_env160_group_and_set_numbers_reused_in_their_envelope(tmp_path):
 
 
 def test_env160_across_chunks(tmp_path):
+    from helpers import load_ruleset as load
+
     from validator.engine import Selection, check
-    from validator.ruleset import load
 
     paths = [write_edi(tmp_path, edi(interchange()), f"{n}.edi") for n in "ab"]
-    result = check(paths, load(), Selection(select=["ENV160"]), {"ig": False, "chunk_bytes": 1})
+    result = check(paths, load(), Selection(select=["ENV160"]), RunOptions(chunk_bytes=1))
     assert codes(result) == [("ENV160", 1)]

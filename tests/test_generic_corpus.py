@@ -12,10 +12,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 from generic_helpers import GENERIC, build, claim
+from helpers import load_ruleset
 
 from validator.cli import main
 from validator.engine import Selection, check, collect_inputs
-from validator.ruleset import load as load_ruleset
+from validator.rules.api import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,7 @@ def _corpus() -> Path:
 @pytest.mark.corpus
 def test_corpus_runs_with_generic_rules():
     files = collect_inputs([str(_corpus())])
-    res = check(files, load_ruleset("kp-cigna"), Selection(select=list(GENERIC)), {"ig": False})
+    res = check(files, load_ruleset("kp-cigna"), Selection(select=list(GENERIC)), RunOptions())
     f = res.findings
     assert f.height > 0  # real sample files do trip generic edits
     # Every finding is a generic rule with a position and a message.

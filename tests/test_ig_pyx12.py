@@ -18,6 +18,8 @@ from ig_helpers import (
     write,
 )
 
+from validator.rules.api import RunOptions
+
 
 def _check(tmp_path: Path, segs: list[str], *args: str, name: str = "t.837") -> list[dict]:
     f = write(tmp_path / name, segs)
@@ -148,15 +150,16 @@ def test_4010_is_not_validated(tmp_path):
 
 
 def test_no_ig_and_library_default_skip_pyx12(tmp_path):
+    from helpers import load_ruleset as load
+
     from validator.engine import Selection, check
-    from validator.ruleset import load
 
     segs = replace(P_SEGMENTS, "DTP*472", "DTP*472*D9*20260115", 1)
     f = write(tmp_path / "bad.837", segs)
     assert ig_findings(run_json(str(f), "--no-ig")) == []
     assert ig_findings(run_json(str(f), "--ig", "-j1"))
     rs = load("kp-cigna")
-    res = check([f], rs, Selection.build(rs), {})
+    res = check([f], rs, Selection.build(rs), RunOptions())
     assert not res.findings["rule"].str.starts_with("IG").any()
 
 
@@ -173,7 +176,7 @@ def test_select_ignore_apply_to_ig_codes(tmp_path):
 
 def test_map_notes_alone_do_not_run_pyx12(tmp_path, monkeypatch):
     """Selecting only IG210/IG211 gives the notes without validating anything."""
-    from validator.ig import run
+    from validator.rules.ig import run
 
     calls = []
     execute = run._execute

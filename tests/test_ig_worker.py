@@ -10,7 +10,7 @@ import pytest
 from ig_helpers import I_SEGMENTS, P_SEGMENTS, ig_findings, replace, run_json, write
 
 from validator.engine import read_batch
-from validator.ig import build, maps, run, worker
+from validator.rules.ig import build, maps, run, worker
 
 
 def _plan(tmp_path, files: dict[str, list[str]], target: float) -> build.Plan:
@@ -109,9 +109,9 @@ def test_worker_processes_match_in_process(tmp_path):
 def test_jobs_option():
     import os
 
-    assert run.jobs_from({"jobs": 1}) == 1
-    assert run.jobs_from({"jobs": 3}) == 3
-    assert run.jobs_from({"jobs": 0}) == run.jobs_from({}) == (os.cpu_count() or 1)
+    assert run.jobs_from(1) == 1
+    assert run.jobs_from(3) == 3
+    assert run.jobs_from(0) == (os.cpu_count() or 1)
 
 
 def test_missing_pyx12_is_one_ig299_per_transaction(tmp_path, monkeypatch):

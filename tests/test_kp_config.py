@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import load_ruleset as load
+from helpers import registry
 
 from tests.kp_helpers import P_FILE
 from validator.cli import main
-from validator.kp.config import parse
-from validator.ruleset import SHIPPED_DIR, RulesetError, from_data, load
+from validator.rules.builtin import SHIPPED_DIR
+from validator.ruleset.load import from_data
+from validator.ruleset.model import RulesetError
+from validator_kp.config import parse
 
 SHIPPED = (SHIPPED_DIR / "kp-cigna.toml").read_text(encoding="utf-8")
 
@@ -82,7 +86,7 @@ def test_section_must_be_a_table():
     data = tomllib.loads(SHIPPED)
     data["kp"] = 3
     with pytest.raises(RulesetError, match=r"kp: must be a table"):
-        from_data(data, "inline.toml")
+        from_data(data, "inline.toml", registry())
 
 
 @pytest.mark.parametrize(("edit", "needle"), BROKEN[:3] + BROKEN[6:7] + BROKEN[9:10])

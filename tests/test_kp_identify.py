@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from helpers import load_ruleset as load
 
-from validator.context import Batch, Context
-from validator.kp.identify import kp_claims, words
-from validator.ruleset import load
+from validator.model.batch import Batch
+from validator.rules.api import Context, RunOptions
+from validator_kp.identify import kp_claims, words
 
 COLS = ("member_id", "patient_id", "payer_id", "payer_name", "plan_name", "claim_filing",
         "facility_state", "billing_state")
@@ -20,7 +21,7 @@ def _kp(rows: list[dict]) -> list[dict]:
         schema={"claim_key": pl.UInt32, "supported": pl.Boolean, **{c: pl.String for c in COLS}},
     )
     empty = pl.DataFrame()
-    ctx = Context(Batch(empty, empty, empty, claims, empty, empty), load(), {})
+    ctx = Context(Batch(empty, empty, empty, claims, empty, empty), load(), RunOptions())
     return kp_claims(ctx).sort("claim_key").to_dicts()
 
 

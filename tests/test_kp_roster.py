@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from tests.kp_helpers import P_FILE, ROSTER_FILE, Scenario, build
 from validator.cli import main
-from validator.kp.roster import RosterError, load
+from validator_kp.roster import RosterError, load
 
 HEADER = "member_id,product,region,funding\n"
 

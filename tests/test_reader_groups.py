@@ -10,7 +10,7 @@ import pytest
 from helpers import CORPUS, edi, interchange, transaction, write_edi
 from polars.testing import assert_frame_equal
 
-from validator import engine
+from validator.engine import read as engine
 from validator.engine import read_batch
 from validator.x12.load import LoadError
 from validator.x12.load import load as load_file

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import polars as pl
 from helpers import BODY_837P, check_files, edi, interchange, transaction, write_edi
+from helpers import load_ruleset as load
 
 from validator.engine import Selection, check, read_batch
-from validator.ruleset import load
+from validator.rules.api import RunOptions
 from validator.x12.load import load as load_file
 from validator.x12.segments import SplitSegments, annotate, tokenize
 
@@ -74,7 +75,7 @@ def test_split_segments_are_split_once_and_shared_across_threads(tmp_path):
 def test_findings_do_not_depend_on_rule_scheduling(tmp_path):
     broken = BODY_837P.format(claim="A1").replace("N4*DALLAS*TX*752014321", "N4*DALLAS*XX*75201")
     path = write_edi(tmp_path, edi(interchange(transaction(body=broken), transaction("0002", claim="A1"))))
-    runs = [check([path], load(), Selection(), {"ig": False}).findings for _ in range(3)]
+    runs = [check([path], load(), Selection(), RunOptions()).findings for _ in range(3)]
     assert runs[0].height > 0
     for other in runs[1:]:
         assert other.equals(runs[0])
@@ -91,16 +92,18 @@ def test_envelope_rules_still_see_every_segment(tmp_path):
 def test_overlapped_check_equals_rules_run_after_reading(tmp_path):
     # check() starts the envelope rules before the tables exist; the result must equal
     # reading everything first and then running every rule.
-    from validator.context import Context
-    from validator.engine import run_rules
+    from helpers import registry
+
+    from validator.engine import Plan, run_rules
 
     broken = BODY_837P.format(claim="A1").replace("N4*DALLAS*TX*752014321", "N4*DALLAS*XX*75201")
     segs = interchange(transaction(body=broken), transaction("0002", claim="A1"))
     segs.insert(6, "REF*:*")
     path = write_edi(tmp_path, edi(segs))
-    options = {"ig": False}
+    options = RunOptions()
     overlapped = check([path], load(), Selection(), options).findings
-    sequential = run_rules(Context(read_batch([path]), load(), options), Selection())
+    plan = Plan.build(registry(), load(), Selection(), options)
+    sequential = run_rules(plan, plan.context(read_batch([path])))
     assert {"ENV150", "DUP401"} <= set(overlapped["rule"])
     assert overlapped.equals(sequential)
 
@@ -109,7 +112,7 @@ def test_json_pieces_keep_row_order(tmp_path):
     from validator.output import json_report
 
     df = pl.DataFrame({"n": list(range(95))})
-    text = b"".join(json_report._pieces(df, rows=10))
+    text = b"".join(json_report._pieces(df, {}, rows=10))
     assert text == json_report._array(df)
 
 

@@ -186,13 +186,21 @@ def test_show_phi_opts_in_and_says_so(result):
 
 def test_kp_panel_data_when_present(result):
     data = data_of(render(with_kp(result)))
-    assert data["c"]["kp"][:4] == ["member", "source", "product", "region"]
+    (panel,) = data["c"]["panels"]
+    assert panel["title"] == "Kaiser Permanente member" and panel["flag"] == "kp.member"
+    assert [f["name"] for f in panel["fields"]][:3] == ["source", "product", "region"]
+    assert [f["label"] for f in panel["fields"]][:3] == ["Identified by", "Product", "Region"]
+    assert panel["fields"][-1] == {"name": "phone", "label": "Eligibility & benefits", "col": "kp.phone"}
+    assert panel["absent"] == ["Kaiser Permanente", "not a KP member"]
+    assert panel["extras"] == {"phone": "888.831.0761"}  # [kp] phone of the ruleset
     c = claim(data, "BAD0001")
-    assert c["kp_member"] is True and c["kp_product"] == "PPO" and c["kp_region"] == "NCAL"
-    assert c["kp_expected_payer_id"] == "62308"
-    assert c["kp_phone"] == "888.831.0761"
-    assert "Chattanooga" in c["kp_expected_payer_address"]
-    assert claim(data, "BAD0002")["kp_member"] is False
+    assert c["kp.member"] is True and c["kp.product"] == "PPO" and c["kp.region"] == "NCAL"
+    assert c["kp.expected_payer_id"] == "62308"
+    assert c["kp.phone"] == "888.831.0761"
+    assert "Chattanooga" in c["kp.expected_payer_address"]
+    assert c["kp.source"] == "payer name" and c["kp.in_kp_state"] == "no"
+    assert c["kp.routed"] == "yes: Cigna PPO network"
+    assert claim(data, "BAD0002")["kp.member"] is False
 
 
 def test_kp_member_claims_without_findings_are_included(result):
@@ -212,8 +220,46 @@ def test_kp_absent_degrades(result):
     res = type(result)(result.batch, result.findings, result.claims.drop("kp", strict=False),
                        result.ruleset, result.inputs, result.started)
     data = data_of(render(res))
-    assert data["c"]["kp"] == []
-    assert not any(k.startswith("kp_") for k in data["c"]["cols"])
+    assert data["c"]["panels"] == []
+    assert not any(k.startswith("kp.") for k in data["c"]["cols"])
+
+
+def test_any_registered_panel_renders_generically(result):
+    """A plugin's panel on another struct column: fields as display text in label order,
+    overrides, extras for missing values, and the claims its flag marks on the page."""
+    import dataclasses
+
+    import polars as pl
+
+    from validator.rules.plugin import Panel
+    from validator.rules.registry import discover
+
+    panel = Panel(column="acme", title="Acme plan", labels={"plan": "Plan", "contact": "Call"},
+                  flag="enrolled", absent=("Acme", "not enrolled"),
+                  display=lambda s: {"plan": s.struct.field("plan").str.to_uppercase()},
+                  extras=lambda rs: {"contact": "555-0100"})
+    registry = dataclasses.replace(discover(), panels={"acme": panel})
+    on = pl.col("claim_id").is_in(["BAD0001", "CLEAN001"])
+    acme = pl.struct(enrolled=on, plan=pl.when(on).then(pl.lit("gold")),
+                     tags=pl.lit(["a", "b"]), visits=pl.lit(3), active=on,
+                     meta=pl.struct(x=pl.lit(1)))
+    res = dataclasses.replace(result, claims=result.claims.with_columns(acme=acme),
+                              registry=registry)
+    data = data_of(render(res))
+    (desc,) = data["c"]["panels"]
+    assert desc["flag"] == "acme.enrolled" and desc["absent"] == ["Acme", "not enrolled"]
+    assert [(f["name"], f["label"], f["col"]) for f in desc["fields"]] == [
+        ("plan", "Plan", "acme.plan"), ("contact", "Call", None), ("tags", "tags", "acme.tags"),
+        ("visits", "visits", "acme.visits"), ("active", "active", "acme.active"),
+        ("meta", "meta", "acme.meta")]
+    assert desc["extras"] == {"contact": "555-0100"}
+    c = claim(data, "CLEAN001")  # no finding, but flagged
+    assert c["acme.enrolled"] is True and c["acme.plan"] == "GOLD" and c["acme.tags"] == "a, b"
+    assert c["acme.visits"] == "3" and c["acme.active"] == "yes" and c["acme.meta"] == '{"x":1}'
+    other = claim(data, "BAD0002")
+    assert other["acme.enrolled"] is False and other["acme.plan"] is None
+    assert other["acme.active"] == "no"
+    assert "acme.plan" in data["c"]["coded"] and not any(k.startswith("kp.") for k in data["c"]["cols"])
 
 
 def test_large_payload_is_compressed(result, monkeypatch):
@@ -310,10 +356,14 @@ def test_glossary_shows_the_severity_of_this_run():
     glossary card says what the findings say, not the registry default."""
     from validator.engine import Selection, check
     from validator.output.html_report import _glossary
-    from validator.ruleset import load
+    from validator.rules.api import RunOptions
+    from validator.rules.registry import discover
+    from validator.ruleset.load import load
 
-    rs = load(str(REPO / "rulesets" / "examples" / "acme-billing.toml"))
+    registry = discover()
+    rs = load(str(REPO / "rulesets" / "examples" / "acme-billing.toml"), registry)
     kp = REPO / "sample_edi" / "kp-837p-scenarios.edi"
-    res = check([kp], rs, Selection.build(rs, select=["KP101"]), {"ig": False})
+    res = check([kp], rs, Selection.build(rs, select=["KP101"]), RunOptions(ig=False),
+                registry=registry)
     assert set(res.findings["severity"]) == {"error"}
     assert [(g["code"], g["severity"]) for g in _glossary(res)] == [("KP101", "error")]

@@ -40,7 +40,7 @@ def test_100k_findings_report_size_and_write_time(variant, tmp_path):
                         result.started, result.elapsed)
     out = tmp_path / "large.html"
     t0 = time.perf_counter()
-    WRITERS["html"].write(result, out, {})
+    WRITERS["html"].write(result, out)
     elapsed = time.perf_counter() - t0
     size = out.stat().st_size
     print(f"\n100k-claims HTML report ({variant}, {result.findings.height:,} findings): "

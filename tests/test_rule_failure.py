@@ -7,22 +7,21 @@ import dataclasses
 import json
 
 import pytest
-from helpers import SAMPLE_CLAIMS, SAMPLES, run_cli
+from helpers import SAMPLE_CLAIMS, SAMPLES, all_rules, run_cli
 
-from validator.output.writers import reserve_names
-from validator.rules.registry import REGISTRY, load_all
+from validator.output.atomic import reserve_names
+from validator.rules.api import Annotator
 
 ARGS = ["check", "--format", "json", "--no-ig", str(SAMPLES / "kp-837p-scenarios.edi")]
 
 
 @pytest.fixture
 def broken_rule(monkeypatch):
-    load_all()
-
     def boom(ctx):
         raise ValueError("simulated defect\nsecond line")
 
-    monkeypatch.setitem(REGISTRY, "SIT401", dataclasses.replace(REGISTRY["SIT401"], check=boom))
+    rules = all_rules()
+    monkeypatch.setitem(rules, "SIT401", dataclasses.replace(rules["SIT401"], check=boom))
 
 
 def test_failed_rule_is_reported_and_others_still_run(broken_rule):
@@ -60,15 +59,13 @@ def test_failed_rule_still_writes_report_files(broken_rule, tmp_path):
 def test_failed_annotator_is_contained_like_a_rule(monkeypatch, tmp_path, chunk_size):
     # The annotator behind each claim's ``kp`` object raises: INT001 per file, exit 2, every
     # rule's findings and every claim still in the output (``kp`` null), no file lost.
-    from validator.rules import registry
-
-    load_all()
+    from validator.rules.registry import discover
 
     def kp_annotation(ctx):
         raise RuntimeError("simulated annotator defect")
 
-    monkeypatch.setattr(registry, "ANNOTATORS", [kp_annotation])
-    monkeypatch.setattr("validator.engine.ANNOTATORS", [kp_annotation])
+    monkeypatch.setattr(discover(), "annotators",
+                        [Annotator("kp_annotation", "kp", kp_annotation, compact="member")])
     code, out, err = run_cli(["check", "--format", "json", "--no-ig", "--chunk-size", chunk_size,
                               str(SAMPLES)])
     assert code == 2 and "Traceback" not in err and "kp_annotation" in err
@@ -83,16 +80,15 @@ def test_failed_annotator_is_contained_like_a_rule(monkeypatch, tmp_path, chunk_
 def test_rule_failing_on_one_chunk_only_still_exits_2(monkeypatch):
     # KP100 finds claims in the first chunk and fails on the second: its merged findings
     # start with real ones, and the run must still count as failed.
-    load_all()
-    real = REGISTRY["KP100"].check
+    rules = all_rules()
+    real = rules["KP100"].check
 
     def sometimes(ctx):
         if "kp-837p-scenarios.edi" not in ctx.batch.files["path"][0]:
             raise ValueError("simulated defect")
         return real(ctx)
 
-    monkeypatch.setitem(REGISTRY, "KP100", dataclasses.replace(REGISTRY["KP100"],
-                                                               check=sometimes))
+    monkeypatch.setitem(rules, "KP100", dataclasses.replace(rules["KP100"], check=sometimes))
     files = [str(SAMPLES / "kp-837p-scenarios.edi"), str(SAMPLES / "kp-837i-scenarios.edi")]
     code, out, err = run_cli(["check", "--format", "json", "--no-ig", "--chunk-size", "1",
                               *files])

@@ -10,11 +10,11 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+from helpers import all_rules, registry
 
 from tests import ruleset_helpers as H
 from validator.cli import main
-from validator.rules.registry import load_all
-from validator.ruleset_testing import collect_cases, run_case
+from validator.tools.cases import collect_cases, run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESETS = ROOT / "rulesets"
@@ -27,13 +27,13 @@ def invoke(*args: str):
 
 @pytest.mark.parametrize("case", KP_CASES, ids=[p.stem for p in KP_CASES])
 def test_shipped_kp_cigna_case(case):
-    res = run_case(case, load_all())
+    res = run_case(case, registry())
     assert res.status == "pass", "\n".join(res.diffs)
     assert res.ruleset == "kp-cigna" and res.claims > 0
 
 
 def test_every_kp_rule_fires_and_stays_silent_in_the_shipped_cases():
-    kp_codes = {c for c in load_all() if c.startswith("KP")}
+    kp_codes = {c for c in all_rules() if c.startswith("KP")}
     fired: set[str] = set()
     silent: set[str] = set()
     for case in KP_CASES:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import load_ruleset as load
 
 from validator.cli import main
-from validator.ruleset import RulesetError, load
+from validator.ruleset.model import RulesetError
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "rulesets" / "kp-cigna.toml"
@@ -165,7 +166,7 @@ def test_shipped_rulesets_travel_as_package_data():
     import tomllib
 
     import validator
-    from validator.ruleset import SHIPPED_DIR
+    from validator.rules.builtin import SHIPPED_DIR
 
     packaged = Path(validator.__file__).resolve().parent / "rulesets"
     assert (packaged / "kp-cigna.toml").is_file() and SHIPPED_DIR == packaged.resolve()

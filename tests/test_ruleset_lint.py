@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import load_ruleset as load
+from helpers import registry
 
 from validator.cli import main
-from validator.rules.registry import load_all
-from validator.ruleset import RulesetError, load
-from validator.ruleset_lint import lint
+from validator.ruleset.model import RulesetError
+from validator.tools.lint import lint
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "rulesets" / "kp-cigna.toml"
@@ -26,7 +27,7 @@ def write(tmp_path: Path, text: str, name: str = "office.toml") -> Path:
 
 
 def problems(path: Path):
-    return lint([path], load_all()).problems
+    return lint([path], registry()).problems
 
 
 def line_of(text: str, needle: str) -> int:
@@ -175,7 +176,7 @@ def test_problems_in_a_parent_name_the_parent_file(tmp_path):
 
 
 def test_shipped_rulesets_are_clean():
-    result = lint([ROOT / "rulesets"], load_all())
+    result = lint([ROOT / "rulesets"], registry())
     assert result.problems == []
     names = {f.name for f in result.files}
     assert {"kp-cigna.toml", "acme-billing.toml"} <= names
@@ -207,10 +208,10 @@ def test_folder_lint_skips_tests_folders(tmp_path):
     write(tmp_path, CHILD)
     (tmp_path / "tests" / "office").mkdir(parents=True)
     write(tmp_path / "tests" / "office", '[case]\nedi = "x.edi"\n[claims]\n', "case.toml")
-    result = lint([tmp_path], load_all())
+    result = lint([tmp_path], registry())
     assert [f.name for f in result.files] == ["office.toml"] and result.problems == []
     # The tests/ folder itself named: its case files are not rulesets either.
-    assert lint([tmp_path / "tests"], load_all()).files == []
+    assert lint([tmp_path / "tests"], registry()).files == []
 
 
 def test_load_refuses_a_broken_ruleset_naming_the_key(tmp_path):

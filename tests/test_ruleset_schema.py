@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 
-from validator.rules.registry import load_all
-from validator.ruleset_schema import (
+from helpers import all_rules as load_all
+
+from validator.ruleset.schema import (
     AnyOf,
     Date,
     Field,
@@ -20,7 +21,7 @@ from validator.ruleset_schema import (
     format_path,
     suggest,
 )
-from validator.ruleset_toml import TomlIndex, dumps, syntax_position
+from validator.ruleset.toml import TomlIndex, dumps, syntax_position
 
 
 def run(spec, value, registry=None):

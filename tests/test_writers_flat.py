@@ -13,9 +13,10 @@ import pytest
 
 from tests.report_helpers import XSS_IMG, XSS_SCRIPT, run, with_kp, write_batch
 from validator.output import json_report
+from validator.output.atomic import _umask
 from validator.output.flat import findings_table
-from validator.output.tables import FINDING_COLUMNS
-from validator.output.writers import WRITERS, _umask
+from validator.output.views import FINDING_COLUMNS
+from validator.output.writers import WRITERS
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def result(tmp_path_factory):
 
 
 def _write(fmt: str, result, path: Path) -> Path:
-    WRITERS[fmt].write(result, path, {})
+    WRITERS[fmt].write(result, path)
     return path
 
 

@@ -82,9 +82,10 @@ def kp100_payer_id(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks the payer ID (2010BB NM109) of a Kaiser Permanente member's claim: claims for
-    self-funded plans go to Kaiser Permanente Insurance Company (payer ID 94320), all other
-    claims to Cigna Medical Claims (payer ID 62308). Not raised when the member's region is
-    excluded from the Cigna route (KP120), nor for an insured plan's care inside a KP state
+    self-funded plans go to {{ kp.routes["self-funded"].payer_name }} (payer ID
+    {{ kp.routes["self-funded"].payer_id }}), all other claims to {{ kp.routes.insured.payer_name }}
+    (payer ID {{ kp.routes.insured.payer_id }}). Not raised when the member's region is excluded
+    from the Cigna route (KP120), nor for an insured plan's care inside a KP state
     (that is billed to Kaiser Permanente; KP130 reports such claims sent to Cigna).
 
     ## Why is this bad?
@@ -93,14 +94,18 @@ def kp100_payer_id(ctx: Context) -> pl.DataFrame:
 
     ## Example
     An insured KP HMO member's emergency claim sent with `NM1*PR*2*KAISER*****PI*12345`, or a
-    self-funded plan's claim sent to Cigna's 62308.
+    self-funded plan's claim sent to Cigna's {{ kp.routes.insured.payer_id }}.
 
     ## How to fix
-    Send insured plans' claims to Cigna Medical Claims, P.O. Box 188061, Chattanooga, TN
-    37422-8061, payer ID 62308; self-funded plans' claims to Kaiser Permanente Insurance Company
-    Claims Administrator, P.O. Box 30547, Salt Lake City, UT 84130-0547, payer ID 94320. If a
-    plan is self-funded, say so in SBR04 (`SELF-FUNDED`, `ASO`) or in the `--members` roster.
-    Verify eligibility at 888.831.0761.
+    Send insured plans' claims to {{ kp.routes.insured.payer_name }}, {{ kp.routes.insured.address }},
+    {{ kp.routes.insured.city }}, {{ kp.routes.insured.state }} {{ kp.routes.insured.zip }}, payer ID
+    {{ kp.routes.insured.payer_id }}; self-funded plans' claims to
+    {{ kp.routes["self-funded"].payer_name }}, {{ kp.routes["self-funded"].address }},
+    {{ kp.routes["self-funded"].city }}, {{ kp.routes["self-funded"].state }}
+    {{ kp.routes["self-funded"].zip }}, payer ID {{ kp.routes["self-funded"].payer_id }}. If a plan
+    is self-funded, say so in SBR04
+    (`{{ kp.identify.self_funded | join("`, `") }}`) or in the `--members` roster. Verify
+    eligibility at {{ kp.phone }}.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -147,12 +152,16 @@ def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     address sends them to the wrong place.
 
     ## Example
-    `N3*PO BOX 740800~N4*ATLANTA*GA*30374~` on a claim for Cigna payer ID 62308.
+    `N3*PO BOX 740800~N4*ATLANTA*GA*30374~` on a claim for Cigna payer ID
+    {{ kp.routes.insured.payer_id }}.
 
     ## How to fix
-    Use Cigna Medical Claims, P.O. Box 188061, Chattanooga, TN 37422-8061 (payer ID 62308), or
-    for self-funded plans Kaiser Permanente Insurance Company Claims Administrator, P.O. Box
-    30547, Salt Lake City, UT 84130-0547 (payer ID 94320).
+    Use {{ kp.routes.insured.payer_name }}, {{ kp.routes.insured.address }}, {{ kp.routes.insured.city }},
+    {{ kp.routes.insured.state }} {{ kp.routes.insured.zip }} (payer ID {{ kp.routes.insured.payer_id }}),
+    or for self-funded plans {{ kp.routes["self-funded"].payer_name }},
+    {{ kp.routes["self-funded"].address }}, {{ kp.routes["self-funded"].city }},
+    {{ kp.routes["self-funded"].state }} {{ kp.routes["self-funded"].zip }} (payer ID
+    {{ kp.routes["self-funded"].payer_id }}).
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -206,9 +215,10 @@ def kp110_effective_date(ctx: Context) -> pl.DataFrame:
     ## What it does
     Compares the claim's earliest service date (line or claim DTP*472, or the 837I statement
     period DTP*434) with the date the member's product gained access to Cigna's PPO network:
-    HMO and EPO 2022-08-01, POS 2-Tier 2022-10-01, PPO and POS 3-Tier 2023-01-01. When the
-    product is unknown, with the earliest date it could have (a POS plan of unknown tier:
-    2022-10-01; no product: 2022-08-01). Care outside KP states only.
+    {% for p in kp.products.values() %}{{ p.name }} {{ p.effective }}{{ ", " if not loop.last }}{% endfor %}.
+    When the product is unknown, with the earliest date it could have (a POS plan of unknown
+    tier: {{ [kp.products.POS2.effective, kp.products.POS3.effective] | min }}; no product:
+    {{ kp.products.values() | map(attribute="effective") | min }}). Care outside KP states only.
 
     ## Why is this bad?
     Services before that date are not covered by the Cigna arrangement; the claim is denied.
@@ -218,7 +228,7 @@ def kp110_effective_date(ctx: Context) -> pl.DataFrame:
 
     ## How to fix
     Check the service dates. If they are right, the claim is not payable through Cigna: verify
-    the member's eligibility and benefits at 888.831.0761 and bill as Kaiser Permanente
+    the member's eligibility and benefits at {{ kp.phone }} and bill as Kaiser Permanente
     instructs.
     """
     cfg, m = _kp(ctx)
@@ -247,9 +257,11 @@ def kp110_effective_date(ctx: Context) -> pl.DataFrame:
 def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    Reports claims sent to Cigna (the insured route's payer ID, 62308) for insured KP members
-    whose region has no Cigna route for their product: Washington for every insured product,
-    Northwest for PPO and POS 3-Tier. Self-funded plans are routed for all regions. A claim
+    Reports claims sent to Cigna (the insured route's payer ID, {{ kp.routes.insured.payer_id }}) for
+    insured KP members whose region has no Cigna route for their product:
+    {% for r in kp.regions.values() if r.excluded_insured_products -%}
+    {{ r.name }} for {{ r.excluded_insured_products | join(", ") }}{{ "; " if not loop.last }}
+    {%- else %}none in this ruleset{% endfor %}. Self-funded plans are routed for all regions. A claim
     sent elsewhere is not reported (where it belongs is for Kaiser Permanente to say), nor is
     care inside a KP state (KP130).
 
@@ -257,11 +269,11 @@ def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
     Cigna does not process these members' claims; a claim sent there is denied.
 
     ## Example
-    `SBR*P*18**KAISER NORTHWEST PPO*****CI~` on a claim to payer ID 62308.
+    `SBR*P*18**KAISER NORTHWEST PPO*****CI~` on a claim to payer ID {{ kp.routes.insured.payer_id }}.
 
     ## How to fix
     Do not send the claim to Cigna. Verify the member's eligibility and where to send the
-    claim at 888.831.0761 (or as the member's ID card instructs).
+    claim at {{ kp.phone }} (or as the member's ID card instructs).
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -285,10 +297,11 @@ def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
 def kp130_kp_state(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    For insured KP members, reports claims sent to Cigna (the insured route's payer ID, 62308)
-    whose service facility (2310C/2310E N4) or, without one, billing provider (2010AA N4) is
-    in a Kaiser Permanente state: CA, CO, DC, GA, HI, MD, OR, VA or WA. Such claims sent
-    elsewhere (to Kaiser Permanente) are not reported, and no other KP rule checks them.
+    For insured KP members, reports claims sent to Cigna (the insured route's payer ID,
+    {{ kp.routes.insured.payer_id }}) whose service facility (2310C/2310E N4) or, without one,
+    billing provider (2010AA N4) is in a Kaiser Permanente state: {{ kp.kp_states | join(", ") }}.
+    Such claims sent elsewhere (to Kaiser Permanente) are not reported, and no other KP rule
+    checks them.
 
     ## Why is this bad?
     The Cigna PPO network arrangement covers care outside KP states only; care inside them is
@@ -299,7 +312,7 @@ def kp130_kp_state(ctx: Context) -> pl.DataFrame:
 
     ## How to fix
     Check the service facility address. If the care was given in a KP state, send the claim
-    to Kaiser Permanente as the member's ID card instructs; eligibility: 888.831.0761.
+    to Kaiser Permanente as the member's ID card instructs; eligibility: {{ kp.phone }}.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -325,13 +338,15 @@ def kp130_kp_state(ctx: Context) -> pl.DataFrame:
 def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    For KP HMO, EPO and POS 2-Tier members treated outside KP states, reports claims with
-    nothing that marks them as emergency or urgent care: no place of service 20 or 23
+    For KP {{ kp.products.values() | selectattr("emergency_only") | map(attribute="name") | join(", ") }}
+    members treated outside KP states, reports claims with nothing that marks them as emergency
+    or urgent care: no place of service {{ kp.emergency.places_of_service | join(" or ") }}
     (CLM05-1 or SV105), no 837P line with the emergency indicator SV109 = Y, no emergency
-    procedure (99281–99285 emergency department visits, 99291/99292 critical care,
-    S9083/S9088 urgent care, A0427/A0429 emergency ambulance), no 837I admission type
-    (CL101) 1, 2 or 5 (emergency, urgent, trauma), and no revenue code 0450–0459, 0516 or
-    0526. The code lists live in the ruleset (`[kp.emergency]`); they are this tool's reading
+    procedure (emergency department visits, critical care, urgent care, emergency ambulance:
+    {{ kp.emergency.procedures | join(", ") }}), no 837I emergency, urgent or trauma admission
+    type (CL101: {{ kp.emergency.admission_types | join(", ") }}), and no revenue code
+    {{ kp.emergency.revenue_codes | join(", ") }}. The code lists live in the ruleset
+    (`[kp.emergency]`); they are this tool's reading
     of "emergency and urgent care", not a list published by Kaiser Permanente or Cigna.
 
     ## Why is this bad?
@@ -344,7 +359,7 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
     ## How to fix
     If the care was emergency or urgent, code it so (place of service, the line's emergency
     indicator SV109 = Y, E/M code, admission type, revenue code). Otherwise verify benefits
-    at 888.831.0761 and bill Kaiser Permanente.
+    at {{ kp.phone }} and bill Kaiser Permanente.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -379,9 +394,9 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
 def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
-    For KP HMO, EPO and POS 2-Tier members treated outside KP states, reports a patient amount
-    paid greater than zero: 837P AMT*F5 (2300), 837I value code FC (patient paid amount) in
-    HI*BE.
+    For KP {{ kp.products.values() | rejectattr("upfront_cost_share") | map(attribute="name") | join(", ") }}
+    members treated outside KP states, reports a patient amount paid greater than zero: 837P
+    AMT*F5 (2300), 837I value code FC (patient paid amount) in HI*BE.
 
     ## Why is this bad?
     These members owe nothing until Cigna prices the claim and Kaiser Permanente pays it;
@@ -392,7 +407,7 @@ def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
 
     ## How to fix
     Refund the amount collected and remove AMT*F5 or the FC value code (or send 0); bill any
-    cost share after the claim is paid. Questions: 888.831.0761.
+    cost share after the claim is paid. Questions: {{ kp.phone }}.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -438,7 +453,7 @@ def kp160_product_unknown(ctx: Context) -> pl.DataFrame:
     `SBR*P*18**KAISER CO POS*****CI~` (2-Tier or 3-Tier?).
 
     ## How to fix
-    Verify eligibility and benefits at 888.831.0761, then name the product in SBR04 (HMO, EPO,
+    Verify eligibility and benefits at {{ kp.phone }}, then name the product in SBR04 (HMO, EPO,
     POS 2-Tier, POS 3-Tier, PPO) or list the member in the `--members` roster.
     """
     cfg, m = _kp(ctx)
@@ -469,14 +484,17 @@ def kp161_region_unknown(ctx: Context) -> pl.DataFrame:
     `INSURANCE CO`, `HI DEDUCTIBLE`), in which case none is taken.
 
     ## Why is this bad?
-    Washington's plans and Northwest's PPO and POS 3-Tier plans are excluded from the Cigna
-    route; without the region that exclusion (KP120) cannot be checked.
+    Insured plans of some regions are excluded from the Cigna route
+    ({% for r in kp.regions.values() if r.excluded_insured_products -%}
+    {{ r.name }} for {{ r.excluded_insured_products | join(", ") }}{{ "; " if not loop.last }}
+    {%- else %}none in this ruleset{% endfor %}); without the region that exclusion (KP120)
+    cannot be checked.
 
     ## Example
     `SBR*P*18**KAISER HMO*****HM~`
 
     ## How to fix
-    Verify the member's region at 888.831.0761 and name it in SBR04 (e.g. `KAISER NCAL HMO`)
+    Verify the member's region at {{ kp.phone }} and name it in SBR04 (e.g. `KAISER NCAL HMO`)
     or list the member in the `--members` roster.
     """
     cfg, m = _kp(ctx)

@@ -27,7 +27,8 @@ from markupsafe import Markup, escape
 from .. import __version__
 from ..engine.result import Result
 from ..rules.api import Rule
-from ..rules.registry import discover
+from ..rules.plugin import Panel
+from ..rules.registry import Registry, discover
 from . import phi
 from .views import files_view, findings_view, summary
 
@@ -36,18 +37,14 @@ SEVERITIES = ("error", "warning", "info")
 CHART_BARS = 12
 # Data blocks larger than this are embedded deflated and base64-encoded (about 4x smaller).
 COMPRESS_ABOVE = 1_000_000
-# Claim columns the claim panel reads (annotator columns such as ``kp`` come along).
+# Claim columns the claim panel reads (the struct columns of the plugins' panels come along).
 CLAIM_PANEL_COLUMNS = (
     "claim_key", "file_id", "st_key", "claim_id", "transaction_type", "segment_index",
     "total_charge", "status", "patient_is_subscriber", "patient_last", "patient_first",
     "patient_birth", "subscriber_last", "subscriber_first", "subscriber_birth", "member_id",
     "payer_name", "payer_id", "plan_name", "claim_filing", "billing_name", "billing_npi",
-    "facility_state", "billing_state", "service_date_from", "service_date_to", "kp",
+    "facility_state", "billing_state", "service_date_from", "service_date_to",
 )
-# kp struct fields shown in the claim panel, in this order (others follow as they come).
-KP_FIELDS = ("member", "source", "product", "region", "funding", "service_state", "in_kp_state",
-             "routed", "expected_payer_id", "expected_payer_name", "expected_payer_address",
-             "appeals", "phone")
 
 
 @cache
@@ -121,8 +118,11 @@ def _envelope_rules(result: Result, claims: pl.DataFrame) -> pl.DataFrame:
 
 def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
                     file_ids: pl.Series) -> dict[str, Any]:
-    """Columnar claim panel data for the claims in ``keys`` (in that order)."""
+    """Columnar claim panel data for the claims in ``keys`` (in that order), with the
+    columns and descriptions of the plugins' panels (see :func:`_panel_columns`)."""
+    panels = _panels(result)
     wanted = [col for col in CLAIM_PANEL_COLUMNS if col in result.claims.columns]
+    wanted += [p.column for p in panels if p.column not in wanted]
     c = pl.DataFrame({"claim_key": keys}).join(result.claims.select(wanted), on="claim_key",
                                                how="left", maintain_order="left")
     subscriber_is_patient = pl.col("patient_is_subscriber").fill_null(False) | (
@@ -160,28 +160,76 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
                                   pl.col("service_date_to").dt.to_string("%Y-%m-%d")],
                                  separator=" – ")),
     )
-    kp_fields: list[str] = []
-    if "kp" in c.columns and isinstance(c.schema["kp"], pl.Struct):
-        fields = {f.name: f.dtype for f in c.schema["kp"].fields}
-        kp_fields = [n for n in KP_FIELDS if n in fields] + [n for n in fields if n not in KP_FIELDS]
-        kp_cols = []
-        for name in kp_fields:
-            col = pl.col("kp").struct.field(name)
-            dtype = fields[name]
-            if isinstance(dtype, pl.Struct):
-                col = col.struct.json_encode()
-            elif isinstance(dtype, pl.List | pl.Array):
-                col = col.cast(pl.List(pl.String)).list.join(", ")
-            elif dtype != pl.Boolean:
-                col = col.cast(pl.String)
-            kp_cols.append(col.alias("kp_" + name))
-        out = out.with_columns(c.select(kp_cols))
-    # Repeated strings (payer, plan, provider, masked names, the KP appeal address…) are
-    # stored once in ``CS``; those columns hold indices into it (-1 = null).
+    described = []
+    for panel in panels:
+        cols, desc = _panel_columns(panel, c, result)
+        out = out.with_columns(cols)
+        described.append(desc)
+    # Repeated strings (payer, plan, provider, masked names, panel texts such as an appeal
+    # address…) are stored once in ``CS``; those columns hold indices into it (-1 = null).
     coded = [n for n, t in out.schema.items() if t == pl.String and n != "id"]
     table = _table([out[n] for n in coded])
     payload = {n: (_codes(out[n], table) if n in coded else out[n]) for n in out.columns}
-    return {"cols": payload, "CS": table, "coded": coded, "kp": kp_fields}
+    return {"cols": payload, "CS": table, "coded": coded, "panels": described}
+
+
+def _panels(result: Result) -> list[Panel]:
+    """The registered panels whose struct column the run's claims carry."""
+    registry: Registry = result.registry or discover()
+    return [p for col, p in registry.panels.items()
+            if isinstance(result.claims.schema.get(col), pl.Struct)]
+
+
+def _as_text(s: pl.Series) -> pl.Series:
+    """A panel field as display text: yes/no, lists joined by ", ", structs as JSON."""
+    if s.dtype == pl.Boolean:
+        return pl.select(pl.when(s).then(pl.lit("yes")).when(s.not_()).then(pl.lit("no"))
+                         .otherwise(pl.lit(None, pl.String)).alias(s.name)).to_series()
+    if isinstance(s.dtype, pl.Struct):
+        return s.struct.json_encode()
+    if isinstance(s.dtype, pl.List | pl.Array):
+        return s.cast(pl.List(pl.String)).list.join(", ")
+    return s.cast(pl.String)
+
+
+def _panel_columns(panel: Panel, c: pl.DataFrame,
+                   result: Result) -> tuple[list[pl.Series], dict[str, Any]]:
+    """The page columns of ``panel`` for the claims of ``c`` (named ``<column>.<field>``:
+    the flag as a boolean, the other fields as display text) and its description."""
+    struct = pl.col(panel.column)
+    types = {f.name: f.dtype for f in c.schema[panel.column].fields}
+    extras = {k: v for k, v in (panel.extras(result.ruleset) if panel.extras else {}).items()
+              if v is not None}
+    names = ([n for n in panel.labels if n in types or n in extras]
+             + [n for n in types if n not in panel.labels]
+             + [n for n in extras if n not in panel.labels and n not in types])
+    names = [n for n in names if n != panel.flag]
+    overrides = dict(panel.display(struct)) if panel.display else {}
+    present = [n for n in names if n in types]
+    exprs = [overrides.get(n, struct.struct.field(n)).alias(f"{panel.column}.{n}") for n in present]
+    cols = [_as_text(s) for s in c.select(exprs).iter_columns()] if exprs else []
+    flag = None
+    if _has_flag(panel, result.claims):
+        flag = f"{panel.column}.{panel.flag}"
+        cols.insert(0, c.select(struct.struct.field(panel.flag).alias(flag)).to_series())
+    fields = [{"name": n, "label": panel.labels.get(n, n.replace("_", " ")),
+               "col": f"{panel.column}.{n}" if n in types else None} for n in names]
+    return cols, {"title": panel.title, "fields": fields, "flag": flag,
+                  "absent": list(panel.absent) if panel.absent else None, "extras": extras}
+
+
+def _has_flag(panel: Panel, claims: pl.DataFrame) -> bool:
+    """Whether ``panel``'s struct column carries its boolean flag field."""
+    fields = {f.name: f.dtype for f in claims.schema[panel.column].fields}
+    return panel.flag is not None and fields.get(panel.flag) == pl.Boolean
+
+
+def _flagged(result: Result) -> pl.Series:
+    """Keys of the claims a panel's flag marks (the page shows them even without findings)."""
+    claims = result.claims
+    keys = [claims.filter(pl.col(p.column).struct.field(p.flag).fill_null(False))["claim_key"]
+            for p in _panels(result) if _has_flag(p, claims)]
+    return pl.concat(keys) if keys else claims["claim_key"].head(0)
 
 
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
@@ -191,12 +239,8 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     files = result.batch.files.sort("file_id")
     file_ids = files["file_id"]
     rules = f["rule"].unique().sort()
-    # Claims the page can show: those with findings, plus every claim of a KP member.
-    keys = f["claim_key"].drop_nulls().unique(maintain_order=True)
-    kp_type = result.claims.schema.get("kp")
-    if isinstance(kp_type, pl.Struct) and "member" in [x.name for x in kp_type.fields]:
-        kp = result.claims.filter(pl.col("kp").struct.field("member").fill_null(False))
-        keys = pl.concat([keys, kp["claim_key"]]).unique(maintain_order=True)
+    # Claims the page can show: those with findings, plus every claim a panel flags.
+    keys = pl.concat([f["claim_key"].drop_nulls(), _flagged(result)]).unique(maintain_order=True)
     claim_rows = result.claims.select("claim_key", "file_id", "segment_index").join(
         pl.DataFrame({"claim_key": keys}), on="claim_key", how="semi").sort(
         "file_id", "segment_index")
@@ -227,15 +271,7 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
             "fnd": _codes(f["found"], strings),
         },
         "c": _claims_payload(result, keys, show_phi, file_ids),
-        "phone": _phone(result),
     }
-
-
-def _phone(result: Result) -> str | None:
-    """The KP eligibility phone (``[kp] phone`` of the ruleset), shown on KP claim panels
-    when the ``kp`` column does not carry it."""
-    phone = result.ruleset.section("kp").get("phone")
-    return phone if isinstance(phone, str) else None
 
 
 # -- server-rendered parts ----------------------------------------------------------------

@@ -14,6 +14,7 @@ A rule's docstring is its documentation, written like ruff's: ``## What it does`
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from typing import Any
 
 import jinja2
 import polars as pl
+from jinja2 import meta as jinja2meta
 
 from ..model.batch import Batch
 from ..model.chunking import CHUNK_BYTES
@@ -88,8 +90,11 @@ class Rule:
         return (self.code, *self.raises)
 
     def render(self, ruleset: Ruleset | None) -> str:
-        """The docs with the ruleset's facts filled in (as written without a ruleset)."""
-        if ruleset is None or "{{" not in self.doc:
+        """The docs with the ruleset's facts filled in; as written without a ruleset or when
+        the ruleset lacks a section they quote (a key missing inside a section is an error)."""
+        if ruleset is None or ("{{" not in self.doc and "{%" not in self.doc):
+            return self.doc
+        if not _quoted_sections(self.doc) <= set(ruleset.data):
             return self.doc
         return _DOCS.from_string(self.doc).render(ruleset.data)
 
@@ -113,6 +118,12 @@ class Rule:
 # (a test renders every rule's docs against the shipped rulesets).
 _DOCS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
                            keep_trailing_newline=True)
+
+
+@functools.cache
+def _quoted_sections(doc: str) -> frozenset[str]:
+    """The ruleset sections (top-level names) a doc template quotes."""
+    return frozenset(jinja2meta.find_undeclared_variables(_DOCS.parse(doc)))
 
 
 def rule(code: str, title: str, *, severity: str, snip: int, family: str,

@@ -1,6 +1,6 @@
 """Rulesets that extend each other: read the ``extends`` chain, check each file, merge.
 
-``[ruleset] extends = "kp-cigna"`` names a parent: a ruleset name (a ``<name>.toml`` beside
+``[ruleset] extends = "payer-base"`` names a parent: a ruleset name (a ``<name>.toml`` beside
 the file, else a shipped ruleset) or a path relative to the file. Merging, parent first:
 
 * tables merge key by key, recursively; a child's scalar or list replaces the parent's;

@@ -38,7 +38,7 @@ class Ruleset:
 
 
 def resolve(name_or_path: str, dirs: Iterable[Path] = ()) -> Path:
-    """A shipped ruleset by name (``kp-cigna``, found in ``dirs``) or a path to a TOML file."""
+    """A shipped ruleset by name (found in ``dirs``) or a path to a TOML file."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():

@@ -29,7 +29,7 @@
 
   function start(D) {
   var F = D.f, S = D.S, SEV = D.sev, N = F.rule.length;
-  var C = D.c.cols, CS = D.c.CS, KP = D.c.kp, CODED = {};
+  var C = D.c.cols, CS = D.c.CS, PANELS = D.c.panels, CODED = {};
   D.c.coded.forEach(function (n) { CODED[n] = 1; });
   // A claim field (coded columns hold indices into the claims' string table CS).
   function cv(name, ci) {
@@ -175,33 +175,23 @@
     dl.appendChild(el("dt", null, label));
     dl.appendChild(el("dd", cls || null, value));
   }
-  var KP_LABELS = { source: "Identified by", product: "Product", region: "Region", funding: "Funding",
-    service_state: "Care given in", in_kp_state: "Inside a KP state", routed: "Route applies",
-    expected_payer_id: "Expected payer ID", expected_payer_name: "Expected payer",
-    expected_payer_address: "Mail claims to", appeals: "Appeals / disputes", phone: "Eligibility & benefits" };
-  var SOURCES = { roster: "member roster", payer_id: "payer ID", payer_name: "payer name", plan_name: "plan name (SBR04)" };
-  function kpBox(ci) {
-    if (!KP.length) return null;
-    var member = cv("kp_member", ci);
-    if (member === null || member === undefined) return null;
-    if (!member) return null;
-    var box = el("div", "kpbox");
-    box.appendChild(el("h4", null, "Kaiser Permanente member"));
-    var dl = el("dl", "kv"), phone = null;
-    KP.forEach(function (name) {
-      if (name === "member") return;
-      var v = cv("kp_" + name, ci);
-      if (name === "phone") { phone = v; return; }
-      if (name === "source" && v) v = SOURCES[v] || v;
-      if (name === "routed" && v === false) {
-        v = cv("kp_in_kp_state", ci) ? "no: care inside a Kaiser Permanente state is billed to Kaiser Permanente, not Cigna"
-          : "no: the member's region is excluded from the Cigna route; verify where to send the claim";
-      } else if (name === "routed" && v === true) {
-        v = cv("kp_funding", ci) === "self-funded" ? "yes: self-funded plan, claims to KPIC" : "yes: Cigna PPO network";
-      }
-      kv(dl, KP_LABELS[name] || name.replace(/_/g, " "), v === true ? "yes" : v === false ? "no" : v);
-    });
-    kv(dl, KP_LABELS.phone, phone || D.phone, "phone");
+  // Annotator panels (registered by plugins): a titled box of a struct column's fields on
+  // the claims its flag marks; D.c.panels describes each (see html_report._panel_columns).
+  function panelValue(panel, field, ci) {
+    var v = field.col ? cv(field.col, ci) : null;
+    if (v === null || v === undefined || v === "") v = panel.extras[field.name];
+    return v;
+  }
+  function panelShown(panel, ci) {
+    if (panel.flag) return cv(panel.flag, ci) === true;
+    return panel.fields.some(function (f) { var v = f.col ? cv(f.col, ci) : null; return v !== null && v !== ""; });
+  }
+  function panelBox(panel, ci) {
+    if (!panelShown(panel, ci)) return null;
+    var box = el("div", "panelbox");
+    box.appendChild(el("h4", null, panel.title));
+    var dl = el("dl", "kv");
+    panel.fields.forEach(function (f) { kv(dl, f.label, panelValue(panel, f, ci), f.name); });
     box.appendChild(dl);
     return box;
   }
@@ -234,10 +224,13 @@
       kv(dl, "Billing provider", [cv("billing", g), cv("npi", g) ? "NPI " + cv("npi", g) : null].filter(Boolean).join(" · "));
       kv(dl, "Service state", cv("state", g));
       kv(dl, "Service dates", cv("dates", g));
-      if (KP.length && cv("kp_member", g) === false) kv(dl, "Kaiser Permanente", "not a KP member");
+      PANELS.forEach(function (p) {
+        if (p.flag && p.absent && cv(p.flag, g) === false) kv(dl, p.absent[0], p.absent[1]);
+      });
       bodyEl.appendChild(dl);
-      var kp = kpBox(g);
-      if (kp) bodyEl.appendChild(kp); else bodyEl.classList.add("nokp");
+      var boxes = PANELS.map(function (p) { return panelBox(p, g); }).filter(Boolean);
+      boxes.forEach(function (b) { bodyEl.appendChild(b); });
+      if (!boxes.length) bodyEl.classList.add("nopanel");
       card.appendChild(bodyEl);
     }
     if (g >= 0 && cv("env", g)) {

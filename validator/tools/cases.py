@@ -3,17 +3,17 @@
 A case is a TOML expectations file beside an EDI file (rulesets/README.md, "Test cases")::
 
     [case]
-    edi = "kp100-wrong-payer.edi"   # relative to this file
-    roster = "members.csv"          # optional, as ``check --members``
-    ruleset = "../../kp-cigna.toml" # optional; default: the folder name, tests/<ruleset>/
-    only = "KP"                     # optional code prefix(es): compare only these codes
+    edi = "wrong-payer.edi"         # relative to this file
+    roster = "members.csv"          # a plugin's file option (KP: ``check --members``)
+    ruleset = "../../payer.toml"    # optional; default: the folder name, tests/<ruleset>/
+    only = "SIT"                    # optional code prefix(es): compare only these codes
     file_codes = []                 # codes expected outside any claim (default: none)
     ig = false                      # implementation-guide validation (default off)
 
     [claims]
-    "CLM-1" = ["KP100"]             # the exact set of codes each claim raises
+    "CLM-1" = ["SIT404"]            # the exact set of codes each claim raises
     "CLM-2" = []
-    "CLM-3" = ["KP101:error"]       # ``:severity`` also checks the (overridden) severity
+    "CLM-3" = ["SIT405:warning"]    # ``:severity`` also checks the (overridden) severity
 
 Every claim of the EDI file must be listed, and every listed claim must be in the file.
 """

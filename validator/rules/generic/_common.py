@@ -67,17 +67,19 @@ def attach_claims(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([inside, hit.select(inside.columns)]).drop("hl_key")
 
 
-def first_segment(ctx: Context, key: str, keys: pl.Series, cond: pl.Expr) -> pl.DataFrame:
-    """``key, seg_index`` of the first segment matching ``cond`` per ``key`` value in ``keys``.
+def first_segment(ctx: Context, key: str, keys: pl.Series, seg_id: str,
+                  cond: pl.Expr) -> pl.DataFrame:
+    """``key, seg_index`` of the first ``seg_id`` segment matching ``cond`` per ``key`` value
+    in ``keys``.
 
     Used to point findings computed on the claims table at the segment they concern; it
-    only scans when there is something to locate.
+    only reads when there is something to locate.
     """
     if not keys.len():
         return pl.DataFrame(schema={key: pl.UInt32, "seg_index": pl.UInt32})
-    # Narrow to the keys first (few rows), then split elements for ``cond``.
-    every = ctx.segs("*", supported=False, split=False)
-    hit = with_el(every.filter(pl.col(key).is_in(keys.unique().implode()))).filter(cond)
+    # The rows of that ID (picked by row number), narrowed to the keys, then split.
+    rows = ctx.segs(seg_id, supported=False, split=False)
+    hit = with_el(rows.filter(pl.col(key).is_in(keys.unique().implode()))).filter(cond)
     return hit.select(key, "seg_index").unique(subset=key, keep="first", maintain_order=True)
 
 

@@ -34,7 +34,8 @@ def billing_claims(ctx: Context, bad: pl.DataFrame, seg_id: str, extra: pl.Expr 
     cond = (SID == seg_id) & (pl.col("nm1") == "85") & pl.col("clm_key").is_null()
     if extra is not None:
         cond = cond & extra
-    where = first_segment(ctx, "hl_key", bad["billing_hl"], cond).rename({"hl_key": "billing_hl"})
+    where = first_segment(ctx, "hl_key", bad["billing_hl"], seg_id, cond).rename(
+        {"hl_key": "billing_hl"})
     c = ctx.claims.select("claim_key", "file_id", "st_key", "billing_hl", "segment_index")
     return (c.join(bad, on="billing_hl")
             .join(where.rename({"seg_index": "at"}), on="billing_hl", how="left", maintain_order="left")
@@ -42,7 +43,7 @@ def billing_claims(ctx: Context, bad: pl.DataFrame, seg_id: str, extra: pl.Expr 
 
 
 @rule("SIT401", "Billing provider address is a PO box or lock box", severity="error", snip=4,
-      family=FAMILY, reads=("*",))
+      family=FAMILY, reads=("N3",))
 def billing_po_box(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -80,7 +81,7 @@ def billing_po_box(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT402", "Billing provider ZIP code is not 9 digits", severity="error", snip=4,
-      family=FAMILY, reads=("*",))
+      family=FAMILY, reads=("N4",))
 def billing_zip9(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

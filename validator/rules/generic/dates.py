@@ -148,7 +148,7 @@ def not_future(ctx: Context) -> pl.DataFrame:
 
 
 @rule("SIT411", "Patient's birth date is after the service date", severity="error", snip=4,
-      family=FAMILY)
+      family=FAMILY, reads=("DMG",))
 def born_before_service(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -174,7 +174,7 @@ def born_before_service(ctx: Context) -> pl.DataFrame:
     ).filter(pl.col("birth") > pl.col("service_date_from"))
     if not c.height:
         return pl.DataFrame()
-    where = first_segment(ctx, "hl_key", c["hl"], (SID == "DMG") & pl.col("clm_key").is_null())
+    where = first_segment(ctx, "hl_key", c["hl"], "DMG", (SID == "DMG") & pl.col("clm_key").is_null())
     out = c.join(where.rename({"hl_key": "hl", "seg_index": "at"}), on="hl", how="left",
                  maintain_order="left")
     return out.select(

@@ -12,14 +12,14 @@ from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, 
 def _sbr_2000b(ctx: Context, c: pl.DataFrame) -> pl.DataFrame:
     """``c`` plus ``at``: the index of the claim's 2000B SBR (the CLM when not found)."""
     cond = (SID == "SBR") & pl.col("clm_key").is_null()
-    where = first_segment(ctx, "hl_key", c["subscriber_hl"], cond)
+    where = first_segment(ctx, "hl_key", c["subscriber_hl"], "SBR", cond)
     where = where.rename({"hl_key": "subscriber_hl", "seg_index": "at"})
     return c.join(where, on="subscriber_hl", how="left", maintain_order="left").with_columns(
         at=pl.coalesce("at", "segment_index"))
 
 
 @rule("SIT412", "Subscriber relationship (SBR02) contradicts the patient loop",
-      severity="error", snip=4, family=FAMILY)
+      severity="error", snip=4, family=FAMILY, reads=("SBR",))
 def self_with_patient_loop(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

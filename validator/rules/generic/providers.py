@@ -12,7 +12,7 @@ TAXONOMY = r"^[0-9A-Z]{9}X$"
 
 
 @rule("SIT405", "Billing provider has no valid tax ID (9-digit REF*EI, or REF*SY on 837P/837D)",
-      severity="error", snip=4, family=FAMILY, reads=("*",))
+      severity="error", snip=4, family=FAMILY, reads=("NM1", "REF"))
 def billing_tax_id(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
