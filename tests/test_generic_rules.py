@@ -18,8 +18,7 @@ from generic_helpers import (
     run,
     subscriber,
 )
-
-from validator.rules.registry import load_all
+from helpers import all_rules as load_all
 
 KINDS = ("P", "I", "D")
 
