@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..engine import DEFAULT_EXCLUDES, Selection, check, collect_inputs
+from ..engine import DEFAULT_EXCLUDES, Selection, check
+from ..engine.inputs import scan_inputs
 from ..errors import UsageError
 from ..model.chunking import parse_size
 from ..output import views
@@ -76,9 +77,18 @@ def make_check(registry: Registry) -> click.Command:
 @click.option("--ignore", multiple=True, metavar="CODES",
               help="Skip these rule codes or prefixes.")
 @click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Extra file-name globs to skip when scanning folders.")
+              help="Extra globs to skip when scanning folders: a file or folder name "
+                   "(archive), or a path below the scanned folder when it holds a / "
+                   "(2026/*/old*.edi).")
+@click.option("--min-age", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Leave files modified less than SECONDS ago for the next run (files still "
+                   "being written); they are named in a warning.")
 @click.option("--ig/--no-ig", "run_ig", default=True, show_default=True,
-              help="Run implementation-guide validation through pyx12 (slow; SNIP 2).")
+              help="Run implementation-guide validation (SNIP 2).")
+@click.option("--ig-engine", type=click.Choice(["native", "pyx12"]), default="pyx12",
+              show_default=True,
+              help="native: the guides compiled into tables, checked in whole columns; pyx12: "
+                   "pyx12's validator (the reference; slow, uses --jobs).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Worker processes for implementation-guide validation (0 = one per core).")
 @click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
@@ -92,7 +102,8 @@ def make_check(registry: Registry) -> click.Command:
 def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
               report_path: Path | str | None, fail_on: str, ruleset_name: str,
               select: tuple[str, ...], ignore: tuple[str, ...],
-              exclude: tuple[str, ...], run_ig: bool, jobs: int, chunk_bytes: int,
+              exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
+              chunk_bytes: int,
               show_phi: bool, verbose: int, quiet: bool, **plugin_values: object) -> None:
     """Check 837 files, folders (recursive) and globs."""
     setup_logging(verbose, quiet)
@@ -110,10 +121,13 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
     ruleset = load_ruleset(ruleset_name, registry)
     selection = Selection.build(ruleset, codes(select), codes(ignore))
-    files = collect_inputs(paths, (*DEFAULT_EXCLUDES, *exclude))
+    found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
+                        skip=[report_path] if isinstance(report_path, Path) else [report_dir])
+    files = [*found.files, *found.unreadable]
     if not files:
         click.echo(f"warning: no input files found in {', '.join(paths)}", err=True)
-    options = RunOptions(show_phi=show_phi, ig=run_ig, jobs=jobs, chunk_bytes=chunk_bytes,
+    options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
+                         chunk_bytes=chunk_bytes,
                          plugin={k: v for k, v in plugin_values.items() if v is not None})
     result = check(files, ruleset, selection, options, inputs=list(paths), registry=registry)
 

@@ -8,6 +8,7 @@ the file at fault is lost.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -42,6 +43,14 @@ LOAD_SCHEMA = {"file_id": pl.UInt32, "rule": pl.String, "message": pl.String}
 def read_error(exc: Exception) -> str:
     """The FILE001 message of a file whose reading failed with an internal error."""
     return f"internal error while reading the file: {type(exc).__name__}: {exc}"
+
+
+def _listing_error(folder: Path) -> str:
+    try:
+        with os.scandir(folder):
+            return "it could not be listed during the scan"
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
@@ -81,6 +90,10 @@ def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
         grouped = 0
 
     for file_id, path in enumerate(paths, first_id):
+        if path.is_dir():  # a folder a scan could not list (validator.engine.inputs)
+            unreadable(file_id, "FILE005", f"cannot read folder: {_listing_error(path)}")
+            log.warning("%s: cannot read folder", path)
+            continue
         try:
             loaded = load(path, str(path))
         except LoadError as exc:

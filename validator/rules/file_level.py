@@ -63,6 +63,24 @@ FILE004 = declare("FILE004", "Data after the gzip stream ignored", severity="war
     ## How to fix
     Compress the file again from its source and check that every claim is present.
     """)
+FILE005 = declare("FILE005", "Folder could not be read", severity="error", snip=1,
+                  family="file", doc="""
+    ## What it does
+    Reports a folder inside a scanned folder that could not be listed (no permission, an
+    I/O error). Its files were not checked; the run goes on with the others and exits 1.
+    A folder named on the command line that cannot be listed is a usage error (exit 2).
+
+    ## Why is this bad?
+    Claims in that folder were not validated. A nightly job that skipped them silently
+    would report an inbox as clean while it was not.
+
+    ## Example
+    `inbox/2026-03-02/` with mode 000, owned by another user.
+
+    ## How to fix
+    Give the user running the tool read and execute permission on the folder, or
+    `--exclude` it if it is not meant to be checked.
+    """)
 
 
 CLAIM_GUIDES = "005010X222A1 / 005010X223A2 / 005010X224A2"

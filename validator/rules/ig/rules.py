@@ -127,6 +127,9 @@ def ig_validate(ctx: Context) -> pl.DataFrame:
     Correct the segment as the guide requires (the message says what pyx12 expected);
     usually the billing system's export mapping for that field.
     """
-    from .run import validate
+    if ctx.options.ig_engine == "pyx12":
+        from .run import validate
+    else:
+        from .native.run import validate
 
     return validate(ctx)
