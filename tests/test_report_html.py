@@ -293,7 +293,7 @@ def test_cli_default_writes_html_into_report_dir(batch, tmp_path):
     r = CliRunner().invoke(main, ["check", *map(str, batch), "--no-ig", "--report-dir", str(out)])
     assert r.exit_code == 1, r.output
     files = list(out.iterdir())
-    assert len(files) == 1 and re.fullmatch(r"claims-report-\d{8}-\d{6}\.html", files[0].name)
+    assert len(files) == 1 and re.fullmatch(r"claims-report-\d{8}-\d{6}Z\.html", files[0].name)
     err = r.stderr if hasattr(r, "stderr") else r.output
     assert f"report: {files[0]}" in err
     assert "6 claims" in err and "top rules: ENV151 (4)" in err

@@ -115,10 +115,10 @@ def test_reserve_names_never_reuses_a_name(tmp_path):
 def test_runs_in_the_same_second_keep_both_reports(tmp_path, monkeypatch):
     import time
 
-    monkeypatch.setattr(time, "localtime", lambda *a: time.struct_time((2026, 1, 1, 0, 0, 0, 3, 1, 0)))
+    monkeypatch.setattr(time, "gmtime", lambda *a: time.struct_time((2026, 1, 1, 0, 0, 0, 3, 1, 0)))
     for _ in range(2):
         code, _, _ = run_cli(["check", "--format", "json,csv", "--no-ig", "--report-dir",
                               str(tmp_path), str(SAMPLES / "kp-837p-scenarios.edi")])
         assert code in (0, 1)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 4 and "claims-report-20260101-000000-2.json" in names
+    assert len(names) == 4 and "claims-report-20260101-000000Z-2.json" in names

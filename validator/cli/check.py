@@ -19,7 +19,16 @@ from ..rules.api import RunOptions
 from ..rules.plugin import Option
 from ..rules.registry import Registry, discover
 from ..ruleset.load import load as load_ruleset
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, codes, setup_logging, split_csv
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    codes,
+    log,
+    plural,
+    setup_logging,
+    split_csv,
+)
 
 
 def _report_option(ctx: click.Context, param: click.Parameter, value: str | None,
@@ -98,15 +107,19 @@ def make_check(registry: Registry) -> click.Command:
 @click.option("--show-phi", is_flag=True,
               help="Show patient names, member IDs and birth dates unmasked in reports.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No summary on stderr (the report paths and warnings are still printed).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Log lines on stderr: UTC-stamped text, or JSON lines.")
 def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
               report_path: Path | str | None, fail_on: str, ruleset_name: str,
               select: tuple[str, ...], ignore: tuple[str, ...],
               exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
               chunk_bytes: int,
-              show_phi: bool, verbose: int, quiet: bool, **plugin_values: object) -> None:
+              show_phi: bool, verbose: int, quiet: bool, log_format: str,
+              **plugin_values: object) -> None:
     """Check 837 files, folders (recursive) and globs."""
-    setup_logging(verbose, quiet)
+    setup_logging(verbose, quiet, log_format)
     fmts = list(dict.fromkeys(split_csv(formats))) or [_default_format()]  # once each
     unknown = [f for f in fmts if f not in WRITERS]
     if unknown:
@@ -125,14 +138,14 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
                         skip=[report_path] if isinstance(report_path, Path) else [report_dir])
     files = [*found.files, *found.unreadable]
     if not files:
-        click.echo(f"warning: no input files found in {', '.join(paths)}", err=True)
+        log.warning("no input files found in %s", ", ".join(paths))
     options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
                          chunk_bytes=chunk_bytes,
                          plugin={k: v for k, v in plugin_values.items() if v is not None})
     result = check(files, ruleset, selection, options, inputs=list(paths), registry=registry)
 
     to_stdout = report_path == "-" or (fmts == ["json"] and report_path is None)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.started))
+    stamp = time.strftime("%Y%m%d-%H%M%SZ", time.gmtime(result.started))  # UTC, as the HTML
     written: list[Path] = []
     if to_stdout:
         _to_stdout(fmts[0], result, options)
@@ -152,8 +165,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             for dest in dests[len(written):]:
                 if not report_path and dest.exists() and not dest.stat().st_size:
                     dest.unlink()
-    if not quiet:
-        _echo_summary(result, written)
+    _echo_summary(result, written, quiet)
     if result.failed:  # outputs are written; the run still counts as an internal error
         click.echo(f"internal error: check(s) {', '.join(result.failed)} failed and did not run "
                    "(INT001 findings; run with -vv for details)", err=True)
@@ -186,19 +198,30 @@ def _default_format() -> str:
     return "html" if "html" in WRITERS else "json"
 
 
-def _echo_summary(result, written: list[Path]) -> None:
+def _echo_summary(result, written: list[Path], quiet: bool) -> None:
+    """The run in a few lines on stderr; with ``-q`` only the report paths (cron mail)."""
+    lines = [] if quiet else _summary_lines(result)
+    lines += [f"report: {p}" for p in written]
+    if lines:
+        click.echo("\n".join(lines), err=True)
+
+
+def _summary_lines(result) -> list[str]:
     s = views.summary(result)
     f = s["findings"]
-    rate = (s["claims"] - s["claims_with_errors"]) / s["claims"] * 100 if s["claims"] else 100.0
+    files = plural(s["files"], "file") + f" ({s['files_unreadable']:,} unreadable)"
+    if s["claims"]:
+        rate = (s["claims"] - s["claims_with_errors"]) / s["claims"] * 100
+        claims = (f"{plural(s['claims'], 'claim')}: {s['claims_with_errors']:,} with errors, "
+                  f"{s['claims_with_warnings']:,} with warnings ({rate:.1f}% without errors)")
+    else:
+        claims = "no claims read"
     lines = [
-        f"{s['files']} files ({s['files_unreadable']} unreadable), {s['claims']} claims: "
-        f"{s['claims_with_errors']} with errors, {s['claims_with_warnings']} with warnings "
-        f"({rate:.1f}% without errors)",
-        f"findings: {f['error']} errors, {f['warning']} warnings, {f['info']} info"
-        f" in {result.elapsed:.2f}s",
+        f"{files}, {claims}",
+        f"findings: {plural(f['error'], 'error')}, {plural(f['warning'], 'warning')}, "
+        f"{f['info']:,} info in {result.elapsed:.2f}s",
     ]
     top = views.top_rules(result)
     if top:
-        lines.append("top rules: " + ", ".join(f"{r} ({n})" for r, n in top))
-    lines += [f"report: {p}" for p in written]
-    click.echo("\n".join(lines), err=True)
+        lines.append("top rules: " + ", ".join(f"{r} ({n:,})" for r, n in top))
+    return lines

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+import time
 import traceback
 
 import click
@@ -17,14 +19,38 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 log = logging.getLogger("claims_validator")
 
 
-def setup_logging(verbose: int, quiet: bool) -> None:
+class _Formatter(logging.Formatter):
+    """One line per record on stderr, stamped in UTC: ``2026-03-02T04:00:01Z warning: …``,
+    or one JSON object per line with ``--log-format json`` (for log collectors)."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__()
+        self.json = fmt == "json"
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
+        level = record.levelname.lower()
+        text = record.getMessage()
+        if record.exc_info and log.isEnabledFor(logging.DEBUG):
+            text += "\n" + self.formatException(record.exc_info)
+        if self.json:
+            return json.dumps({"time": when, "level": level, "message": text})
+        return f"{when} {level}: {text}"
+
+
+def setup_logging(verbose: int, quiet: bool, fmt: str = "text") -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else
                                            logging.INFO if verbose else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_Formatter(fmt))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def split_csv(values: tuple[str, ...]) -> list[str]:

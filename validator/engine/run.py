@@ -215,8 +215,9 @@ def check_part(plan: Plan, paths: Sequence[Path], first_id: int, batch_rules: bo
         pending = {r.code: pool.submit(run_rule, early, r) for r in run
                    if r.family in SEGMENT_FAMILIES}
         batch = build_tables(head, plan.retained)
-        log.info("read %d files, %d claims in %.2fs", batch.files.height,
-                 batch.claims.height, time.perf_counter() - t0)
+        n, c = batch.files.height, batch.claims.height
+        log.info("read %d file%s, %d claim%s in %.2fs", n, "" if n == 1 else "s", c,
+                 "" if c == 1 else "s", time.perf_counter() - t0)
         ctx = plan.context(batch)
         for r in run:
             if r.code not in pending:

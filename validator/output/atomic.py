@@ -35,15 +35,19 @@ def _special(st: os.stat_result | None) -> bool:
     return st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
 
 
-def _publish(tmp: str, path: Path, old: os.stat_result | None) -> None:
+def _publish(tmp: str, path: Path, old: os.stat_result | None, private: bool = False) -> None:
     """Give the temp file (mkstemp makes it 0600) the permissions of the file it replaces,
-    or normal ones for a new file, and move it in place."""
-    os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
+    or normal ones for a new file, and move it in place. A ``private`` report (unmasked
+    PHI) stays 0600, whatever the file it replaces allowed."""
+    if not private:
+        os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
     os.replace(tmp, path)
 
 
-def atomic_write(path: Path, data: str | bytes | Iterable[str | bytes]) -> None:
-    """Write to a temp file in the same folder, then rename over ``path``.
+def atomic_write(path: Path, data: str | bytes | Iterable[str | bytes],
+                 private: bool = False) -> None:
+    """Write to a temp file in the same folder, then rename over ``path`` (mode 0600 when
+    ``private``).
 
     ``data`` may be an iterable of text or UTF-8 chunks (written one by one)."""
     chunks = [data] if isinstance(data, str | bytes) else data
@@ -53,7 +57,7 @@ def atomic_write(path: Path, data: str | bytes | Iterable[str | bytes]) -> None:
             for chunk in chunks:
                 fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
 
-    atomic_via(path, produce)
+    atomic_via(path, produce, private)
 
 
 def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Path]:
@@ -81,7 +85,7 @@ def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Pa
     raise FileExistsError(f"no free report name for {folder / stem}")
 
 
-def atomic_via(path: Path, produce: Callable[[Path], None]) -> None:
+def atomic_via(path: Path, produce: Callable[[Path], None], private: bool = False) -> None:
     """Let ``produce`` write a temp path (e.g. polars' writers), then rename it over ``path``
     (through symlinks, keeping the replaced file's permissions). A device or FIFO target
     gets the bytes written into it instead."""
@@ -98,7 +102,7 @@ def atomic_via(path: Path, produce: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         produce(Path(tmp))
-        _publish(tmp, path, old)
+        _publish(tmp, path, old, private)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

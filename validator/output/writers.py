@@ -26,7 +26,8 @@ class Writer:
 def _html(r: Result, p: Path, o: RunOptions | None = None) -> None:
     from . import html_report  # imported on use: jinja2 and the templates load only then
 
-    atomic_write(p, html_report.render(r, show_phi=(o or r.options).show_phi))
+    show_phi = (o or r.options).show_phi  # unmasked PHI: a report for its owner only (0600)
+    atomic_write(p, html_report.render(r, show_phi=show_phi), private=show_phi)
 
 
 def _flat(fn: str) -> WriteFn:
