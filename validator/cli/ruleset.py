@@ -79,8 +79,12 @@ def lint_cmd(paths: tuple[str, ...], fmt: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@click.option("--update", is_flag=True,
+              help="After review: write what failing cases raised as their expected codes "
+                   "(comments kept; cases with errors are left alone).")
 @_verbose
-def test_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, quiet: bool) -> None:
+def test_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, quiet: bool,
+             update: bool) -> None:
     """Run ruleset test cases: each EDI file through `check`, compared claim by claim.
 
     PATHS are case files, folders (searched recursively for case files) or ruleset files
@@ -93,6 +97,11 @@ def test_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, quiet: bool)
         return
     render = {"text": T.text_report, "json": T.json_report, "junit": T.junit_report}[fmt]
     _write(render(results), output)
+    if update:
+        done = [r.path for r in results if T.update_case(r)]
+        click.echo(f"updated {len(done)} case file{'s' if len(done) != 1 else ''}"
+                   + "".join(f"\n  {p}" for p in done), err=True)
+        results = [r for r in results if r.path not in done]
     if not quiet and (fmt != "text" or output is not None):
         click.echo(T.summary(results), err=True)
     sys.exit(EXIT_OK if all(r.status == "pass" for r in results) else EXIT_PROBLEMS)

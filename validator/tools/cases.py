@@ -21,11 +21,13 @@ Every claim of the EDI file must be listed, and every listed claim must be in th
 from __future__ import annotations
 
 import json
+import re
 import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import polars as pl
@@ -106,6 +108,8 @@ class CaseResult:
     diffs: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     description: str = ""
+    # What the run raised (codes compared, i.e. within ``only``): claim ID -> code -> severity.
+    actual: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def is_case(path: Path) -> bool:
@@ -174,6 +178,26 @@ def _tests_folder(case_path: Path) -> tuple[Path, str] | None:
     return None
 
 
+def check_case(data: dict[str, Any], registry: Registry) -> list[Problem]:
+    """What is wrong with a case file before it runs: the schema, and expected codes that
+    ``only`` leaves out (the run would never compare them: a case that cannot pass)."""
+    problems: list[Problem] = list(case_schema(registry).check(data, (), Walk(registry.rules)))
+    if problems:
+        return problems
+    only = data["case"].get("only")
+    only = [only] if isinstance(only, str) else list(only or [])
+    if not only:
+        return []
+    wanted = [(("claims", cid, i), code) for cid, codes in data["claims"].items()
+              for i, code in enumerate(codes)]
+    wanted += [(("case", "file_codes", i), code)
+               for i, code in enumerate(data["case"].get("file_codes", []))]
+    return [Problem(path, f"expected code {code.partition(':')[0]} is outside case.only "
+                          f"({', '.join(only)}): the run compares only those codes; widen only "
+                          "or drop the code", kind="value")
+            for path, code in wanted if not any(code.startswith(p) for p in only)]
+
+
 def case_ruleset(case_path: Path, ref: str | None, registry: Registry) -> Path:
     """The ruleset file a case tests (``[case] ruleset`` or the tests/<name>/ folder)."""
     home = _tests_folder(case_path)
@@ -220,7 +244,7 @@ def _run(path: Path, registry: Registry, res: CaseResult) -> None:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         res.diffs = [f"cannot read the case file: {exc}"]
         return
-    problems: list[Problem] = list(case_schema(registry).check(data, (), Walk(registry.rules)))
+    problems = check_case(data, registry)
     if problems:
         res.diffs = [f"{p.key}: {p.message}" + (f" (did you mean {p.suggestion!r}?)"
                                                 if p.suggestion else "") for p in problems]
@@ -264,6 +288,7 @@ def _run(path: Path, registry: Registry, res: CaseResult) -> None:
     actual: dict[str, dict[str, str]] = {}
     for _key, cid, got in per_claim.iter_rows():
         actual.setdefault(cid, {}).update({f["rule"]: f["severity"] for f in got})
+    res.actual = actual
     for cid, got in actual.items():
         if cid not in expected:
             listed = ", ".join(sorted(got)) or "nothing"
@@ -293,6 +318,49 @@ def _diff(label: str, want: list[str], got: dict[str, str]) -> list[str]:
     parts += [f"{code} raised as {got[code]}, expected {sev}"
               for code, sev in sorted(wanted.items()) if sev and code in got and got[code] != sev]
     return [f"{label}: " + "; ".join(parts)] if parts else []
+
+
+_CLAIM_LINE = re.compile(r'^(\s*"((?:[^"\\]|\\.)*)"\s*=\s*)\[[^\]]*\](.*)$')
+
+
+def update_case(res: CaseResult) -> bool:
+    """Write what the run raised as a failing case's expected codes (``ruleset test
+    --update``, after review): each claim's list is replaced in place, keeping comments and
+    the ``:severity`` of codes still raised at it; claims new in the EDI file are appended,
+    claims gone from it dropped. Cases with errors are left alone. True when written."""
+    if res.status != "fail" or not res.actual:
+        return False
+    lines = res.path.read_text(encoding="utf-8").splitlines()
+    data = tomllib.loads("\n".join(lines))
+    old = data.get("claims", {})
+    out: list[str] = []
+    in_claims = False
+    for line in lines:
+        header = line.strip().startswith("[")
+        in_claims = (line.strip() == "[claims]") if header else in_claims
+        m = _CLAIM_LINE.match(line) if in_claims and not header else None
+        if m is None:
+            out.append(line)
+            continue
+        cid = json.loads(f'"{m.group(2)}"')
+        if cid in res.actual:
+            out.append(f"{m.group(1)}{_codes(old.get(cid, []), res.actual[cid])}{m.group(3)}")
+    out += [f"{json.dumps(cid)} = {_codes([], got)}" for cid, got in res.actual.items()
+            if cid not in old]
+    atomic_text(res.path, "\n".join(out) + "\n")
+    return True
+
+
+def _codes(before: list[str], got: dict[str, str]) -> str:
+    kept = {c.partition(":")[0]: c for c in before}
+    return json.dumps([kept[c] if c in kept and kept[c].partition(":")[2] in ("", got[c]) else c
+                       for c in sorted(got)])
+
+
+def atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def run(paths: Sequence[str | Path], registry: Registry) -> list[CaseResult]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 from ..rules.registry import Registry
 from ..ruleset.compose import compose
 from ..ruleset.schema import Problem
-from .cases import is_case
+from ..ruleset.toml import TomlIndex
+from .cases import TestUsageError, check_case, collect_cases, is_case
 
 # Folders a folder scan passes over: test material (case files, fixtures) is not a ruleset.
 SKIP_DIRS = ("tests",)
@@ -45,6 +47,7 @@ def collect_rulesets(paths: Sequence[str | Path]) -> list[Path]:
 class LintResult:
     files: list[Path]
     problems: list[Problem] = field(default_factory=list)
+    cases: list[Path] = field(default_factory=list)  # test case files checked
 
     @property
     def bad_files(self) -> int:
@@ -52,8 +55,11 @@ class LintResult:
 
     def text(self) -> str:
         lines = [p.render() for p in self.problems]
-        n = len(self.files)
-        noun = "ruleset" if n == 1 else "rulesets"
+        n = len(self.files) + len(self.cases)
+        noun = f"ruleset{'s' if len(self.files) != 1 else ''}"
+        if self.cases:
+            noun = (f"files: {len(self.files)} {noun}, {len(self.cases)} test "
+                    f"case{'s' if len(self.cases) != 1 else ''}")
         if self.problems:
             k = len(self.problems)
             lines.append(f"Found {k} problem{'s' if k != 1 else ''} in {self.bad_files} of "
@@ -65,6 +71,7 @@ class LintResult:
     def json(self) -> str:
         doc: dict[str, Any] = {
             "files": [str(f) for f in self.files],
+            "cases": [str(f) for f in self.cases],
             "problem_count": len(self.problems),
             "problems": [p.as_dict() for p in self.problems],
         }
@@ -76,10 +83,32 @@ def lint(paths: Sequence[str | Path], registry: Registry | None) -> LintResult:
     files = collect_rulesets(paths)
     result = LintResult(files)
     seen: set[tuple[Any, ...]] = set()
-    for f in files:
-        for p in compose(f, registry).problems:
-            key = (p.file, p.line, p.key, p.message)
-            if key not in seen:
-                seen.add(key)
-                result.problems.append(p)
+    problems = [p for f in files for p in compose(f, registry).problems]
+    if registry is not None:
+        result.cases = _cases(paths)
+        problems += [p for f in result.cases for p in _case_problems(f, registry)]
+    for p in problems:
+        key = (p.file, p.line, p.key, p.message)
+        if key not in seen:
+            seen.add(key)
+            result.problems.append(p)
     return result
+
+
+def _cases(paths: Sequence[str | Path]) -> list[Path]:
+    """The test cases under the folders linted, and those of the rulesets named."""
+    found: dict[str, Path] = {}
+    for arg in paths:
+        try:
+            found.update((str(c), c) for c in collect_cases([arg]))
+        except TestUsageError:  # a path without cases: nothing to check there
+            continue
+    return [c for c in found.values() if is_case(c)]
+
+
+def _case_problems(path: Path, registry: Registry) -> list[Problem]:
+    """A case file's problems (``ruleset test`` reports them too), with their lines."""
+    text = path.read_text(encoding="utf-8")
+    index = TomlIndex(text)
+    return [p.at(str(path), index.locate(p.path)[1])
+            for p in check_case(tomllib.loads(text), registry)]
