@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
 
 import click
+import polars as pl
 
 from ..engine import DEFAULT_EXCLUDES, Selection, check
 from ..engine.inputs import scan_inputs
@@ -19,6 +21,8 @@ from ..rules.api import RunOptions
 from ..rules.plugin import Option
 from ..rules.registry import Registry, discover
 from ..ruleset.load import load as load_ruleset
+from ..severity import RANK
+from ..tools import nightly
 from .common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -46,6 +50,9 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+LOCK_NAME = ".claims-validator.lock"
 
 
 def _plugin_option(opt: Option) -> click.Option:
@@ -111,12 +118,30 @@ def make_check(registry: Registry) -> click.Command:
               help="No summary on stderr (the report paths and warnings are still printed).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Log lines on stderr: UTC-stamped text, or JSON lines.")
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Lock held for the run: a second run exits 3 at once "
+              f"[default: REPORT_DIR/{LOCK_NAME} when reports go to the report folder].")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Check only files new or changed since the last successful "
+              "run (by path, size, mtime, content hash); the run updates FILE.")
+@click.option("--move-to", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="After a successful run, move each checked file to DIR/ready/ or DIR/held/ "
+                   "(held: unreadable, or a finding at or above --fail-on).")
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
+              help="Keep only the newest N runs' reports in the report folder.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE", help="Exit 1 only for findings not in FILE (keyed by file name, "
+              "claim ID, rule and element); reports still list every finding.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Write this run's findings as a baseline file.")
 def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path,
               report_path: Path | str | None, fail_on: str, ruleset_name: str,
               select: tuple[str, ...], ignore: tuple[str, ...],
               exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
               chunk_bytes: int,
               show_phi: bool, verbose: int, quiet: bool, log_format: str,
+              lock_file: Path | None, state_file: Path | None, move_to: Path | None,
+              keep: int | None, baseline: Path | None, write_baseline: Path | None,
               **plugin_values: object) -> None:
     """Check 837 files, folders (recursive) and globs."""
     setup_logging(verbose, quiet, log_format)
@@ -134,44 +159,78 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
     ruleset = load_ruleset(ruleset_name, registry)
     selection = Selection.build(ruleset, codes(select), codes(ignore))
-    found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
-                        skip=[report_path] if isinstance(report_path, Path) else [report_dir])
-    files = [*found.files, *found.unreadable]
-    if not files:
-        log.warning("no input files found in %s", ", ".join(paths))
-    options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
-                         chunk_bytes=chunk_bytes,
-                         plugin={k: v for k, v in plugin_values.items() if v is not None})
-    result = check(files, ruleset, selection, options, inputs=list(paths), registry=registry)
-
     to_stdout = report_path == "-" or (fmts == ["json"] and report_path is None)
+    lock_path = lock_file or (None if to_stdout or report_path else report_dir / LOCK_NAME)
+    with nightly.lock(lock_path) if lock_path else contextlib.nullcontext():
+        found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
+                            skip=[report_path] if isinstance(report_path, Path) else [report_dir])
+        files = [*found.files, *found.unreadable]
+        state = nightly.State.load(state_file) if state_file else None
+        if state is not None:
+            files, seen = state.new_or_changed(files)
+            if seen:
+                log.info("%s already checked by an earlier run (--state)", plural(seen, "file"))
+        if not files:
+            log.warning("no %sinput files found in %s", "new " if state else "", ", ".join(paths))
+        options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
+                             chunk_bytes=chunk_bytes,
+                             plugin={k: v for k, v in plugin_values.items() if v is not None})
+        result = check(files, ruleset, selection, options, inputs=list(paths),
+                       registry=registry)
+        written = _write_reports(result, fmts, report_dir, report_path, to_stdout, options)
+        if written and not report_path:
+            nightly.link_latest(written)
+        if keep is not None:
+            nightly.prune_reports(report_dir, keep)
+        if write_baseline:
+            n = nightly.write_baseline(result, write_baseline)
+            log.info("baseline: %s written to %s", plural(n, "finding"), write_baseline)
+        _echo_summary(result, written, quiet)
+        if result.failed:  # outputs are written; the run still counts as an internal error
+            click.echo(f"internal error: check(s) {', '.join(result.failed)} failed and did not "
+                       "run (INT001 findings; run with -vv for details)", err=True)
+            sys.exit(EXIT_USAGE)
+        threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
+        worst = result.worst()
+        if baseline:
+            new = nightly.new_findings(result, baseline)
+            rank = new["severity"].replace_strict(RANK, return_dtype=pl.Int8)
+            worst = int(rank.max()) if new.height else -1
+            click.echo(f"baseline: {plural(new.height, 'finding')} not in {baseline} "
+                       f"({plural(result.findings.height - new.height, 'finding')} in it)",
+                       err=True)
+        if state is not None:  # a successful run: these files count as checked
+            state.record(result)
+        if move_to:
+            moved = nightly.move_checked(nightly.file_outcomes(result, threshold), move_to,
+                                         [Path(p) for p in paths])
+            log.info("moved %s to %s", plural(len(moved), "file"), move_to)
+    sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
+
+
+def _write_reports(result, fmts: list[str], report_dir: Path, report_path: Path | str | None,
+                   to_stdout: bool, options: RunOptions) -> list[Path]:
     stamp = time.strftime("%Y%m%d-%H%M%SZ", time.gmtime(result.started))  # UTC, as the HTML
     written: list[Path] = []
     if to_stdout:
         _to_stdout(fmts[0], result, options)
-    else:
-        dests: list[Path] = []
-        try:
-            dests = [report_path] if report_path else reserve_names(
-                report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
-            for fmt, dest in zip(fmts, dests, strict=True):
-                WRITERS[fmt].write(result, dest, options)
-                written.append(dest)
-        except OSError as exc:  # a folder that cannot be created or written, a full disk…
-            where = exc.filename or (dests[len(written)] if dests else report_dir)
-            raise UsageError(f"cannot write the report to {where}: "
-                             f"{exc.strerror or exc}") from None
-        finally:  # a failed write leaves no empty placeholder behind
-            for dest in dests[len(written):]:
-                if not report_path and dest.exists() and not dest.stat().st_size:
-                    dest.unlink()
-    _echo_summary(result, written, quiet)
-    if result.failed:  # outputs are written; the run still counts as an internal error
-        click.echo(f"internal error: check(s) {', '.join(result.failed)} failed and did not run "
-                   "(INT001 findings; run with -vv for details)", err=True)
-        sys.exit(EXIT_USAGE)
-    threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
-    sys.exit(EXIT_FINDINGS if result.worst() >= threshold else EXIT_OK)
+        return written
+    dests: list[Path] = []
+    try:
+        dests = [report_path] if isinstance(report_path, Path) else reserve_names(
+            report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
+        for fmt, dest in zip(fmts, dests, strict=True):
+            WRITERS[fmt].write(result, dest, options)
+            written.append(dest)
+    except OSError as exc:  # a folder that cannot be created or written, a full disk…
+        where = exc.filename or (dests[len(written)] if dests else report_dir)
+        raise UsageError(f"cannot write the report to {where}: "
+                         f"{exc.strerror or exc}") from None
+    finally:  # a failed write leaves no empty placeholder behind
+        for dest in dests[len(written):]:
+            if not report_path and dest.exists() and not dest.stat().st_size:
+                dest.unlink()
+    return written
 
 
 def _to_stdout(fmt: str, result, options: RunOptions) -> None:

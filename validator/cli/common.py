@@ -13,6 +13,7 @@ import click
 
 from ..errors import UsageError
 from ..ruleset.model import RulesetError
+from ..tools.nightly import EXIT_LOCKED, Locked
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
@@ -81,6 +82,9 @@ class Group(click.Group):
         except (UsageError, RulesetError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
+        except Locked as exc:  # another run is at work on the same inbox: not an error of ours
+            click.echo(f"error: {exc}; not running", err=True)
+            ctx.exit(EXIT_LOCKED)
         except Exception as exc:
             if log.isEnabledFor(logging.DEBUG):
                 traceback.print_exc(file=sys.stderr)
