@@ -1,4 +1,6 @@
-"""Small shared test helpers: repository paths, the shared corpus, running the CLI."""
+"""Small shared test helpers: repository paths, the shared corpus, running the CLI and the
+engine, the registry and rulesets. (EDI texts are built by ``edi_builder``; the fixtures
+of ``conftest.py`` hand these paths, the corpus, the registry and a ruleset to tests.)"""
 
 from __future__ import annotations
 
@@ -54,57 +56,6 @@ def write_edi(tmp_path: Path, text: str, name: str = "claims.edi") -> Path:
     return path
 
 
-# A minimal 5010 837P body (BHT .. one claim) in "*" / ":" / "~" notation, one segment a line.
-BODY_837P = """BHT*0019*00*B1*20250315*1200*CH
-NM1*41*2*SUNRISE BILLING*****46*S01
-PER*IC*DESK*TE*2145550100
-NM1*40*2*AETNA*****46*60054
-HL*1**20*1
-NM1*85*2*CLINIC*****XX*1234567893
-N3*1 MAIN ST
-N4*DALLAS*TX*752014321
-REF*EI*751234567
-HL*2*1*22*0
-SBR*P*18*******CI
-NM1*IL*1*DOE*JOHN****MI*W1
-NM1*PR*2*AETNA*****PI*60054
-CLM*{claim}*100***11:B:1*Y*A*Y*Y
-HI*ABK:J069
-LX*1
-SV1*HC:99213*100*UN*1*11**1
-DTP*472*D8*20250303"""
-
-
-def isa(isa13: str = "000000001", isa11: str = "^", isa12: str = "00501") -> str:
-    """A well-formed 106-character ISA (without terminator) in ``*``/``:`` notation."""
-    return "*".join(["ISA", "00", " " * 10, "00", " " * 10, "ZZ", "S01".ljust(15), "ZZ",
-                     "R01".ljust(15), "250315", "1200", isa11, isa12, isa13, "0", "P", ":"])
-
-
-def transaction(st02: str = "0001", version: str = "005010X222A1", body: str | None = None,
-                claim: str = "C1", se01: int | None = None) -> list[str]:
-    """ST..SE with a correct SE01 unless ``se01`` is given."""
-    segs = [f"ST*837*{st02}*{version}", *(body or BODY_837P.format(claim=claim)).splitlines()]
-    return [*segs, f"SE*{len(segs) + 1 if se01 is None else se01}*{st02}"]
-
-
-def interchange(*sets: list[str], isa13: str = "000000001", gs06: str = "1",
-                version: str = "005010X222A1", isa_text: str | None = None) -> list[str]:
-    """ISA/GS around the given transaction sets, with correct GE/IEA trailers."""
-    sets = sets or (transaction(version=version),)
-    st = [seg for t in sets for seg in t]
-    return [isa_text or isa(isa13), f"GS*HC*S01*R01*20250315*1200*{gs06}*X*{version}", *st,
-            f"GE*{len(sets)}*{gs06}", f"IEA*1*{isa13}"]
-
-
-def edi(segments: list[str], term: str = "~", after: str = "\n", elem: str = "*",
-        comp: str = ":") -> str:
-    """Join segments with ``term`` + ``after``; optionally swap the ``*``/``:`` delimiters."""
-    text = (term + after).join(segments) + term + after
-    return text.translate(str.maketrans({"*": elem, ":": comp})) if (elem, comp) != ("*", ":") \
-        else text
-
-
 def check_files(*paths: Path, select: tuple[str, ...] = ("ENV", "FILE")):
     """Run the engine in-process on ``paths`` with only the ``select`` rules."""
     from validator.engine import Selection, check
@@ -138,3 +89,9 @@ def load_ruleset(name: str = "kp-cigna"):
     from validator.ruleset.load import load
 
     return load(str(name), registry())
+
+
+def report_files(folder: Path) -> list[Path]:
+    """The report files a run wrote into ``folder``: not the run's lock (a hidden file) nor
+    the ``claims-report-latest.*`` links."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_symlink())

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from edi_builder import edi, fix_counts, interchange, transaction
 
-ISA_P = ("ISA*00*          *00*          *ZZ*SUBMITTER01    *ZZ*RECEIVER01     *260701*1200*^"
-         "*00501*000000101*0*P*:")
 HEADER = [
     "BHT*0019*00*0001*20260701*1200*CH",
     "NM1*41*2*ACME BILLING*****46*ACME0001",
@@ -62,34 +61,20 @@ I_CLAIMS = [
 ]
 
 
-def interchange(version: str, claims: list[str], n_st: int = 1) -> list[str]:
-    """ISA/GS with ``n_st`` transaction sets of the same claims (SE01 filled by ``write``)."""
-    segs = [ISA_P, f"GS*HC*SUBMITTER01*RECEIVER01*20260701*1200*101*X*{version}"]
-    for k in range(1, n_st + 1):
-        segs += [f"ST*837*{k:04d}*{version}", *HEADER, *claims, f"SE*0*{k:04d}"]
-    return [*segs, f"GE*{n_st}*101", "IEA*1*000000101"]
+def ig_interchange(version: str, claims: list[str], n_st: int = 1) -> list[str]:
+    """ISA/GS with ``n_st`` transaction sets of the same claims."""
+    sets = [transaction(f"{k:04d}", version, [*HEADER, *claims]) for k in range(1, n_st + 1)]
+    return interchange(*sets, isa13="000000101", gs06="101", version=version,
+                       sender="SUBMITTER01", receiver="RECEIVER01", date="20260701")
 
 
-P_SEGMENTS = interchange("005010X222A1", P_CLAIMS)
-I_SEGMENTS = interchange("005010X223A2", I_CLAIMS)
-
-
-def fix_counts(segs: list[str]) -> list[str]:
-    """Recompute SE01 of every transaction set."""
-    out, start = list(segs), None
-    for i, s in enumerate(out):
-        if s.startswith("ST*"):
-            start = i
-        elif s.startswith("SE*") and start is not None:
-            parts = s.split("*")
-            parts[1] = str(i - start + 1)
-            out[i] = "*".join(parts)
-            start = None
-    return out
+P_SEGMENTS = ig_interchange("005010X222A1", P_CLAIMS)
+I_SEGMENTS = ig_interchange("005010X223A2", I_CLAIMS)
 
 
 def write(path: Path, segs: list[str]) -> Path:
-    path.write_text("~\n".join(fix_counts(segs)) + "~\n")
+    """Write ``segs`` with every SE01 recounted."""
+    path.write_text(edi(fix_counts(segs)))
     return path
 
 
@@ -123,12 +108,3 @@ def run_json(*args: str) -> dict:
 
 def ig_findings(doc: dict) -> list[dict]:
     return [f for f in doc["findings"] if f["rule"].startswith("IG")]
-
-
-def corpus_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[1]
-    for cand in (here.parent / "shared" / "corpus", Path("/work/shared/corpus")):
-        if cand.is_dir():
-            return cand
-    return None
-

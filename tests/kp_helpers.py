@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.claim_edi import KPIC, ClaimFields, Line, Names, interchange
+from tests.edi_builder import KPIC, ClaimFields, Line, Names, fields_edi
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_edi"
@@ -179,7 +179,7 @@ NAMES = Names(sender="KPSCENARIOS", submitter="KP SCENARIO BILLING", submitter_i
 def build(scenarios: list[Scenario], kind: str) -> str:
     """One interchange with one 837 transaction holding every scenario claim."""
     control = "000000101" if kind == "P" else "000000102"
-    return interchange(scenarios, kind, NAMES, isa13=control, gs06="1", bht03=f"KPSCEN{kind}")
+    return fields_edi(scenarios, kind, NAMES, isa13=control, gs06="1", bht03=f"KPSCEN{kind}")
 
 
 def expected_files() -> dict[Path, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.claim_edi import KPIC, ClaimFields, Line, Names, interchange
+from tests.edi_builder import KPIC, ClaimFields, Line, Names, fields_edi
 
 ROOT = Path(__file__).resolve().parents[1]
 KP_TESTS = ROOT / "rulesets" / "tests" / "kp-cigna"
@@ -229,8 +229,8 @@ NAMES = Names(sender="RULESETTESTS", submitter="RULESET TESTS", submitter_id="RS
 
 def edi(case: Case, control: int) -> str:
     """One interchange, one 837 transaction holding every claim of the case."""
-    return interchange(case.claims, case.kind, NAMES, isa13=f"{control:09d}", gs06=str(control),
-                       bht03=case.name[:30].upper())
+    return fields_edi(case.claims, case.kind, NAMES, isa13=f"{control:09d}", gs06=str(control),
+                      bht03=case.name[:30].upper())
 
 
 def expectations(case: Case) -> str:

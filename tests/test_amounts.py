@@ -7,7 +7,8 @@ import json
 
 import polars as pl
 import pytest
-from generic_helpers import build, claim, codes, run
+from edi_builder import build, claim
+from generic_helpers import codes, run
 from helpers import SAMPLES, run_cli
 
 from validator.rules.generic._common import cents

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import REPO, SAMPLES, edi, interchange, run_cli, write_edi
+from edi_builder import edi, interchange
+from helpers import REPO, SAMPLES, report_files, run_cli, write_edi
 
 BASE = ["check", "--format", "json", "--no-ig", "--select", "ENV,FILE"]
 
@@ -197,7 +198,7 @@ def test_repeated_formats_are_written_once(files, tmp_path, formats):
         assert json.loads(out)["summary"]["files"] == 1
     else:
         suffixes = {"html": ".html", "csv": ".csv", "json": ".json"}
-        assert sorted(p.suffix for p in out_dir.iterdir()) == sorted(suffixes[f] for f in wanted)
+        assert [p.suffix for p in report_files(out_dir)] == sorted(suffixes[f] for f in wanted)
 
 
 def test_select_and_ignore_take_lowercase_codes(files):

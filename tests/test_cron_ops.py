@@ -8,7 +8,7 @@ import re
 import stat
 
 from click.testing import CliRunner
-from helpers import SAMPLES
+from helpers import SAMPLES, report_files
 
 from validator.cli import main
 
@@ -22,7 +22,7 @@ def _run(*args: str):
 def test_quiet_still_prints_the_report_path(tmp_path):
     res = _run(CLEAN, "-q", "--report-dir", str(tmp_path))
     assert res.exit_code == 0
-    (report,) = tmp_path.iterdir()
+    (report,) = report_files(tmp_path)
     assert res.stderr.splitlines() == [f"report: {report}"]
     # report names carry UTC, as the report itself does
     assert re.fullmatch(r"claims-report-\d{8}-\d{6}Z\.html", report.name)
@@ -65,3 +65,13 @@ def test_show_phi_reports_are_private(tmp_path):
     mode = lambda name: stat.S_IMODE((tmp_path / name).stat().st_mode)  # noqa: E731
     assert mode("masked.html") == 0o644
     assert mode("phi.html") == 0o600 and mode("again.html") == 0o600
+
+
+def test_json_carries_a_run_record(tmp_path):
+    res = _run(CLEAN, "--format", "json", "--select", "SIT,BAL", "--ignore", "SIT401")
+    run = json.loads(res.stdout)["run"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", run["started"])
+    assert run["duration_s"] > 0 and run["inputs"] == [CLEAN]
+    assert run["options"] | {"severity": None} == {
+        "ig": False, "ig_engine": None, "select": ["SIT", "BAL"], "ignore": ["SIT401"],
+        "severity": None, "show_phi": False}

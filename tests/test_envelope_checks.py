@@ -1,13 +1,14 @@
 """Envelope (ENV1xx) and file-level (FILE01x) checks: one broken file per check.
 
-Segment positions of the default interchange (helpers.interchange): 1 ISA, 2 GS, 3 ST,
+Segment positions of the default interchange (edi_builder.interchange): 1 ISA, 2 GS, 3 ST,
 4 BHT .. 17 CLM .. 21 DTP, 22 SE, 23 GE, 24 IEA.
 """
 
 from __future__ import annotations
 
 import pytest
-from helpers import BODY_837P, SAMPLES, check_files, codes, edi, interchange, isa, transaction, write_edi
+from edi_builder import BODY_837P, edi, interchange, isa, transaction
+from helpers import SAMPLES, check_files, codes, write_edi
 from helpers import all_rules as load_all
 
 from validator.rules.api import RunOptions

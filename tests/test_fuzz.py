@@ -85,6 +85,7 @@ def test_mutated_files_through_pyx12(fuzzed):
     assert not [f for f in json.loads(out)["findings"] if f["rule"] == "INT001"]
 
 
+@pytest.mark.slow
 def test_a_files_findings_do_not_depend_on_the_other_files(fuzzed):
     # The whole folder in one pass equals each file read as a chunk of its own: nothing of
     # one file (an open group, a segment position, a batch-wide shortcut) leaks into the

@@ -6,16 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from generic_helpers import (
-    FACILITY_NPI,
-    billing,
-    build_multi,
-    claim,
-    npi,
-    patient,
-    run,
-    subscriber,
-)
+from edi_builder import FACILITY_NPI, billing, build_multi, claim, npi, patient, subscriber
+from generic_helpers import run
 
 Segs = list[str]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from edi_builder import fix_counts
 from ig_helpers import (
     I_SEGMENTS,
     P_CLAIMS,
     P_SEGMENTS,
-    corpus_dir,
     ig_findings,
+    ig_interchange,
     index_of,
-    interchange,
     replace,
     run_json,
     write,
@@ -90,7 +90,7 @@ def test_wrong_loop_order(tmp_path):
 
 def test_positions_in_second_transaction_and_second_interchange(tmp_path):
     """Indexes are file positions even for later ST sets and interchanges of a file."""
-    two = interchange("005010X222A1", P_CLAIMS, n_st=2)
+    two = ig_interchange("005010X222A1", P_CLAIMS, n_st=2)
     bad = replace(two, "DTP*472", "DTP*472*D9*20260115", 5)  # 2nd ST, 1st claim, 2nd line
     segs = P_SEGMENTS + bad  # a second interchange after a clean one
     found = _check(tmp_path, segs)
@@ -134,8 +134,8 @@ def test_institutional_errata(tmp_path):
 
 
 def test_dental_has_no_map_one_info_per_transaction(tmp_path):
-    dental = interchange("005010X224A2", ["CLM*D1*100***11:B:1*Y*A*Y*Y", "LX*1",
-                                          "SV3*AD:D0120*100****1"], n_st=2)
+    dental = ig_interchange("005010X224A2", ["CLM*D1*100***11:B:1*Y*A*Y*Y", "LX*1",
+                                             "SV3*AD:D0120*100****1"], n_st=2)
     found = _check(tmp_path, dental)
     assert [f["rule"] for f in found] == ["IG210", "IG210"]
     assert [f["segment_index"] for f in found] == [index_of(dental, "ST*", 1),
@@ -227,10 +227,7 @@ def test_padded_isa_fields_are_still_validated(tmp_path):
     assert not [f for f in found if f["rule"] == "IG299"]
 
 
-def test_corpus_runs_without_failures():
-    corpus = corpus_dir()
-    if corpus is None:
-        pytest.skip("shared corpus not present")
+def test_corpus_runs_without_failures(corpus):
     doc = run_json(str(corpus), "-j1", "--select", "IG")
     rules = {f["rule"] for f in doc["findings"]}
     assert "IG299" not in rules and {"IG200", "IG210", "IG211"} <= rules
@@ -251,8 +248,6 @@ def test_generated_files_are_clean(tmp_path, kind):
 
 
 def test_envelope_errors_are_ig201_warnings(tmp_path):
-    from ig_helpers import fix_counts
-
     segs = replace(fix_counts(P_SEGMENTS), "SE*", "SE*99*0001")
     f = tmp_path / "se.837"
     f.write_text("~".join(segs) + "~")
@@ -263,8 +258,6 @@ def test_envelope_errors_are_ig201_warnings(tmp_path):
 
 
 def test_missing_se_is_reported_on_the_last_segment_without_a_claim(tmp_path):
-    from ig_helpers import fix_counts
-
     segs = [s for s in fix_counts(P_SEGMENTS) if not s.startswith("SE*")]
     f = tmp_path / "nose.837"
     f.write_text("~".join(segs) + "~")

@@ -9,7 +9,7 @@ import shutil
 import time
 
 from click.testing import CliRunner
-from helpers import SAMPLES
+from helpers import SAMPLES, report_files
 
 from validator.cli import main
 from validator.engine.inputs import scan_inputs
@@ -102,11 +102,11 @@ def test_reports_in_the_inbox_are_not_read_back(tmp_path):
     reports = inbox / "reports"
     res = CliRunner().invoke(main, ["check", "--no-ig", str(inbox), "--report-dir", str(reports),
                                     "--format", "html,json", "-q"])
-    assert res.exit_code == 0 and len(list(reports.iterdir())) == 2
+    assert res.exit_code == 0 and len(report_files(reports)) == 2
     _code, doc, _ = _run(str(inbox), "--report-dir", str(reports))
     assert [f["path"] for f in doc["files"]] == [str(inbox / "a.edi")]
     # the tool's own report names are skipped wherever they are kept
-    shutil.copy(next(reports.iterdir()), inbox / "claims-report-20260101-000000.json")
+    shutil.copy(report_files(reports)[0], inbox / "claims-report-20260101-000000.json")
     assert [p.name for p in scan_inputs([str(inbox)], skip=[reports]).files] == ["a.edi"]
 
 

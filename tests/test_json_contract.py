@@ -6,7 +6,8 @@ import json
 import re
 
 import pytest
-from helpers import SAMPLES, edi, interchange, run_cli, transaction, write_edi
+from edi_builder import edi, interchange, transaction
+from helpers import SAMPLES, run_cli, write_edi
 
 BASE = ["check", "--format", "json", "--no-ig", "--select", "ENV,FILE", "-q"]
 

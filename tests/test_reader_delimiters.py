@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from helpers import check_files, codes, edi, interchange, isa, transaction, write_edi
+from edi_builder import edi, interchange, isa, transaction
+from helpers import check_files, codes, write_edi
 
 from validator.x12.load import COMP, ELEM, REP, SEG, LoadError, load
 

@@ -7,7 +7,8 @@ import contextlib
 
 import polars as pl
 import pytest
-from helpers import CORPUS, edi, interchange, transaction, write_edi
+from edi_builder import edi, interchange, transaction
+from helpers import write_edi
 from polars.testing import assert_frame_equal
 
 from validator.engine import read as engine
@@ -46,9 +47,8 @@ def test_grouped_tokens_equal_file_by_file(tmp_path):
     assert tokenize_files(files)["file_id"].unique().len() == 6
 
 
-@pytest.mark.skipif(CORPUS is None, reason="../shared/corpus is absent")
-def test_grouped_tokens_equal_file_by_file_on_the_corpus():
-    files = _loaded(sorted(p for p in CORPUS.rglob("*") if p.is_file()))
+def test_grouped_tokens_equal_file_by_file_on_the_corpus(corpus):
+    files = _loaded(sorted(p for p in corpus.rglob("*") if p.is_file()))
     assert len(files) > 50
     assert_frame_equal(tokenize_files(files), pl.concat([tokenize(f, i) for i, f in files]))
 
@@ -111,9 +111,8 @@ def test_segment_ids_keep_apart_across_groups(tmp_path, monkeypatch):
     assert split.rows(["XX"]).height == 2
 
 
-@pytest.mark.skipif(CORPUS is None, reason="../shared/corpus is absent")
-def test_corpus_tables_do_not_depend_on_grouping(monkeypatch):
-    paths = sorted(p for p in CORPUS.rglob("*") if p.is_file())
+def test_corpus_tables_do_not_depend_on_grouping(corpus, monkeypatch):
+    paths = sorted(p for p in corpus.rglob("*") if p.is_file())
     together = read_batch(paths)
     monkeypatch.setattr(engine, "GROUP_BYTES", 1)  # every file its own group
     apart = read_batch(paths)

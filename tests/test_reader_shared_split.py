@@ -6,7 +6,8 @@ import threading
 from pathlib import Path
 
 import polars as pl
-from helpers import BODY_837P, check_files, edi, interchange, transaction, write_edi
+from edi_builder import BODY_837P, edi, interchange, transaction
+from helpers import check_files, write_edi
 from helpers import load_ruleset as load
 
 from validator.engine import Selection, check, read_batch

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.helpers import REPO
-from tests.report_helpers import XSS_IMG, XSS_SCRIPT, Claim, edi_837p, run, with_kp, write_batch
+from tests.edi_builder import PhiClaim, phi_edi
+from tests.helpers import REPO, report_files
+from tests.report_helpers import XSS_IMG, XSS_SCRIPT, run, with_kp, write_batch
 from validator.cli import main
 from validator.output import html_report, phi
 from validator.output.html_report import render, script_json
@@ -275,7 +276,7 @@ def test_large_payload_is_compressed(result, monkeypatch):
 
 def test_no_findings_report(tmp_path):
     p = tmp_path / "ok.837"
-    p.write_text(edi_837p([Claim("OK1")]))
+    p.write_text(phi_edi([PhiClaim("OK1")]))
     page = render(run([p]))
     data = data_of(page)
     assert data["f"]["rule"] == [] and "100.0%" in page
@@ -292,7 +293,7 @@ def test_cli_default_writes_html_into_report_dir(batch, tmp_path):
     out = tmp_path / "reports"
     r = CliRunner().invoke(main, ["check", *map(str, batch), "--no-ig", "--report-dir", str(out)])
     assert r.exit_code == 1, r.output
-    files = list(out.iterdir())
+    files = report_files(out)
     assert len(files) == 1 and re.fullmatch(r"claims-report-\d{8}-\d{6}Z\.html", files[0].name)
     err = r.stderr if hasattr(r, "stderr") else r.output
     assert f"report: {files[0]}" in err
@@ -311,15 +312,15 @@ def test_cli_report_path_show_phi_and_formats(batch, tmp_path):
                                   "html,csv", "--format", "parquet,junit", "--report-dir", str(out),
                                   "--fail-on", "never"])
     assert r.exit_code == 0
-    assert sorted(p.suffix for p in out.iterdir()) == [".csv", ".html", ".parquet", ".xml"]
+    assert [p.suffix for p in report_files(out)] == [".csv", ".html", ".parquet", ".xml"]
 
 
 def test_cli_clean_batch_exit_zero(tmp_path):
     p = tmp_path / "ok.837"
-    p.write_text(edi_837p([Claim("OK1")]))
+    p.write_text(phi_edi([PhiClaim("OK1")]))
     r = CliRunner().invoke(main, ["check", str(p), "--no-ig", "--report-dir", str(tmp_path / "r")])
     assert r.exit_code == 0
-    assert len(list((tmp_path / "r").glob("*.html"))) == 1
+    assert [p.suffix for p in report_files(tmp_path / "r")] == [".html"]
 
 
 def test_module_entry_point(batch, tmp_path):
@@ -332,7 +333,7 @@ def test_module_entry_point(batch, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""
     assert "report: " in proc.stderr and "Traceback" not in proc.stderr
-    assert len(list(out.glob("*.html"))) == 1
+    assert [p.suffix for p in report_files(out)] == [".html"]
 
 
 def test_claim_without_clm01_and_extra_finding_columns(tmp_path):
@@ -340,7 +341,7 @@ def test_claim_without_clm01_and_extra_finding_columns(tmp_path):
     import polars as pl
 
     p = tmp_path / "noid.837"
-    p.write_text(edi_837p([Claim("", unknown_segment=True)]))
+    p.write_text(phi_edi([PhiClaim("", unknown_segment=True)]))
     res = run([p])
     res.findings = res.findings.with_columns(loop=pl.lit(["2300", "2400"]))
     data = data_of(render(res))

@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from helpers import SAMPLE_CLAIMS, SAMPLES, all_rules, run_cli
+from helpers import SAMPLE_CLAIMS, SAMPLES, all_rules, report_files, run_cli
 
 from validator.output.atomic import reserve_names
 from validator.rules.api import Annotator
@@ -50,9 +50,9 @@ def test_failed_rule_still_writes_report_files(broken_rule, tmp_path):
     code, _, _ = run_cli(["check", "--format", "html,json", "--no-ig", "--report-dir",
                           str(tmp_path), str(SAMPLES / "kp-837p-scenarios.edi")])
     assert code == 2
-    written = sorted(p.suffix for p in tmp_path.iterdir())
+    written = [p.suffix for p in report_files(tmp_path)]
     assert written == [".html", ".json"]
-    assert all(p.stat().st_size > 0 for p in tmp_path.iterdir())
+    assert all(p.stat().st_size > 0 for p in report_files(tmp_path))
 
 
 @pytest.mark.parametrize("chunk_size", ["0", "1"])
@@ -120,5 +120,5 @@ def test_runs_in_the_same_second_keep_both_reports(tmp_path, monkeypatch):
         code, _, _ = run_cli(["check", "--format", "json,csv", "--no-ig", "--report-dir",
                               str(tmp_path), str(SAMPLES / "kp-837p-scenarios.edi")])
         assert code in (0, 1)
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = [p.name for p in report_files(tmp_path)]
     assert len(names) == 4 and "claims-report-20260101-000000Z-2.json" in names

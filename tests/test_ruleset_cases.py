@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
-from helpers import all_rules, registry
+from helpers import all_rules
 
 from tests import ruleset_helpers as H
 from validator.cli import main
@@ -26,8 +26,8 @@ def invoke(*args: str):
 
 
 @pytest.mark.parametrize("case", KP_CASES, ids=[p.stem for p in KP_CASES])
-def test_shipped_kp_cigna_case(case):
-    res = run_case(case, registry())
+def test_shipped_kp_cigna_case(case, registry):
+    res = run_case(case, registry)
     assert res.status == "pass", "\n".join(res.diffs)
     assert res.ruleset == "kp-cigna" and res.claims > 0
 

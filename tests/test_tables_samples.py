@@ -7,7 +7,8 @@ from datetime import date
 
 import polars as pl
 import pytest
-from helpers import SAMPLES, check_files, edi, interchange, transaction, write_edi
+from edi_builder import edi, interchange, transaction
+from helpers import SAMPLES, check_files, write_edi
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +161,7 @@ def test_charges_balance_in_the_samples(batch):
     # The samples are meant to be clean: CLM02 = sum of the line charges.
     sums = batch.lines.group_by("claim_key").agg(pl.col("charge").cast(pl.Float64).sum())
     joined = batch.claims.join(sums, on="claim_key")
+    assert joined.height == batch.claims.height == 6  # every claim has lines to compare
     assert (joined["total_charge"].cast(pl.Float64) == joined["charge"]).all()
 
 

@@ -59,10 +59,18 @@ def test_one_row_per_finding_with_claim_fields(fmt, result, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_no_phi_in_flat_outputs(fmt, result, tmp_path):
-    text = _write(fmt, result, tmp_path / f"out.{fmt}").read_bytes()
+    path = _write(fmt, result, tmp_path / f"out.{fmt}")
+    # The batch holds the PHI, and the output holds every finding with its claim's fields:
+    # there was something to leak, and a leak would be in the bytes or the decoded cells.
+    claims = result.batch.claims
+    assert "DOEFIELD" in claims["patient_last"].to_list()
+    assert "MEMBERID777" in claims["member_id"].to_list()
+    df = pl.read_csv(path, infer_schema=False) if fmt == "csv" else pl.read_parquet(path)
+    assert df.height == result.findings.height and "BAD0001" in df["claim_id"].to_list()
+    raw, cells = path.read_bytes(), " ".join(str(v) for row in df.rows() for v in row).encode()
     for secret in (b"DOEFIELD", b"JONATHAN", b"SAMPLEMAN", b"MEMBERID777", b"XQ9876543210",
-                   b"1961-03-14", b"2010-05-15"):
-        assert secret not in text
+                   b"1961-03-14", b"2010-05-15", b"19610314", b"20100515"):
+        assert secret not in raw and secret not in cells, secret
 
 
 def test_kp_struct_is_flattened(result, tmp_path):
@@ -78,9 +86,9 @@ def test_kp_struct_is_flattened(result, tmp_path):
 
 def test_empty_result_writes_header_only(tmp_path):
     clean = tmp_path / "clean.837"
-    from tests.report_helpers import Claim, edi_837p
+    from tests.edi_builder import PhiClaim, phi_edi
 
-    clean.write_text(edi_837p([Claim("OK1"), Claim("OK2")]))
+    clean.write_text(phi_edi([PhiClaim("OK1"), PhiClaim("OK2")]))
     res = run([clean])
     assert res.findings.height == 0
     df = pl.read_csv(_write("csv", res, tmp_path / "e.csv"))
@@ -126,10 +134,10 @@ def test_junit_one_case_per_claim_grouped_by_file(result, tmp_path):
 
 
 def test_junit_strips_xml_illegal_characters(tmp_path):
-    from tests.report_helpers import Claim, edi_837p
+    from tests.edi_builder import PhiClaim, phi_edi
 
     p = tmp_path / "ctl.837"
-    p.write_text(edi_837p([Claim("CTL\x01\x02ID", unknown_segment=True)]))
+    p.write_text(phi_edi([PhiClaim("CTL\x01\x02ID", unknown_segment=True)]))
     res = run([p])
     root = ET.parse(_write("junit", res, tmp_path / "ctl.xml")).getroot()  # parses
     assert any("CTL" in c.get("name") for c in root.iter("testcase"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from validator.rules.api import Context, annotator, rule
+from validator.rules.api import Context, annotator, emit, rule
 
 from . import identify
 from .config import POS_UNKNOWN_TIER, KPConfig
@@ -45,27 +45,6 @@ def _members(ctx: Context, cfg: KPConfig) -> pl.DataFrame:
                                                       return_dtype=pl.String),
         region_name=pl.col("region").replace_strict(regions, default="unknown region",
                                                     return_dtype=pl.String),
-    )
-
-
-def _finding(df: pl.DataFrame, segment_index: pl.Expr | str, segment_id: pl.Expr | str,
-             element: str | None, message: pl.Expr, expected: pl.Expr | str | None,
-             found: pl.Expr | str | None) -> pl.DataFrame:
-    def lit(v):
-        if v is None:
-            return pl.lit(None, pl.String)
-        return pl.lit(v) if isinstance(v, str) and v not in df.columns else (
-            pl.col(v) if isinstance(v, str) else v)
-
-    return df.select(
-        "claim_key", "file_id", "st_key",
-        segment_index=(segment_index if isinstance(segment_index, pl.Expr)
-                       else pl.col(segment_index)).cast(pl.UInt32),
-        segment_id=pl.lit(segment_id) if isinstance(segment_id, str) else segment_id,
-        element=pl.lit(element, pl.String),
-        message=message,
-        expected=lit(expected).cast(pl.String),
-        found=lit(found).cast(pl.String),
     )
 
 
@@ -122,9 +101,10 @@ def kp100_payer_id(ctx: Context) -> pl.DataFrame:
                     pl.col("payer_id").fill_null("(none)"), "funding", "product_name",
                     "expected_payer_name",
                     "expected_payer_address", "expected_payer_id", hint, pl.lit(cfg.phone))
-    return _finding(m, pl.coalesce("payer_nm1_index", "segment_index"),
-                    pl.when(pl.col("payer_nm1_index").is_not_null()).then(pl.lit("NM1"))
-                    .otherwise(pl.lit("CLM")), "NM109", msg, "expected_payer_id", "payer_id")
+    return emit(m, segment_index=pl.coalesce("payer_nm1_index", "segment_index"),
+                segment_id=pl.when(pl.col("payer_nm1_index").is_not_null()).then(pl.lit("NM1"))
+                .otherwise(pl.lit("CLM")), element="NM109", message=msg,
+                expected=pl.col("expected_payer_id"), found=pl.col("payer_id"))
 
 
 def _norm_street(e: pl.Expr) -> pl.Expr:
@@ -196,9 +176,10 @@ def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     msg = pl.format("payer address {} differs from the mailing address of {} (payer ID {}): {}; "
                     "correct the payer address (2010BB N3/N4)", "_found", "expected_payer_name",
                     "expected_payer_id", "expected_payer_address")
-    return _finding(m, pl.coalesce("payer_n3_index", "payer_n4_index"),
-                    pl.when(pl.col("payer_n3_index").is_not_null()).then(pl.lit("N3"))
-                    .otherwise(pl.lit("N4")), "N301", msg, "expected_payer_address", "_found")
+    return emit(m, segment_index=pl.coalesce("payer_n3_index", "payer_n4_index"),
+                segment_id=pl.when(pl.col("payer_n3_index").is_not_null()).then(pl.lit("N3"))
+                .otherwise(pl.lit("N4")), element="N301", message=msg,
+                expected=pl.col("expected_payer_address"), found=pl.col("_found"))
 
 
 def _known_product(cfg: KPConfig, **flag: bool) -> pl.Expr:
@@ -248,8 +229,8 @@ def kp110_effective_date(ctx: Context) -> pl.DataFrame:
                     "network: these services are not covered by the Cigna arrangement; check the "
                     "service dates, and verify eligibility and benefits at {}",
                     "_d", "_e", "product_name", pl.lit(cfg.phone))
-    return _finding(m, "segment_index", "CLM", None, msg,
-                    pl.format("on or after {}", "_e"), "_d")
+    return emit(m, segment_id="CLM", message=msg, expected=pl.format("on or after {}", "_e"),
+                found=pl.col("_d"))
 
 
 @rule("KP120", "KP member's region is excluded from the Cigna route", severity="error", snip=SNIP,
@@ -288,8 +269,9 @@ def kp120_region_excluded(ctx: Context) -> pl.DataFrame:
                     "send it at {}", plans, "region_name",
                     pl.lit(cigna.payer_name), pl.lit(cigna.payer_id), pl.lit(cfg.phone))
     idx, sid = _sbr_or_clm()
-    return _finding(m, idx, sid, "SBR04", msg, "a region and product served through Cigna",
-                    pl.format("{} {}", "region", pl.col("product").fill_null("unknown product")))
+    return emit(m, segment_index=idx, segment_id=sid, element="SBR04", message=msg,
+                expected="a region and product served through Cigna",
+                found=pl.format("{} {}", "region", pl.col("product").fill_null("unknown product")))
 
 
 @rule("KP130", "Claim for care inside a Kaiser Permanente state sent to Cigna", severity="error",
@@ -328,9 +310,10 @@ def kp130_kp_state(ctx: Context) -> pl.DataFrame:
                     "{}): send it to Kaiser Permanente as the member's ID card instructs, and "
                     "verify eligibility at {}", which, "service_state", pl.lit(states), pl.lit(cigna),
                     pl.lit(cfg.phone))
-    return _finding(m, pl.when(pl.col("_fac").is_not_null()).then("facility_n4_index")
-                    .otherwise("billing_n4_index").fill_null(pl.col("segment_index")),
-                    pl.lit("N4"), "N402", msg, f"a state outside {states}", "service_state")
+    return emit(m, segment_index=pl.when(pl.col("_fac").is_not_null()).then("facility_n4_index")
+                .otherwise("billing_n4_index").fill_null(pl.col("segment_index")),
+                segment_id="N4", element="N402", message=msg,
+                expected=f"a state outside {states}", found=pl.col("service_state"))
 
 
 @rule("KP140", "Not emergency or urgent care for an HMO, EPO or POS 2-Tier member",
@@ -386,7 +369,8 @@ def kp140_not_emergency(ctx: Context) -> pl.DataFrame:
                     "emergency E/M code, admission type 1/2/5 or revenue code 045x/0516/0526), "
                     "otherwise verify benefits at {} and bill "
                     "Kaiser Permanente", "product_name", "_found", pl.lit(cfg.phone))
-    return _finding(m, "segment_index", "CLM", "CLM05", msg, "emergency or urgent care", "_found")
+    return emit(m, segment_id="CLM", element="CLM05", message=msg,
+                expected="emergency or urgent care", found=pl.col("_found"))
 
 
 @rule("KP150", "Cost share collected up front from an HMO, EPO or POS 2-Tier member",
@@ -426,7 +410,8 @@ def kp150_upfront_cost_share(ctx: Context) -> pl.DataFrame:
     at = pl.when(inst).then("value_code_index").otherwise("amt_f5_index")
     seg_id = pl.when(at.is_null()).then(pl.lit("CLM")).when(inst).then(pl.lit("HI")) \
         .otherwise(pl.lit("AMT"))
-    return _finding(m, at.fill_null(pl.col("segment_index")), seg_id, None, msg, "0", "_paid")
+    return emit(m, segment_index=at.fill_null(pl.col("segment_index")), segment_id=seg_id,
+                message=msg, expected="0", found=pl.col("_paid"))
 
 
 def _sbr_found() -> pl.Expr:
@@ -470,7 +455,8 @@ def kp160_product_unknown(ctx: Context) -> pl.DataFrame:
                     "POS 2-Tier, POS 3-Tier, PPO) or the --members roster", what, _sbr_found(),
                     pl.lit(cfg.phone))
     idx, sid = _sbr_or_clm()
-    return _finding(m, idx, sid, "SBR04", msg, "HMO, EPO, POS2, POS3 or PPO", _sbr_found())
+    return emit(m, segment_index=idx, segment_id=sid, element="SBR04", message=msg,
+                expected="HMO, EPO, POS2, POS3 or PPO", found=_sbr_found())
 
 
 @rule("KP161", "KP region undetermined for an insured plan", severity="warning", snip=SNIP,
@@ -511,8 +497,8 @@ def kp161_region_unknown(ctx: Context) -> pl.DataFrame:
                     "the member's region at {} and name it in SBR04 or the --members roster",
                     pl.col("plan_name").fill_null("(empty)"), why, pl.lit(cfg.phone))
     idx, sid = _sbr_or_clm()
-    return _finding(m, idx, sid, "SBR04", msg, ", ".join(cfg.regions),
-                    pl.col("plan_name").fill_null("(empty)"))
+    return emit(m, segment_index=idx, segment_id=sid, element="SBR04", message=msg,
+                expected=", ".join(cfg.regions), found=pl.col("plan_name").fill_null("(empty)"))
 
 
 @annotator("kp", compact="member")

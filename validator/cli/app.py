@@ -13,6 +13,7 @@ import sys
 import click
 
 from .. import __version__
+from ..data import codesets
 from ..rules.registry import discover
 from .check import make_check
 from .common import Group
@@ -20,8 +21,20 @@ from .rules import rules_cmd
 from .ruleset import ruleset_group
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the tool's version and the code-set data it checks against."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"claims-validator, version {__version__}")
+    click.echo("code sets:")
+    for name in ("icd10cm", "icd10pcs", "zip"):
+        click.echo(f"  {codesets.describe(name)}")
+    ctx.exit()
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="claims-validator")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and the code-set releases it checks against, and exit.")
 def main() -> None:
     """Validate outgoing EDI 837 claim files before they are submitted."""
 

@@ -161,6 +161,12 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
     selection = Selection.build(ruleset, codes(select), codes(ignore))
     to_stdout = report_path == "-" or (fmts == ["json"] and report_path is None)
     lock_path = lock_file or (None if to_stdout or report_path else report_dir / LOCK_NAME)
+    if lock_path and not lock_file:  # the report folder holds the lock: make it first
+        try:
+            report_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report to {exc.filename or report_dir}: "
+                             f"{exc.strerror or exc}") from None
     with nightly.lock(lock_path) if lock_path else contextlib.nullcontext():
         found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
                             skip=[report_path] if isinstance(report_path, Path) else [report_dir])

@@ -54,4 +54,4 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
         claims = claims.join(extra, on="claim_key", how="left", maintain_order="left")
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, [*failed_rules(results), *faults],
-                  plan.registry, options)
+                  plan.registry, options, selection)

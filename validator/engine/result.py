@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -11,6 +12,9 @@ from ..rules.api import RunOptions
 from ..rules.registry import Registry
 from ..ruleset.model import Ruleset
 from ..severity import RANK
+
+if TYPE_CHECKING:
+    from .run import Selection
 
 
 @dataclass
@@ -25,6 +29,7 @@ class Result:
     failed: list[str] = field(default_factory=list)  # rules/annotators that raised (INT001)
     registry: Registry | None = None  # the rules, annotators and panels of the run
     options: RunOptions = field(default_factory=RunOptions)
+    selection: Selection | None = None  # which rules ran, at what severity
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""

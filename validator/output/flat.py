@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from .. import __version__
+from ..data import codesets
 from ..engine.result import Result
 from .atomic import atomic_via, atomic_write
 from .views import claims_view, files_view, findings_view
@@ -48,7 +49,8 @@ def findings_table(result: Result) -> pl.DataFrame:
     claims = claims.rename({k: v for k, v in CLAIM_FIELDS.items()})
     found = findings_view(result)
     out = found.join(claims, on="claim_key", how="left", maintain_order="left").drop("claim_key", "file_id")
-    return _scalar(out)
+    # The code-set data of the run (ICD-10-CM/PCS releases, ZIP data), named on every row.
+    return _scalar(out).with_columns(code_sets=pl.lit(codesets.summary_line()))
 
 
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): EDI text such as a
@@ -124,11 +126,13 @@ def junit(result: Result) -> ET.Element:
     file_findings = dict(by_file.iter_rows())
     root = ET.Element("testsuites", name="claims-validator")
     root.set("tool_version", __version__)
+    root.set("code_sets", codesets.summary_line())
     total_tests = total_failures = 0
     for frow in files.iter_rows(named=True):
         fid = frow["file_id"]
         suite = ET.SubElement(root, "testsuite", name=_x(frow["path"]))
         props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="code_sets", value=codesets.summary_line())
         for k in ("status", "error"):
             if frow[k] is not None:
                 ET.SubElement(props, "property", name=k, value=_x(frow[k]))

@@ -25,6 +25,7 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from .. import __version__
+from ..data import codesets
 from ..engine.result import Result
 from ..rules.api import Rule
 from ..rules.plugin import Panel
@@ -436,6 +437,7 @@ def render(result: Result, show_phi: bool = False) -> str:
     return _env().get_template("report.html.j2").render(
         title=f"Claims validation report — {local}",
         tool_version=__version__,
+        code_sets=codesets.summary_line(),
         ruleset=result.ruleset,
         inputs=result.inputs or files["path"].to_list(),
         started_local=local, started_utc=utc, elapsed=result.elapsed,

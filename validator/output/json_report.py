@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import polars as pl
 
 from .. import __version__
+from ..data import codesets
 from ..engine.result import Result
 from .views import SCHEMA_VERSION, claims_view, files_view, findings_view, summary
 
@@ -87,14 +89,34 @@ def _pieces(df: pl.DataFrame, compact: dict[str, str], rows: int = 20_000) -> It
     yield b"]"
 
 
+def run_record(result: Result) -> dict:
+    """When and how the run was made: start (UTC, ISO 8601), duration, the inputs as given
+    and the options that change its findings (nothing that depends on the host)."""
+    o = result.options
+    sel = result.selection
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.started)),
+        "duration_s": round(result.elapsed, 3),
+        "inputs": list(result.inputs),
+        "options": {"ig": o.ig, "ig_engine": o.ig_engine if o.ig else None,
+                    "select": list(sel.select) if sel else None,
+                    "ignore": list(sel.ignore) if sel else None,
+                    "severity": dict(sel.severity) if sel else None,
+                    "show_phi": o.show_phi,
+                    **{k: str(v) for k, v in sorted(o.plugin.items())}},
+    }
+
+
 def chunks(result: Result) -> Iterator[bytes]:
     """The JSON document in UTF-8 pieces (written one by one: no second copy of the
     whole)."""
     files = files_view(result).drop("file_id")
     head = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "claims-validator", "version": __version__},
+        "tool": {"name": "claims-validator", "version": __version__,
+                 "code_sets": codesets.versions()},
         "ruleset": {"name": result.ruleset.name, "version": result.ruleset.version},
+        "run": run_record(result),
         "summary": summary(result),
     }
     # Assembled around polars' arrays instead of building 100k Python dicts.

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .plugin import Plugin
+from ..ruleset.schema import US_STATES, Enum, Field, ListOf, MapOf, Str, Table
+from .plugin import Plugin, Section
 
 MODULES = (
     "validator.rules.envelope",
@@ -15,6 +16,7 @@ MODULES = (
     "validator.rules.generic.addresses",
     "validator.rules.generic.balancing",
     "validator.rules.generic.codes",
+    "validator.rules.generic.codesets",
     "validator.rules.generic.dates",
     "validator.rules.generic.diagnoses",
     "validator.rules.generic.duplicates",
@@ -31,5 +33,16 @@ MODULES = (
 SHIPPED_DIR = (Path(__file__).resolve().parent.parent / "rulesets").resolve()
 
 
+# ``[codes]``: facts the generic code-set rules read. ``zip_states``: ZIP codes that straddle a
+# state line, with the states accepted besides the one the USPS data gives (CODE519/CODE520).
+CODES = Table({
+    "zip_states": Field(
+        MapOf(Str(r"\d{5}", "a 5-digit ZIP code"),
+              ListOf(Enum("state", US_STATES), min_items=1)),
+        doc='ZIP code = states also accepted, e.g. { "42223" = ["TN"] }'),
+})
+
+
 def plugin() -> Plugin:
-    return Plugin("core", modules=MODULES, rulesets=(SHIPPED_DIR,))
+    return Plugin("core", modules=MODULES, rulesets=(SHIPPED_DIR,),
+                  sections=(Section("codes", CODES, doc="the generic code-set rules' data"),))

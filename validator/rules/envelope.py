@@ -10,7 +10,7 @@ import polars as pl
 
 from ..x12.load import COMP, ELEM, REP
 from ..x12.segments import el, with_el
-from .api import Context, declare, rule
+from .api import Context, declare, emit, rule
 from .repeats import first_of
 
 SID = pl.col("seg_id")
@@ -94,25 +94,24 @@ def isa_shape(ctx: Context) -> pl.DataFrame:
         ).list.drop_nulls(),
         found=pl.col("lens").list.eval(pl.element().cast(pl.String)).list.join("/"),
     )
-    wrong_count = bad.filter(pl.col("n") != 16).select(
-        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
+    wrong_count = emit(
+        bad.filter(pl.col("n") != 16), segment_index="seg_index", segment_id="ISA",
         message=pl.format("ISA has {} elements; it must have exactly 16", "n"),
-        expected=pl.lit("16"), found=pl.col("n").cast(pl.String),
+        expected="16", found=pl.col("n").cast(pl.String),
     )
-    wrong_width = bad.filter((pl.col("n") == 16) & (pl.col("bad_field").list.len() > 0)).select(
-        "file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
-        element=pl.col("bad_field").list.first(),
+    wrong_width = emit(
+        bad.filter((pl.col("n") == 16) & (pl.col("bad_field").list.len() > 0)),
+        segment_index="seg_index", segment_id="ISA", element=pl.col("bad_field").list.first(),
         message=pl.format(
             "ISA fields have the wrong fixed width: {} (field widths found {})",
             pl.col("bad_field").list.join(", "), "found"),
-        expected=pl.lit("/".join(str(w) for w in ISA_WIDTHS)), found="found",
+        expected="/".join(str(w) for w in ISA_WIDTHS), found=pl.col("found"),
     )
     not_numeric = [
-        bad.filter((pl.col("n") == 16) & ~el(i).str.contains(rf"^\d{{{width}}}$").fill_null(False))
-        .select("file_id", segment_index="seg_index", segment_id=pl.lit("ISA"),
-                element=pl.lit(f"ISA{i:02d}"), message=pl.lit(f"ISA{i:02d} {what} must be "
-                                                              f"{width} digits"),
-                expected=pl.lit(f"{width} digits"), found=el(i))
+        emit(bad.filter((pl.col("n") == 16) & ~el(i).str.contains(rf"^\d{{{width}}}$").fill_null(False)),
+             segment_index="seg_index", segment_id="ISA", element=f"ISA{i:02d}",
+             message=f"ISA{i:02d} {what} must be {width} digits", expected=f"{width} digits",
+             found=el(i))
         for i, width, what in ((9, 6, "interchange date (YYMMDD)"), (10, 4, "interchange time "
                                "(HHMM)"), (13, 9, "interchange control number"))
     ]
@@ -135,28 +134,28 @@ def _trailer_check(
             .join(counted, on=key, how="left", maintain_order="left")
             .with_columns(pl.col("n").fill_null(0)))
     code_ctl, code_count, code_missing = codes
-    missing = pair.filter(pl.col("t_index").is_null()).select(
-        "file_id", segment_index="h_index", segment_id=pl.lit(header), rule=pl.lit(code_missing),
+    missing = emit(
+        pair.filter(pl.col("t_index").is_null()), segment_index="h_index", segment_id=header,
+        rule=code_missing,
         message=pl.format(f"{header} control number {{}} has no {trailer} trailer: the {what} "
                           "is truncated or its trailer is missing", "h_ctl"),
-        expected=pl.lit(trailer), found=pl.lit(None, pl.String),
+        expected=trailer, found=None,
     )
     present = pair.filter(pl.col("t_index").is_not_null())
-    ctl = present.filter(pl.col("h_ctl") != pl.col("t_ctl")).select(
-        "file_id", segment_index="t_index", segment_id=pl.lit(trailer), rule=pl.lit(code_ctl),
-        element=pl.lit(f"{trailer}{ctl_t:02d}"),
+    ctl = emit(
+        present.filter(pl.col("h_ctl") != pl.col("t_ctl")), segment_index="t_index",
+        segment_id=trailer, rule=code_ctl, element=f"{trailer}{ctl_t:02d}",
         message=pl.format(f"{trailer}{ctl_t:02d} control number {{}} does not match "
                           f"{header}{ctl_h:02d} {{}}", "t_ctl", "h_ctl"),
-        expected="h_ctl", found="t_ctl",
+        expected=pl.col("h_ctl"), found=pl.col("t_ctl"),
     )
-    count = present.filter(
-        pl.col("t_count").cast(pl.Int64, strict=False).fill_null(-1) != pl.col("n")
-    ).select(
-        "file_id", segment_index="t_index", segment_id=pl.lit(trailer), rule=pl.lit(code_count),
-        element=pl.lit(f"{trailer}{count_t:02d}"),
+    count = emit(
+        present.filter(pl.col("t_count").cast(pl.Int64, strict=False).fill_null(-1) != pl.col("n")),
+        segment_index="t_index", segment_id=trailer, rule=code_count,
+        element=f"{trailer}{count_t:02d}",
         message=pl.format(f"{trailer}{count_t:02d} says {{}} {count_label} but the {what} "
                           "holds {}", "t_count", "n"),
-        expected=pl.col("n").cast(pl.String), found="t_count",
+        expected=pl.col("n").cast(pl.String), found=pl.col("t_count"),
     )
     return pl.concat([missing, ctl, count], how="diagonal_relaxed")
 
@@ -235,7 +234,7 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
                          count_t=1, counted=counted, count_label="segments",
                          codes=("ENV130", "ENV131", "ENV132"), what="transaction set")
     keys = _rows(ctx, "ST", "SE").select("file_id", "seg_index", st_key2="st_key")
-    return out.join(keys, left_on=["file_id", "segment_index"],
+    return out.drop("st_key").join(keys, left_on=["file_id", "segment_index"],
                     right_on=["file_id", "seg_index"], how="left",
                     maintain_order="left").rename({"st_key2": "st_key"})
 
@@ -344,14 +343,14 @@ def version_agreement(ctx: Context) -> pl.DataFrame:
     Make ST03 and GS08 name the same guide (e.g. `005010X222A1` for an 837P).
     """
     t = ctx.transactions
-    return t.filter(
+    bad = t.filter(
         pl.col("st03").is_not_null() & pl.col("gs08").is_not_null()
         & (pl.col("st03") != pl.col("gs08"))
-    ).select(
-        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
-        element=pl.lit("ST03"),
+    )
+    return emit(
+        bad, segment_index="st_index", segment_id="ST", element="ST03",
         message=pl.format("ST03 version {} does not match GS08 version {}", "st03", "gs08"),
-        expected="gs08", found="st03",
+        expected=pl.col("gs08"), found=pl.col("st03"),
     )
 
 
@@ -382,11 +381,8 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     maybe = (pl.any_horizontal(raw.str.ends_with(c) for c in (ELEM, COMP, REP))
              | (raw.str.len_bytes() <= 3) | (SID.str.len_bytes() == 4))
     s = ctx.segs("*", supported=False, split=False).filter(maybe).filter((SID != "ISA") & bare)
-    return s.select(
-        "file_id", "st_key", "seg_index", segment_id="seg_id",
-        claim_key="clm_key",
-        message=pl.format("segment {} has no data elements", "seg_id"),
-    ).rename({"seg_index": "segment_index"})
+    return emit(s.rename({"clm_key": "claim_key"}), segment_index="seg_index",
+                segment_id=SID, message=pl.format("segment {} has no data elements", "seg_id"))
 
 
 # The segment's leading token (seg_id keeps at most 4 characters), cut for display. Without
@@ -425,11 +421,8 @@ def unknown_segment(ctx: Context) -> pl.DataFrame:
     unknown = ids.filter(~SID.is_in(known))["seg_id"]
     suspect = [*malformed, *unknown]
     s = _rows(ctx, *suspect).filter(SID.is_in(malformed.implode()) | in_837)
-    return s.select(
-        "file_id", "st_key", segment_index="seg_index", segment_id="seg_id", claim_key="clm_key",
-        message=pl.format("unknown segment ID {}", _LEADING_TOKEN),
-        found=_LEADING_TOKEN,
-    )
+    return emit(s.rename({"clm_key": "claim_key"}), segment_index="seg_index", segment_id=SID,
+                message=pl.format("unknown segment ID {}", _LEADING_TOKEN), found=_LEADING_TOKEN)
 
 
 @rule("ENV152", "Segment outside a transaction set", severity="error", snip=1,
@@ -453,11 +446,9 @@ def outside_transaction(ctx: Context) -> pl.DataFrame:
     every = ctx.segs("*", supported=False, split=False)
     s = every.filter(~pl.col("in_txn")).filter(  # (few rows left for the second test)
         ~SID.is_in(["ISA", "GS", "GE", "IEA", "TA1", "SE"]))
-    return s.select(
-        "file_id", segment_index="seg_index", segment_id="seg_id",
-        message=pl.format("segment {} stands outside any ST/SE transaction set",
-                          pl.col("seg_id").str.slice(0, 20)),
-    )
+    return emit(s, segment_index="seg_index", segment_id=SID,
+                message=pl.format("segment {} stands outside any ST/SE transaction set",
+                                  SID.str.slice(0, 20)))
 
 
 # Trailer -> (its header, the segments whose last occurrence decides whether it is open).
@@ -491,10 +482,10 @@ def orphan_trailer(ctx: Context) -> pl.DataFrame:
         last = pl.when(SID.is_in(markers)).then(SID).forward_fill().shift(1)
         hit = s.with_columns(_prev=last).filter((SID == trailer) & (pl.col("_prev") != header)
                                                  | (SID == trailer) & pl.col("_prev").is_null())
-        frames.append(hit.select(
-            "file_id", segment_index="seg_index", segment_id="seg_id",
-            message=pl.lit(f"{trailer} trailer has no open {header} header before it"),
-            expected=pl.lit(header), found=pl.col("_prev").fill_null("start of file"),
+        frames.append(emit(
+            hit, segment_index="seg_index", segment_id=SID,
+            message=f"{trailer} trailer has no open {header} header before it",
+            expected=header, found=pl.col("_prev").fill_null("start of file"),
         ))
     return pl.concat(frames)
 
@@ -548,12 +539,10 @@ def control_number_reused(ctx: Context) -> pl.DataFrame:
         rows = rows.unique(key, keep="first", maintain_order=True).select(  # one per envelope
             "file_id", key, at, number, *scope)
         rows = first_of(ctx, rows, [*scope, number], at).filter(pl.col("k") > 0)
-        found.append(rows.select(
-            "file_id", st_key=pl.col("st_key") if seg_id == "ST" else pl.lit(None, pl.UInt32),
-            segment_index=pl.col(at).cast(pl.UInt32), segment_id=pl.lit(seg_id),
-            element=pl.lit(element),
+        found.append(emit(
+            rows, segment_index=pl.col(at).cast(pl.UInt32), segment_id=seg_id, element=element,
             message=pl.format(f"{element} {{}} is used by {{}} {what} (first at segment {{}} of "
                               "{}); give each its own control number", number, "n",
                               "first_at", "where"),
-            expected=pl.lit("a control number not used before"), found=number))
+            expected="a control number not used before", found=pl.col(number)))
     return pl.concat(found)

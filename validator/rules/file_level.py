@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .api import Context, declare, rule
+from .api import Context, declare, emit, rule
 
 FILE001 = declare("FILE001", "File is not readable as X12", severity="error", snip=1, family="file", doc="""
     ## What it does
@@ -87,9 +87,13 @@ CLAIM_GUIDES = "005010X222A1 / 005010X223A2 / 005010X224A2"
 _FULL_VERSION = {"837P": "005010X222A1", "837I": "005010X223A2", "837D": "005010X224A2"}
 _IS_5010 = pl.col("version").fill_null("").str.starts_with("005010")
 _5010_837 = pl.col("is_837") & _IS_5010
-# Where a version finding points: the transaction set's ST03.
-_AT_ST03 = (pl.col("file_id"), pl.col("st_key"), pl.col("st_index").alias("segment_index"),
-            pl.lit("ST").alias("segment_id"), pl.lit("ST03").alias("element"))
+
+
+def _at_st03(t: pl.DataFrame, *, message: pl.Expr, expected: pl.Expr | str,
+             found: pl.Expr) -> pl.DataFrame:
+    """A version finding per transaction set in ``t``, pointing at its ST03."""
+    return emit(t, segment_index="st_index", segment_id="ST", element="ST03",
+                message=message, expected=expected, found=found)
 
 
 @rule("FILE010", "Transaction set is not an 837 claim", severity="warning", snip=1,
@@ -111,12 +115,11 @@ def not_a_claim_transaction(ctx: Context) -> pl.DataFrame:
     Move the file out of the outgoing claims folder.
     """
     t = ctx.transactions.filter(~pl.col("is_837"))
-    return t.select(
-        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
-        element=pl.lit("ST01"),
+    return emit(
+        t, segment_index="st_index", segment_id="ST", element="ST01",
         message=pl.format("transaction set {} ({}) is not an 837 claim; it was not validated",
                           "st01", pl.col("version").fill_null("no version")),
-        expected=pl.lit("837"), found="st01",
+        expected="837", found=pl.col("st01"),
     )
 
 
@@ -138,12 +141,12 @@ def unsupported_version(ctx: Context) -> pl.DataFrame:
     005010X224A2 dental).
     """
     t = ctx.transactions.filter(pl.col("is_837") & ~_IS_5010)
-    return t.select(
-        *_AT_ST03,
+    return _at_st03(
+        t,
         message=pl.format("837 version {} is not supported: claims must be sent in 5010; "
                           "its claims were listed but not checked",
                           pl.col("version").fill_null("(none)")),
-        expected=pl.lit(CLAIM_GUIDES), found="version",
+        expected=CLAIM_GUIDES, found=pl.col("version"),
     )
 
 
@@ -167,11 +170,11 @@ def other_837_guide(ctx: Context) -> pl.DataFrame:
     Send them through their own channel, or mark the file with the right claim guide.
     """
     t = ctx.transactions.filter(_5010_837 & pl.col("guide").is_not_null() & ~pl.col("supported"))
-    return t.select(
-        *_AT_ST03,
+    return _at_st03(
+        t,
         message=pl.format("837 guide {} is not a claim submission guide (X222/X223/X224); "
                           "its claims were listed but not checked", "version"),
-        expected=pl.lit(CLAIM_GUIDES), found="version",
+        expected=CLAIM_GUIDES, found=pl.col("version"),
     )
 
 
@@ -200,8 +203,8 @@ def version_without_guide(ctx: Context) -> pl.DataFrame:
     """
     t = ctx.transactions.filter(_5010_837 & pl.col("guide").is_null())
     full = pl.col("transaction_type").replace_strict(_FULL_VERSION, default=CLAIM_GUIDES)
-    return t.select(
-        *_AT_ST03,
+    return _at_st03(
+        t,
         message=pl.when(pl.col("supported"))
         .then(pl.format("837 version {} has no implementation guide identifier; its claims "
                         "were checked as {} (from the service segments): send {} in GS08 and "
@@ -210,5 +213,5 @@ def version_without_guide(ctx: Context) -> pl.DataFrame:
                              "service segment shows its type; its claims were listed but not "
                              "checked: send the full version ({}) in GS08 and ST03", "version",
                              full)),
-        expected=full, found="version",
+        expected=full, found=pl.col("version"),
     )

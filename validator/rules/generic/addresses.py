@@ -1,12 +1,14 @@
-"""Addresses: billing provider PO boxes, 9-digit ZIP codes, US state codes."""
+"""Addresses: billing provider PO boxes, 9-digit ZIP codes, US state codes, ZIP codes that
+exist and belong to the address's state."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from ...data import load_list
-from ..api import Context, rule
+from ...data import codesets, load_list
+from ..api import CheckFn, Context, emit, no_findings, rule
 from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, segs
+from .codesets import data_doc
 
 # P.O. Box, PO BOX, POB 12, POST OFFICE BOX, LOCK BOX, LOCKBOX, BOX 123 at the start.
 PO_BOX = (r"(?i)(\bP\.?\s*O\.?\s*B(OX)?\b|\bPOST\s*OFFICE\s*BOX\b|\bLOCK\s*BOX\b|"
@@ -69,13 +71,13 @@ def billing_po_box(ctx: Context) -> pl.DataFrame:
     out = billing_claims(ctx, bad.select("billing_hl", "billing_address1", "billing_address2"),
                          "N3")
     in1 = pl.col("billing_address1").str.contains(PO_BOX).fill_null(False)
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index="at", segment_id=pl.lit("N3"),
+    return emit(
+        out, segment_index="at", segment_id="N3",
         element=pl.when(in1).then(pl.lit("N301")).otherwise(pl.lit("N302")),
         message=pl.format("billing provider address '{}' is a PO box or lock box; 2010AA needs "
                           "the street address (a box goes in the pay-to address, 2010AB)",
                           pl.when(in1).then("billing_address1").otherwise("billing_address2")),
-        expected=pl.lit("street address"),
+        expected="street address",
         found=pl.when(in1).then("billing_address1").otherwise("billing_address2"),
     )
 
@@ -104,12 +106,11 @@ def billing_zip9(ctx: Context) -> pl.DataFrame:
     if not bad.height:
         return pl.DataFrame()
     out = billing_claims(ctx, bad.select("billing_hl", "billing_zip"), "N4")
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index="at", segment_id=pl.lit("N4"),
-        element=pl.lit("N403"),
+    return emit(
+        out, segment_index="at", segment_id="N4", element="N403",
         message=pl.format("billing provider ZIP code '{}' is not 9 digits; send the ZIP+4 "
                           "without a hyphen", pl.col("billing_zip").fill_null("")),
-        expected=pl.lit("9 digits"), found="billing_zip",
+        expected="9 digits", found=pl.col("billing_zip"),
     )
 
 
@@ -137,13 +138,12 @@ def facility_zip9(ctx: Context) -> pl.DataFrame:
         & domestic(pl.col("facility_country")) & ~pl.col("facility_zip").str.contains(ZIP9).fill_null(False)
     )
     # The claims table already locates the facility's N4 (facility_n4_index).
-    return c.select(
-        "claim_key", "file_id", "st_key",
-        segment_index=pl.coalesce("facility_n4_index", "segment_index"),
-        segment_id=pl.lit("N4"), element=pl.lit("N403"),
+    return emit(
+        c, segment_index=pl.coalesce("facility_n4_index", "segment_index"),
+        segment_id="N4", element="N403",
         message=pl.format("service facility ZIP code '{}' is not 9 digits; send the ZIP+4 "
                           "without a hyphen", pl.col("facility_zip").fill_null("")),
-        expected=pl.lit("9 digits"), found="facility_zip",
+        expected="9 digits", found=pl.col("facility_zip"),
     )
 
 
@@ -176,13 +176,177 @@ def state_codes(ctx: Context) -> pl.DataFrame:
     ).select("file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
              state=el(2), nm1="nm1")
     out = attach_claims(ctx, bad)
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("N4"),
-        element=pl.lit("N402"),
+    return emit(
+        out, segment_id="N4", element="N402",
         message=pl.when(pl.col("state").is_null())
         .then(pl.lit("N402 state code is empty on a US address; give the two-letter USPS code "
                      "(or N404 for a foreign address)"))
         .otherwise(pl.format("N402 state code '{}' is not a US state or territory code; use "
                              "the two-letter USPS abbreviation", "state")),
-        expected=pl.lit("USPS state code"), found="state",
+        expected="USPS state code", found=pl.col("state"),
     )
+
+
+# -- ZIP code vs state (validator/data/codesets: zip_state) ----------------------------------
+
+# N4s whose ZIP/state mismatch is an error (the providers' own addresses): billing
+# provider (2010AA), pay-to provider (2010AB), service facility (2310C/2310E, 2420C).
+PROVIDER_N4 = ("85", "87", "77")
+_ROLES = {"85": "billing provider", "87": "pay-to provider", "77": "service facility",
+          "IL": "subscriber", "QC": "patient", "PR": "payer", "PE": "pay-to plan",
+          "PW": "ambulance pick-up location", "45": "ambulance drop-off location"}
+# People's addresses: their ZIP is shown to 3 digits only in messages (HIPAA Safe Harbor).
+_PERSONS = ("IL", "QC")
+ZIP_SHAPE = r"^\d{5}(\d{4}|-\d{4})?$"
+
+
+def zip_exceptions(ctx: Context) -> pl.DataFrame:
+    """``zip, state`` pairs the ruleset accepts besides the USPS state (``[codes]
+    zip_states``: ZIPs that straddle a state line)."""
+    listed = ctx.ruleset.section("codes").get("zip_states", {}) or {}
+    rows = [(z, s) for z, states in listed.items() for s in states]
+    return pl.DataFrame(rows, orient="row", schema={"zip": pl.String, "state": pl.String})
+
+
+def zip_checked(ctx: Context) -> pl.DataFrame:
+    """US N4s with a well-formed ZIP and a known state, looked up once per run: the N4's
+    keys, ``role`` (NM101 of its loop), ``zip``, ``state`` and ``zip_state`` (the USPS
+    state; null for an unknown ZIP). Only the rows that need a finding are kept."""
+
+    def build() -> pl.DataFrame:
+        n4 = segs(ctx, "N4").with_columns(_state=raw(2), _zip=raw(3), _country=raw(4))
+        # Every test runs on the few distinct (state, ZIP, country) triples of the batch;
+        # only the N4s of the triples that need a finding are picked out.
+        triples = n4.select("_state", "_zip", "_country").unique()
+        us = triples.filter(domestic(pl.col("_country"))
+                            & pl.col("_zip").str.contains(ZIP_SHAPE).fill_null(False)
+                            & pl.col("_state").is_in(load_list("us_states.txt")).fill_null(False))
+        us = us.with_columns(zip=pl.col("_zip").str.slice(0, 5), state="_state")
+        known = codesets.table("zip_state").select("zip", zip_state="state")
+        bad = us.join(known, on="zip", how="left").filter(
+            pl.col("zip_state").is_null() | (pl.col("zip_state") != pl.col("state")))
+        bad = bad.join(zip_exceptions(ctx), on=["zip", "state"], how="anti")
+        if not bad.height:
+            return pl.DataFrame()
+        hit = n4.join(bad, on=["_state", "_zip", "_country"], how="inner", nulls_equal=True)
+        return hit.select("file_id", "st_key", "hl_key", "in_2320", "zip", "state", "zip_state",
+                          claim_key="clm_key", segment_index="seg_index", role="nm1")
+
+    return ctx.derived("generic_zip", build)
+
+
+def _zip_findings(ctx: Context, bad: pl.DataFrame, message: pl.Expr, expected: pl.Expr,
+                  ) -> pl.DataFrame:
+    if not bad.height:
+        return no_findings()
+    role = pl.col("role").cast(pl.String)
+    person = role.is_in(_PERSONS)
+    bad = bad.with_columns(
+        who=pl.when(pl.col("in_2320") & role.is_in(["IL", "PR"]))
+        .then(pl.format("other {}", role.replace_strict(_ROLES, default="address")))
+        .otherwise(role.replace_strict(_ROLES, default="address")),
+        shown=pl.when(person).then(pl.format("{}xx", pl.col("zip").str.slice(0, 3)))
+        .otherwise(pl.col("zip")))
+    out = attach_claims(ctx, bad.select("file_id", "st_key", "hl_key", "claim_key",
+                                        "segment_index", "who", "shown", "state", "zip_state"))
+    return emit(out, segment_id="N4", element="N403", found=pl.col("shown"),
+                expected=expected, message=message)
+
+
+@rule("CODE518", "ZIP code unknown to USPS", severity="warning", snip=5, family=FAMILY,
+      reads=("N4",))
+@data_doc
+def zip_unknown(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks the 5-digit ZIP code (the first 5 of N403) of every US address (N4 without a
+    country code, or N404 = `US`) against the USPS ZIP codes; a ZIP that is not in the
+    list is reported. Foreign addresses and malformed ZIPs are not checked here.
+
+    Data: $ZIP.
+
+    ## Why is this bad?
+    A ZIP code that does not exist is a typo (digits swapped or dropped); payers price by
+    locality and check addresses, and mail sent there comes back.
+
+    ## Example
+    `N4*HOUSTON*TX*77000` (no such ZIP)
+
+    ## How to fix
+    Look the address up with USPS and send its ZIP+4.
+    """
+    found = zip_checked(ctx)
+    if not found.height:
+        return no_findings()
+    bad = found.filter(pl.col("zip_state").is_null())
+    return _zip_findings(
+        ctx, bad, expected=pl.lit("a USPS ZIP code"),
+        message=pl.format("{} ZIP code {} is not a USPS ZIP code; correct it", "who", "shown"))
+
+
+_ZIP_DOC_TAIL = """
+    ZIP codes that straddle a state line (e.g. 42223 Fort Campbell, KY/TN) can be accepted
+    for more states in a ruleset: `[codes] zip_states = { "42223" = ["TN"] }`.
+
+    Data: $ZIP.
+
+    ## Why is this bad?
+    A ZIP code of another state is a typo in the ZIP or the state; payers price by locality
+    and route by state, and the claim or its payment goes astray.
+
+    ## Example
+    `N4*PHOENIX*AZ*100161234` (10016 is in New York)
+
+    ## How to fix
+    Correct the ZIP code or the state (look the address up with USPS); for a ZIP that truly
+    serves two states, list it in the ruleset's `[codes] zip_states`.
+    """
+
+
+def _zip_doc(fn: CheckFn) -> CheckFn:
+    """The ZIP/state rules' docs: their own "What it does", then the shared rest."""
+    fn.__doc__ = (fn.__doc__ or "").rstrip() + "\n" + _ZIP_DOC_TAIL
+    return fn
+
+
+def _zip_mismatch(ctx: Context, providers: bool) -> pl.DataFrame:
+    is_provider = (pl.col("role").cast(pl.String).is_in(PROVIDER_N4) & ~pl.col("in_2320")
+                   ).fill_null(False)
+    found = zip_checked(ctx)
+    if not found.height:
+        return no_findings()
+    bad = found.filter(pl.col("zip_state").is_not_null()
+                                  & (is_provider if providers else ~is_provider))
+    return _zip_findings(
+        ctx, bad, expected=pl.format("a ZIP code in {}", "state"),
+        message=pl.format("{} ZIP code {} is in {}, not in {} (N402); correct the ZIP code or "
+                          "the state", "who", "shown", "zip_state", "state"))
+
+
+@rule("CODE519", "Provider ZIP code is not in the address's state", severity="error", snip=5,
+      family=FAMILY, reads=("N4",))
+@data_doc
+@_zip_doc
+def zip_state_provider(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks that the 5-digit ZIP code of the providers' own US addresses — billing provider
+    (2010AA), pay-to provider (2010AB), service facility (2310C on 837P/837D, 2310E on
+    837I, 2420C) — belongs to the state in N402 (USPS data). Other addresses are CODE520's.
+    """
+    return _zip_mismatch(ctx, providers=True)
+
+
+@rule("CODE520", "Subscriber, patient or other ZIP code is not in the address's state",
+      severity="warning", snip=5, family=FAMILY, reads=("N4",))
+@data_doc
+@_zip_doc
+def zip_state_other(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Checks that the 5-digit ZIP code of every other US address — subscriber (2010BA),
+    patient (2010CA), payer (2010BB), pay-to plan, other subscriber and payer (2330A/B),
+    ambulance pick-up and drop-off — belongs to the state in N402 (USPS data). The
+    subscriber's and patient's ZIP codes are shown to 3 digits in messages.
+    """
+    return _zip_mismatch(ctx, providers=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, blank, cents, el, money, segs
 
 _ELEMENT = {"SV1": "SV102", "SV2": "SV203", "SV3": "SV302"}
@@ -54,9 +54,8 @@ def total_matches_lines(ctx: Context) -> pl.DataFrame:
     bad = c.join(lines, on="claim_key").filter(
         (pl.col("n") == pl.col("ok")) & pl.col("total").is_not_null()
         & (pl.col("total") != pl.col("line_sum")))
-    return bad.select(
-        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
-        element=pl.lit("CLM02"),
+    return emit(
+        bad, segment_id="CLM", element="CLM02",
         message=pl.format("CLM02 total charge {} does not equal the sum of the claim's {} line "
                           "charges ({}); correct the total or the line charges",
                           money(pl.col("total")), pl.col("n"), money(pl.col("line_sum"))),
@@ -86,16 +85,16 @@ def negative_line_charge(ctx: Context) -> pl.DataFrame:
     """
     invalid = _not_amount(pl.col("charge"), pl.col("cents"))
     bad = _line_cents(ctx).filter((pl.col("cents") < 0) | invalid)
-    return bad.join(ctx.claims.select("claim_key", "file_id", "st_key"), on="claim_key").select(
-        "claim_key", "file_id", "st_key", segment_index="service_index",
-        segment_id="service_segment",
+    bad = bad.join(ctx.claims.select("claim_key", "file_id", "st_key"), on="claim_key")
+    return emit(
+        bad, segment_index="service_index", segment_id=pl.col("service_segment"),
         element=pl.col("service_segment").replace_strict(_ELEMENT, default=None),
         message=pl.when(invalid)
         .then(pl.format("line charge '{}' is not an amount; give the charge as a number",
                         pl.col("charge")))
         .otherwise(pl.format("line charge {} is negative; line charges must be zero or more",
                              pl.col("charge"))),
-        expected=pl.lit(">= 0"), found="charge",
+        expected=">= 0", found=pl.col("charge"),
     )
 
 
@@ -126,15 +125,14 @@ def positive_total(ctx: Context) -> pl.DataFrame:
     rp = ctx.transactions.filter(pl.col("bht06") == "RP")["st_key"]
     zero_encounter = (pl.col("total") == 0).fill_null(False) & pl.col("st_key").is_in(rp.implode())
     bad = bad.filter(~zero_encounter)
-    return bad.select(
-        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
-        element=pl.lit("CLM02"),
+    return emit(
+        bad, segment_id="CLM", element="CLM02",
         message=pl.when(pl.col("total").is_null())
         .then(pl.format("CLM02 total charge '{}' is not an amount; give the total as a number",
                         pl.col("total_charge").fill_null("")))
         .otherwise(pl.format("CLM02 total charge {} is not positive; a claim must charge more "
                              "than zero", pl.col("total_charge"))),
-        expected=pl.lit("> 0"), found="total_charge",
+        expected="> 0", found=pl.col("total_charge"),
     )
 
 
@@ -189,9 +187,8 @@ def line_adjudication_balances(ctx: Context) -> pl.DataFrame:
     invalid = _not_amount(pl.col("paid_raw")) | pl.col("adj_bad").fill_null(False)
     bad = out.filter(pl.col("cents").is_not_null() & (invalid | (
         pl.col("paid").is_not_null() & (pl.col("cents") != pl.col("paid") + pl.col("adj")))))
-    return bad.select(
-        "claim_key", "file_id", "st_key", segment_index="seg_index", segment_id=pl.lit("SVD"),
-        element=pl.lit("SVD02"),
+    return emit(
+        bad, segment_index="seg_index", segment_id="SVD", element="SVD02",
         message=pl.when(invalid)
         .then(pl.format("the paid amount '{}' or an adjustment amount (CAS) of this 2430 loop "
                         "is not an amount; copy paid and adjusted amounts from the prior "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from ...data import load_list
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, x12_decimal
 
 # CPT (5 digits), CPT category II/III and PLA (4 digits + F/T/U), HCPCS level II (letter +
@@ -58,11 +58,11 @@ def place_of_service(ctx: Context) -> pl.DataFrame:
                    code="place_of_service",
                    where=pl.format("line {}", pl.col("line_number").fill_null("?")))
     bad = pl.concat([c, ln])
-    return bad.select(
-        "claim_key", "file_id", "st_key", "segment_index", "segment_id", "element",
+    return emit(
+        bad, segment_id=pl.col("segment_id"), element=pl.col("element"),
         message=pl.format("place of service '{}' ({}) is not a CMS place of service code; use "
                           "a two-digit code from the CMS list (e.g. 11 office)", "code", "where"),
-        expected=pl.lit("CMS place of service code"), found="code",
+        expected="CMS place of service code", found=pl.col("code"),
     )
 
 
@@ -85,12 +85,11 @@ def revenue_code(ctx: Context) -> pl.DataFrame:
     """
     bad = _lines(ctx, pl.col("revenue_code").is_not_null()
                  & ~pl.col("revenue_code").str.contains(r"^\d{4}$"), "revenue_code")
-    return bad.select(
-        "claim_key", "file_id", "st_key", segment_index="service_index", segment_id=pl.lit("SV2"),
-        element=pl.lit("SV201"),
+    return emit(
+        bad, segment_index="service_index", segment_id="SV2", element="SV201",
         message=pl.format("revenue code '{}' (line {}) is not 4 digits; send the NUBC code with "
                           "its leading zero", "revenue_code", pl.col("line_number").fill_null("?")),
-        expected=pl.lit("4 digits"), found="revenue_code",
+        expected="4 digits", found=pl.col("revenue_code"),
     )
 
 
@@ -120,9 +119,8 @@ def procedure_shape(ctx: Context) -> pl.DataFrame:
     bad = _lines(ctx, ((q == "HC") & ~code.str.contains(HCPCS))
                  | ((q == "AD") & ~code.str.contains(CDT)),
                  "procedure_qualifier", "procedure_code")
-    return bad.select(
-        "claim_key", "file_id", "st_key", segment_index="service_index",
-        segment_id="service_segment",
+    return emit(
+        bad, segment_index="service_index", segment_id=pl.col("service_segment"),
         element=pl.col("service_segment").replace_strict(_PROC, default=None),
         message=pl.when(q == "AD")
         .then(pl.format("dental procedure code '{}' (line {}) is not D + 4 digits (CDT)",
@@ -131,7 +129,7 @@ def procedure_shape(ctx: Context) -> pl.DataFrame:
                              "digits, 4 digits + F/T/U, or a letter + 4 digits)", code,
                              pl.col("line_number").fill_null("?"))),
         expected=pl.when(q == "AD").then(pl.lit("D9999")).otherwise(pl.lit("99999, 9999F, A9999")),
-        found="procedure_code",
+        found=pl.col("procedure_code"),
     )
 
 
@@ -160,11 +158,10 @@ def positive_units(ctx: Context) -> pl.DataFrame:
     sane = ((units > 0) & (units < 1e15)).fill_null(False)
     wrong = ctx.lines.select(pl.col("units").unique().drop_nulls()).filter(~sane)["units"]
     bad = _lines(ctx, pl.col("units").is_in(wrong.implode()), "units")
-    return bad.select(
-        "claim_key", "file_id", "st_key", segment_index="service_index",
-        segment_id="service_segment",
+    return emit(
+        bad, segment_index="service_index", segment_id=pl.col("service_segment"),
         element=pl.col("service_segment").replace_strict(_UNITS, default=None),
         message=pl.format("service units '{}' (line {}) are not a number greater than zero; "
                           "send the units rendered", "units", pl.col("line_number").fill_null("?")),
-        expected=pl.lit("> 0"), found="units",
+        expected="> 0", found=pl.col("units"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, SID, attach_claims, first_segment, raw, segs
 
 _D8 = r"^\d{8}$"
@@ -68,8 +68,8 @@ def real_dates(ctx: Context) -> pl.DataFrame:
     out = attach_claims(ctx, bad.select("file_id", "st_key", "hl_key", "claim_key",
                                         "segment_index", "seg", "qual", "fmt", "value", "element"))
     dmg = pl.col("seg") == "DMG"
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id="seg", element="element",
+    return emit(
+        out, segment_id=pl.col("seg"), element=pl.col("element"),
         message=pl.when(dmg).then(pl.lit("the birth date (DMG02) is not a real calendar date "
                                          "(CCYYMMDD); correct it"))
         .otherwise(pl.format("DTP*{} date '{}' is not a real {} date; correct it", "qual",
@@ -105,12 +105,11 @@ def forward_ranges(ctx: Context) -> pl.DataFrame:
     bad = d.filter((pl.col("fmt") == "RD8") & (pl.col("d_to") < pl.col("d_from")))
     out = attach_claims(ctx, bad.select("file_id", "st_key", "hl_key", "claim_key",
                                         "segment_index", "qual", "value", "element"))
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("DTP"),
-        element="element",
+    return emit(
+        out, segment_id="DTP", element=pl.col("element"),
         message=pl.format("DTP*{} date range {} ends before it starts; the end date must be on "
                           "or after the start date", "qual", "value"),
-        expected=pl.lit("start <= end"), found="value",
+        expected="start <= end", found=pl.col("value"),
     )
 
 
@@ -137,13 +136,12 @@ def not_future(ctx: Context) -> pl.DataFrame:
     bad = d.join(bht, on="st_key").filter(pl.col("d_to") > pl.col("bht04"))
     out = attach_claims(ctx, bad.select("file_id", "st_key", "hl_key", "claim_key",
                                         "segment_index", "qual", "value", "element", "bht04"))
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("DTP"),
-        element="element",
+    return emit(
+        out, segment_id="DTP", element=pl.col("element"),
         message=pl.format("DTP*{} service date {} is after the file's creation date {} (BHT04); "
                           "a claim cannot bill future services", "qual", "value",
                           pl.col("bht04").dt.strftime("%Y%m%d")),
-        expected=pl.format("<= {}", pl.col("bht04").dt.strftime("%Y%m%d")), found="value",
+        expected=pl.format("<= {}", pl.col("bht04").dt.strftime("%Y%m%d")), found=pl.col("value"),
     )
 
 
@@ -177,13 +175,12 @@ def born_before_service(ctx: Context) -> pl.DataFrame:
     where = first_segment(ctx, "hl_key", c["hl"], "DMG", (SID == "DMG") & pl.col("clm_key").is_null())
     out = c.join(where.rename({"hl_key": "hl", "seg_index": "at"}), on="hl", how="left",
                  maintain_order="left")
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index=pl.coalesce("at", "segment_index"),
-        segment_id=pl.lit("DMG"), element=pl.lit("DMG02"),
+    return emit(
+        out, segment_index=pl.coalesce("at", "segment_index"), segment_id="DMG", element="DMG02",
         message=pl.format("the patient's birth date is after the first date of service {}; "
                           "check the birth date and the service dates",
                           pl.col("service_date_from").dt.strftime("%Y-%m-%d")),
-        expected=pl.lit("birth date <= first service date"), found=pl.lit(None, pl.String),
+        expected="birth date <= first service date", found=None,
     )
 
 
@@ -232,10 +229,9 @@ def line_service_date(ctx: Context) -> pl.DataFrame:
         bad = bad.filter(~(dental & (pl.col("claim_dated")
                                      | pl.col("claim_key").is_in(pb.implode()))))
     line = pl.col("line_number").fill_null("?")
-    return bad.select(
-        "claim_key", "file_id", "st_key",
-        segment_index=pl.coalesce("service_index", "lx_index"),
-        segment_id=pl.coalesce("service_segment", pl.lit("LX")), element=pl.lit(None, pl.String),
+    return emit(
+        bad, segment_index=pl.coalesce("service_index", "lx_index"),
+        segment_id=pl.coalesce("service_segment", pl.lit("LX")), element=None,
         message=pl.when(dental)
         .then(pl.format("service line {} has no date of service: add DTP*472 to the line (or "
                         "to the claim)", line))
@@ -245,5 +241,5 @@ def line_service_date(ctx: Context) -> pl.DataFrame:
                         "does not count)", line))
         .otherwise(pl.format("service line {} has no date of service: add DTP*472 to the "
                              "line", line)),
-        expected=pl.lit("DTP*472"), found=pl.lit(None, pl.String),
+        expected="DTP*472", found=None,
     )

@@ -9,11 +9,13 @@ import polars as pl
 
 from ...data import DATA_DIR, load_list
 from ...x12.load import COMP
-from ..api import Context, rule
+from ..api import Context, emit, no_findings, rule
 from ._common import FAMILY, el, segs
 
 ICD10_START = date(2015, 10, 1)
-ICD10_CM = r"^[A-Z][0-9][0-9A-Z]{1,5}$"  # letter, digit, then 1-5 characters; no dot
+# X12 sends ICD-10-CM codes without the dot: a letter, then 2-6 letters or digits (the second
+# character may be a letter: QA00101, valid from 2025-10-01; U071).
+ICD10_CM = r"^[A-Z][0-9A-Z]{2,6}$"
 ICD10_PCS = r"^[0-9A-HJ-NP-Z]{7}$"  # 7 characters, no I or O
 # Qualifiers whose codes are counted by the line diagnosis pointers (SV107, SV311).
 POINTED = ("ABK", "ABF", "BK", "BF")
@@ -21,12 +23,24 @@ POINTED = ("ABK", "ABF", "BK", "BF")
 
 def _icd10_kinds() -> dict[str, str]:
     """ICD-10 qualifier -> CM or PCS (second column of icd10_qualifiers.txt)."""
+    return dict(_ICD10_KINDS)
+
+
+def icd10_qualifiers(kind: str) -> list[str]:
+    """The HI qualifiers carrying ICD-10-CM (``kind="CM"``) or ICD-10-PCS (``"PCS"``) codes."""
+    return [q for q, k in _ICD10_KINDS.items() if k == kind]
+
+
+def _read_kinds() -> dict[str, str]:
     out: dict[str, str] = {}
     for line in (DATA_DIR / "icd10_qualifiers.txt").read_text(encoding="utf-8").splitlines():
         parts = line.split("#", 1)[0].split()
         if len(parts) >= 2:
             out[parts[0]] = parts[1]
     return out
+
+
+_ICD10_KINDS = _read_kinds()
 
 
 def diagnoses(ctx: Context) -> pl.DataFrame:
@@ -54,12 +68,6 @@ def diagnoses(ctx: Context) -> pl.DataFrame:
         return d.join(when, on="claim_key", how="left", maintain_order="left")
 
     return ctx.derived("generic_diagnoses", build)
-
-
-def _out(df: pl.DataFrame, element: pl.Expr, message: pl.Expr, expected: pl.Expr,
-         found: pl.Expr) -> pl.DataFrame:
-    return df.select("claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("HI"),
-                     element=element, message=message, expected=expected, found=found)
 
 
 def _el(part: int) -> pl.Expr:
@@ -90,11 +98,11 @@ def icd9_after_cutover(ctx: Context) -> pl.DataFrame:
     d = diagnoses(ctx)
     bad = d.filter(pl.col("qual").is_in(load_list("icd9_qualifiers.txt"))
                    & (pl.col("date") >= ICD10_START))
-    return _out(bad, _el(1),
-                pl.format("ICD-9 qualifier {} ({}) on a claim dated {}; services from "
-                          "2015-10-01 on need ICD-10 codes and qualifiers (ABK, ABF, …)",
-                          "qual", "code", pl.col("date").dt.strftime("%Y-%m-%d")),
-                pl.lit("ICD-10 qualifier"), pl.col("qual"))
+    return emit(bad, segment_id="HI", element=_el(1),
+                message=pl.format("ICD-9 qualifier {} ({}) on a claim dated {}; services from "
+                                  "2015-10-01 on need ICD-10 codes and qualifiers (ABK, ABF, …)",
+                                  "qual", "code", pl.col("date").dt.strftime("%Y-%m-%d")),
+                expected="ICD-10 qualifier", found=pl.col("qual"))
 
 
 @rule("CODE502", "ICD-10 code qualifier on a claim dated before 2015-10-01",
@@ -120,11 +128,11 @@ def icd10_before_cutover(ctx: Context) -> pl.DataFrame:
     """
     d = diagnoses(ctx)
     bad = d.filter(pl.col("qual").is_in(list(_icd10_kinds())) & (pl.col("date") < ICD10_START))
-    return _out(bad, _el(1),
-                pl.format("ICD-10 qualifier {} ({}) on a claim dated {}; services before "
-                          "2015-10-01 are coded in ICD-9 (BK, BF, …)",
-                          "qual", "code", pl.col("date").dt.strftime("%Y-%m-%d")),
-                pl.lit("ICD-9 qualifier"), pl.col("qual"))
+    return emit(bad, segment_id="HI", element=_el(1),
+                message=pl.format("ICD-10 qualifier {} ({}) on a claim dated {}; services before "
+                                  "2015-10-01 are coded in ICD-9 (BK, BF, …)",
+                                  "qual", "code", pl.col("date").dt.strftime("%Y-%m-%d")),
+                expected="ICD-9 qualifier", found=pl.col("qual"))
 
 
 @rule("CODE503", "ICD-10 code has the wrong shape", severity="error", snip=5, family=FAMILY, reads=("HI",))
@@ -132,9 +140,11 @@ def icd10_shape(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks the shape of ICD-10 codes in HI segments: ICD-10-CM diagnoses (`ABK`, `ABF`,
-    `ABJ`, `APR`, `ABN`) are 3-7 characters, a letter, a digit, then letters or digits, with
-    no decimal point; ICD-10-PCS procedures (`BBR`, `BBQ`) are 7 letters or digits (no I or
-    O).
+    `ABJ`, `APR`, `ABN`) are 3-7 capital letters or digits starting with a letter, with no
+    decimal point (the second character may be a letter: `QA00101`, `U071`); ICD-10-PCS
+    procedures (`BBR`, `BBQ`) are 7 letters or digits (no I or O). A code written with a
+    dot gets its own message: remove the dot. Whether a well-shaped code exists on the
+    date of service is CODE510's (diagnoses) and CODE511's (procedures) check.
 
     ## Why is this bad?
     X12 carries ICD codes without the decimal point; a dotted, lower-case or truncated code
@@ -146,26 +156,36 @@ def icd10_shape(ctx: Context) -> pl.DataFrame:
     ## How to fix
     Drop the decimal point (`J069`) and send the code as the code set lists it, in capitals.
     """
-    kinds = _icd10_kinds()
-    cm = [q for q, k in kinds.items() if k == "CM"]
-    pcs = [q for q, k in kinds.items() if k == "PCS"]
+    cm, pcs = icd10_qualifiers("CM"), icd10_qualifiers("PCS")
     d = diagnoses(ctx)
     code = pl.col("code").fill_null("")
     bad = d.filter((pl.col("qual").is_in(cm) & ~code.str.contains(ICD10_CM))
                    | (pl.col("qual").is_in(pcs) & ~code.str.contains(ICD10_PCS)))
+    if not bad.height:
+        return no_findings()
     is_cm = pl.col("qual").is_in(cm)
-    return _out(bad, _el(2),
-                pl.when(code.str.contains(r"\.", literal=False))
-                .then(pl.format("ICD-10 code '{}' ({}) contains a decimal point; send it "
-                                "without the dot", code, "qual"))
-                .when(is_cm)
-                .then(pl.format("ICD-10-CM code '{}' ({}) is not 3-7 characters starting with a "
-                                "letter and a digit; correct the diagnosis code", code, "qual"))
-                .otherwise(pl.format("ICD-10-PCS code '{}' ({}) is not 7 letters or digits; "
-                                     "correct the procedure code", code, "qual")),
-                pl.when(is_cm).then(pl.lit("A9 + 1-5 characters, no dot"))
-                .otherwise(pl.lit("7 characters")),
-                pl.col("code"))
+    bare = code.str.replace_all(".", "", literal=True).str.strip_chars().str.to_uppercase()
+    fits = pl.when(is_cm).then(bare.str.contains(ICD10_CM)).otherwise(bare.str.contains(ICD10_PCS))
+    return emit(
+        bad, segment_id="HI", element=_el(2), found=pl.col("code"),
+        expected=pl.when(code.str.contains(".", literal=True) & fits).then(bare)
+        .when(is_cm).then(pl.lit("3-7 capital letters or digits, no dot"))
+        .otherwise(pl.lit("7 characters")),
+        message=pl.when(code.str.contains(".", literal=True) & fits)
+        .then(pl.format("ICD-10 code '{}' ({}) is written with a decimal point; X12 sends codes "
+                        "without it: remove the dot ({})", code, "qual", bare))
+        .when(code.str.contains(".", literal=True))
+        .then(pl.format("ICD-10 code '{}' ({}) contains a decimal point; send it without the "
+                        "dot, as the code set lists it", code, "qual"))
+        .when(fits)
+        .then(pl.format("ICD-10 code '{}' ({}) must be sent in capitals without spaces ({})",
+                        code, "qual", bare))
+        .when(is_cm)
+        .then(pl.format("ICD-10-CM code '{}' ({}) is not 3-7 letters or digits starting with a "
+                        "letter; correct the diagnosis code", code, "qual"))
+        .otherwise(pl.format("ICD-10-PCS code '{}' ({}) is not 7 letters or digits; "
+                             "correct the procedure code", code, "qual")),
+    )
 
 
 @rule("SIT415", "Diagnosis pointer points at no diagnosis", severity="error", snip=4,
@@ -204,8 +224,8 @@ def diagnosis_pointers(ctx: Context) -> pl.DataFrame:
     bad = p.filter((pl.col("_lo") < 1) | (pl.col("_hi") > pl.col("n_dx")))
     c = ctx.claims.select("claim_key", "file_id", "st_key")
     bad = bad.join(c, on="claim_key")
-    return bad.select(
-        "claim_key", "file_id", "st_key", "segment_index", "segment_id", "element",
+    return emit(
+        bad, segment_id=pl.col("segment_id"), element=pl.col("element"),
         message=pl.when(pl.col("n_dx") == 0)
         .then(pl.format("diagnosis pointer(s) {} point at no diagnosis: the claim has no "
                         "diagnosis code in HI (ABK/ABF); add the diagnoses",

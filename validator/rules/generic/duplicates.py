@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ..repeats import first_of
 from ._common import FAMILY, cents
 
@@ -51,14 +51,13 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
     if not dup.height:
         return pl.DataFrame()
     dup = first_of(ctx, dup, _SAME_ID).filter(pl.col("k") > 0)
-    return dup.select(
-        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
-        element=pl.lit("CLM01"),
+    return emit(
+        dup, segment_id="CLM", element="CLM01",
         message=pl.format("claim ID {} is used by {} claims of the same billing provider and "
                           "payer in this batch (first at segment {} of {}); give each claim "
                           "its own patient control number", "claim_id", "n", "first_at",
                           "where"),
-        expected=pl.lit("unique CLM01"), found="claim_id",
+        expected="unique CLM01", found=pl.col("claim_id"),
     )
 
 
@@ -101,12 +100,11 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
     key = [*_SAME, "procs"]
     c = first_of(ctx, c, key).with_columns(first_id=pl.col("claim_id").first().over(key)).filter(
         pl.col("claim_id") != pl.col("first_id"))
-    return c.select(
-        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
-        element=pl.lit("CLM01"),
+    return emit(
+        c, segment_id="CLM", element="CLM01",
         message=pl.format("probable duplicate of claim {} (segment {} of {}): same billing NPI, "
                           "payer, member, patient, dates of service, place or bill type, "
                           "service codes ({}) and charge; remove it if it is the same "
                           "encounter", "first_id", "first_at", "where", "procs"),
-        expected=pl.lit("one claim per encounter"), found="claim_id",
+        expected="one claim per encounter", found=pl.col("claim_id"),
     )

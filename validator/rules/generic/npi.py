@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, attach_claims, nm1_names
 
 # Luhn over "80840" + NPI: the prefix's digits contribute a constant 24.
@@ -55,9 +55,8 @@ def npi_check_digit(ctx: Context) -> pl.DataFrame:
         "file_id", "st_key", "hl_key", "nm1", "claim_key", "segment_index", "npi", "_shaped",
         "_check")
     out = attach_claims(ctx, bad)
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("NM1"),
-        element=pl.lit("NM109"),
+    return emit(
+        out, segment_id="NM1", element="NM109",
         message=pl.when(~pl.col("_shaped"))
         .then(pl.format("NPI '{}' (NM1*{}) is not 10 digits; copy the NPI from NPPES",
                         pl.col("npi").fill_null(""), "nm1"))
@@ -66,5 +65,5 @@ def npi_check_digit(ctx: Context) -> pl.DataFrame:
                              "_check")),
         expected=pl.when(pl.col("_shaped")).then(
             pl.format("check digit {}", "_check")).otherwise(pl.lit("10 digits")),
-        found="npi",
+        found=pl.col("npi"),
     )

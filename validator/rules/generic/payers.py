@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from ...data import load_list
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, SID, attach_claims, blank, el, first_segment, raw, segs
 
 
@@ -51,9 +51,8 @@ def self_with_patient_loop(ctx: Context) -> pl.DataFrame:
     if not c.height:
         return pl.DataFrame()
     out = _sbr_2000b(ctx, c)
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index="at", segment_id=pl.lit("SBR"),
-        element=pl.lit("SBR02"),
+    return emit(
+        out, segment_index="at", segment_id="SBR", element="SBR02",
         message=pl.when("has_patient")
         .then(pl.lit("SBR02 = 18 says the subscriber is the patient, but the claim has a "
                      "patient loop (2000C); remove one of them"))
@@ -62,7 +61,7 @@ def self_with_patient_loop(ctx: Context) -> pl.DataFrame:
                              pl.when(sbr02.is_null()).then(pl.lit("empty"))
                              .otherwise(pl.format("'{}'", sbr02)))),
         expected=pl.when("has_patient").then(pl.lit("no 2000C loop")).otherwise(pl.lit("18")),
-        found="sbr02",
+        found=pl.col("sbr02"),
     )
 
 
@@ -113,16 +112,15 @@ def one_primary(ctx: Context) -> pl.DataFrame:
     c = ctx.claims.join(n, on="claim_key").select(
         "claim_key", "file_id", "st_key", "segment_index", "subscriber_hl", "n_p", "extra", "codes")
     out = _sbr_2000b(ctx, c)
-    return out.select(
-        "claim_key", "file_id", "st_key",
-        segment_index=pl.when(pl.col("n_p") > 1).then("extra").otherwise("at"),
-        segment_id=pl.lit("SBR"), element=pl.lit("SBR01"),
+    return emit(
+        out, segment_index=pl.when(pl.col("n_p") > 1).then("extra").otherwise("at"),
+        segment_id="SBR", element="SBR01",
         message=pl.when(pl.col("n_p") == 0)
         .then(pl.format("no payer of the claim is primary (SBR01 codes: {}); exactly one SBR01 "
                         "must be P", "codes"))
         .otherwise(pl.format("{} payers of the claim are primary (SBR01 codes: {}); exactly one "
                              "SBR01 may be P", "n_p", "codes")),
-        expected=pl.lit("one P"), found="codes",
+        expected="one P", found=pl.col("codes"),
     )
 
 
@@ -154,12 +152,11 @@ def sequence_unique(ctx: Context) -> pl.DataFrame:
         pl.col("k") > 0)
     c = ctx.claims.select("claim_key", "file_id", "st_key", "segment_index")
     out = dup.join(c, on="claim_key")
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index=pl.coalesce("at", "segment_index"),
-        segment_id=pl.lit("SBR"), element=pl.lit("SBR01"),
+    return emit(
+        out, segment_index=pl.coalesce("at", "segment_index"), segment_id="SBR", element="SBR01",
         message=pl.format("payer responsibility sequence code {} is used by more than one payer "
                           "of the claim; each payer needs its own SBR01 code", "sbr01"),
-        expected=pl.lit("unique SBR01"), found="sbr01",
+        expected="unique SBR01", found=pl.col("sbr01"),
     )
 
 
@@ -190,13 +187,12 @@ def claim_filing_code(ctx: Context) -> pl.DataFrame:
         "file_id", "st_key", "hl_key", claim_key="clm_key", segment_index="seg_index",
         code=el(9), loop=pl.when(pl.col("in_2320")).then(pl.lit("2320")).otherwise(pl.lit("2000B")))
     out = attach_claims(ctx, bad)
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("SBR"),
-        element=pl.lit("SBR09"),
+    return emit(
+        out, segment_id="SBR", element="SBR09",
         message=pl.when(pl.col("code").is_null())
         .then(pl.format("SBR09 claim filing indicator is empty in loop {}; send the plan's "
                         "filing code (e.g. CI, HM, 12, MB, MC)", "loop"))
         .otherwise(pl.format("SBR09 claim filing indicator '{}' (loop {}) is not a valid code; "
                              "use e.g. CI, HM, 12, MB, MC", "code", "loop")),
-        expected=pl.lit("claim filing indicator code"), found="code",
+        expected="claim filing indicator code", found=pl.col("code"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, attach_claims, el, raw, segs
 from .addresses import billing_claims, billing_providers
 
@@ -49,8 +49,8 @@ def billing_tax_id(ctx: Context) -> pl.DataFrame:
     shown = pl.when(pl.col("billing_tax_qualifier") == "SY").then(
         pl.concat_str(pl.lit("***"), pl.col("billing_tax_id").str.slice(-4))
     ).otherwise(pl.col("billing_tax_id"))
-    return out.select(
-        "claim_key", "file_id", "st_key", segment_index="at",
+    return emit(
+        out, segment_index="at",
         segment_id=pl.when(has).then(pl.lit("REF")).otherwise(pl.lit("NM1")),
         element=pl.when(ssn_837i).then(pl.lit("REF01"))
         .when(has).then(pl.lit("REF02")).otherwise(pl.lit(None, pl.String)),
@@ -93,10 +93,9 @@ def taxonomy_shape(ctx: Context) -> pl.DataFrame:
     bad = prv.filter(~pl.col("code").str.contains(TAXONOMY).fill_null(False)).with_columns(
         code=pl.when(pl.col("code") != "").then("code"))
     out = attach_claims(ctx, bad)
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("PRV"),
-        element=pl.lit("PRV03"),
+    return emit(
+        out, segment_id="PRV", element="PRV03",
         message=pl.format("taxonomy code '{}' is not 10 characters ending in X; copy the "
                           "provider's NUCC taxonomy from NPPES", pl.col("code").fill_null("")),
-        expected=pl.lit("9 letters/digits + X"), found="code",
+        expected="9 letters/digits + X", found=pl.col("code"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..api import Context, rule
+from ..api import Context, emit, rule
 from ._common import FAMILY, attach_claims, blank, nm1_names
 
 # NM101 entity codes -> what the person is, for messages.
@@ -36,14 +36,13 @@ def replacement_needs_f8(ctx: Context) -> pl.DataFrame:
     """
     bad = ctx.claims.filter(pl.col("frequency_code").is_in(["7", "8"])
                             & pl.col("payer_claim_number").is_null())
-    return bad.select(
-        "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
-        element=pl.lit("CLM05-3"),
+    return emit(
+        bad, segment_id="CLM", element="CLM05-3",
         message=pl.format("claim frequency {} ({}) needs the payer's claim control number: add "
                           "REF*F8 with the original claim's payer number", "frequency_code",
                           pl.when(pl.col("frequency_code") == "7").then(pl.lit("replacement"))
                           .otherwise(pl.lit("void"))),
-        expected=pl.lit("REF*F8"), found="frequency_code",
+        expected="REF*F8", found=pl.col("frequency_code"),
     )
 
 
@@ -78,13 +77,13 @@ def person_names(ctx: Context) -> pl.DataFrame:
     out = attach_claims(ctx, bad)
     role = pl.col("code").replace_strict(_ROLE, default=None).fill_null(
         pl.format("NM1*{} person", pl.col("code").fill_null("")))
-    return out.select(
-        "file_id", "st_key", "claim_key", "segment_index", segment_id=pl.lit("NM1"),
+    return emit(
+        out, segment_id="NM1",
         element=pl.when("last_missing").then(pl.lit("NM103")).otherwise(pl.lit("NM104")),
         message=pl.when("last_missing")
         .then(pl.format("the {}'s last name (NM103) is empty; send the person's last name", role))
         .otherwise(pl.format("the {}'s first name (NM104) is empty; send the person's first "
                              "name", role)),
         expected=pl.when("last_missing").then(pl.lit("last name")).otherwise(pl.lit("first name")),
-        found=pl.lit(None, pl.String),
+        found=None,
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from .. import findings as F
+from ..api import emit
 from . import build, maps
 from .worker import ChunkResult, die_with_parent, validate_chunk
 
@@ -84,15 +85,16 @@ def validate(ctx: Context) -> pl.DataFrame:
 
 def _notes(txns: pl.DataFrame) -> pl.DataFrame:
     """IG210 (no map for the guide) and IG211 (validated against another version's map)."""
-    where = {"file_id": pl.col("file_id"), "st_key": pl.col("st_key"),
-             "segment_index": pl.col("st_index"), "segment_id": pl.lit("ST")}
-    none = txns.filter(pl.col("map").is_null()).select(
-        **where, rule=pl.lit("IG210"), found=pl.col("version"),
+    none = emit(
+        txns.filter(pl.col("map").is_null()), segment_index="st_index", segment_id="ST",
+        rule="IG210", found=pl.col("version"),
         message=pl.format("pyx12 has no map for this guide ({} {}): implementation-guide "
                           "validation skipped for this transaction set",
                           "transaction_type", "version"))
-    other = txns.filter(pl.col("map").is_not_null() & (pl.col("map") != pl.col("version"))).select(
-        **where, rule=pl.lit("IG211"), expected=pl.col("map"), found=pl.col("version"),
+    other = emit(
+        txns.filter(pl.col("map").is_not_null() & (pl.col("map") != pl.col("version"))),
+        segment_index="st_index", segment_id="ST", rule="IG211", expected=pl.col("map"),
+        found=pl.col("version"),
         message=pl.format("{} {} validated against pyx12's {} map (the closest it ships); "
                           "differences between the two versions are not checked",
                           "transaction_type", "version", "map"))
@@ -157,8 +159,8 @@ def _errors(ctx: Context, p: build.Plan, results: list[ChunkResult]) -> pl.DataF
     # with --show-phi (which unmasks the HTML report's claim panels only).
     df = _mask_phi(df).with_columns(text=_mask_quoted(pl.col("text")))
     prefix = level.replace_strict(CODE_PREFIX, default="?")
-    out = df.select(
-        "file_id", "st_key", "claim_key", "segment_index", "segment_id", "element", "loop",
+    out = emit(
+        df, segment_id=pl.col("segment_id"), element=pl.col("element"), loop=pl.col("loop"),
         rule=pl.when(level.is_in(["seg", "ele"])).then(pl.lit("IG200")).otherwise(pl.lit("IG201")),
         ig_code=pl.concat_str(prefix, pl.lit("-"), pl.col("code")),
         message=pl.concat_str(
@@ -216,8 +218,7 @@ def _skipped(p: build.Plan) -> pl.DataFrame:
 
 
 def _ig299(df: pl.DataFrame) -> pl.DataFrame:
-    return df.select(
-        "file_id", "st_key", segment_index="st_index", segment_id=pl.lit("ST"),
-        rule=pl.lit("IG299"),
+    return emit(
+        df, segment_index="st_index", segment_id="ST", rule="IG299",
         message=pl.lit("implementation-guide validator failed on this transaction set: ")
         + pl.col("reason"))
