@@ -95,3 +95,11 @@ def report_files(folder: Path) -> list[Path]:
     """The report files a run wrote into ``folder``: not the run's lock (a hidden file) nor
     the ``claims-report-latest.*`` links."""
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_symlink())
+
+
+def doc_without_run(text: str) -> dict:
+    """A JSON report without its ``run`` record (when and how long): two runs over the same
+    inputs must agree on everything else."""
+    import json
+
+    return {k: v for k, v in json.loads(text).items() if k != "run"}

@@ -118,6 +118,11 @@ def isa_shape(ctx: Context) -> pl.DataFrame:
     return pl.concat([wrong_count, wrong_width, *not_numeric], how="diagonal_relaxed")
 
 
+def _empty(col: str) -> pl.Expr:
+    """A value that is absent or blank: messages say so instead of quoting nothing."""
+    return pl.col(col).is_null() | (pl.col(col) == "")
+
+
 def _trailer_check(
     ctx: Context, *, header: str, trailer: str, key: str, ctl_h: int, ctl_t: int,
     count_t: int, counted: pl.DataFrame, count_label: str, codes: tuple[str, str, str],
@@ -134,27 +139,36 @@ def _trailer_check(
             .join(counted, on=key, how="left", maintain_order="left")
             .with_columns(pl.col("n").fill_null(0)))
     code_ctl, code_count, code_missing = codes
+    h_el, t_el, n_el = f"{header}{ctl_h:02d}", f"{trailer}{ctl_t:02d}", f"{trailer}{count_t:02d}"
     missing = emit(
         pair.filter(pl.col("t_index").is_null()), segment_index="h_index", segment_id=header,
         rule=code_missing,
-        message=pl.format(f"{header} control number {{}} has no {trailer} trailer: the {what} "
-                          "is truncated or its trailer is missing", "h_ctl"),
+        message=pl.when(_empty("h_ctl")).then(pl.lit(
+            f"{header} without a control number ({h_el} is empty) has no {trailer} trailer: "
+            f"the {what} is truncated or its trailer is missing"))
+        .otherwise(pl.format(f"{header} control number {{}} has no {trailer} trailer: the "
+                             f"{what} is truncated or its trailer is missing", "h_ctl")),
         expected=trailer, found=None,
     )
     present = pair.filter(pl.col("t_index").is_not_null())
     ctl = emit(
-        present.filter(pl.col("h_ctl") != pl.col("t_ctl")), segment_index="t_index",
-        segment_id=trailer, rule=code_ctl, element=f"{trailer}{ctl_t:02d}",
-        message=pl.format(f"{trailer}{ctl_t:02d} control number {{}} does not match "
-                          f"{header}{ctl_h:02d} {{}}", "t_ctl", "h_ctl"),
+        present.filter(pl.col("h_ctl").fill_null("") != pl.col("t_ctl").fill_null("")),
+        segment_index="t_index", segment_id=trailer, rule=code_ctl, element=t_el,
+        message=pl.when(_empty("t_ctl")).then(pl.format(
+            f"{t_el} is empty: it must repeat the control number {{}} of {h_el}", "h_ctl"))
+        .when(_empty("h_ctl")).then(pl.format(
+            f"{h_el} is empty, so {t_el} control number {{}} matches nothing", "t_ctl"))
+        .otherwise(pl.format(f"{t_el} control number {{}} does not match {h_el} {{}}",
+                             "t_ctl", "h_ctl")),
         expected=pl.col("h_ctl"), found=pl.col("t_ctl"),
     )
     count = emit(
         present.filter(pl.col("t_count").cast(pl.Int64, strict=False).fill_null(-1) != pl.col("n")),
-        segment_index="t_index", segment_id=trailer, rule=code_count,
-        element=f"{trailer}{count_t:02d}",
-        message=pl.format(f"{trailer}{count_t:02d} says {{}} {count_label} but the {what} "
-                          "holds {}", "t_count", "n"),
+        segment_index="t_index", segment_id=trailer, rule=code_count, element=n_el,
+        message=pl.when(_empty("t_count")).then(pl.format(
+            f"{n_el} is empty: it must give the number of {count_label} in the {what}, {{}}", "n"))
+        .otherwise(pl.format(f"{n_el} says {{}} {count_label} but the {what} holds {{}}",
+                             "t_count", "n")),
         expected=pl.col("n").cast(pl.String), found=pl.col("t_count"),
     )
     return pl.concat([missing, ctl, count], how="diagonal_relaxed")

@@ -45,13 +45,14 @@ def _dates(ctx: Context) -> pl.DataFrame:
     return ctx.derived("generic_dates", build)
 
 
-@rule("SIT408", "Date is not a real calendar date", severity="error", snip=4, family=FAMILY,
+@rule("SIT408", "Date is missing or not a real calendar date", severity="error", snip=4,
+      family=FAMILY,
       reads=("DMG", "DTP"))
 def real_dates(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
     Checks every `D8` (CCYYMMDD) and `RD8` (CCYYMMDD-CCYYMMDD) date in DTP and DMG segments:
-    each must be a date that exists on the calendar, in the years 1900-2099.
+    each must be present and be a date that exists on the calendar, in the years 1900-2099.
 
     ## Why is this bad?
     An impossible date (February 30, month 13, year 0024) cannot be adjudicated; the claim
@@ -68,14 +69,19 @@ def real_dates(ctx: Context) -> pl.DataFrame:
     out = attach_claims(ctx, bad.select("file_id", "st_key", "hl_key", "claim_key",
                                         "segment_index", "seg", "qual", "fmt", "value", "element"))
     dmg = pl.col("seg") == "DMG"
+    missing = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
+    shape = pl.when(pl.col("fmt") == "RD8").then(pl.lit("CCYYMMDD-CCYYMMDD")).otherwise(
+        pl.lit("CCYYMMDD"))
     return emit(
         out, segment_id=pl.col("seg"), element=pl.col("element"),
-        message=pl.when(dmg).then(pl.lit("the birth date (DMG02) is not a real calendar date "
-                                         "(CCYYMMDD); correct it"))
+        message=pl.when(dmg & missing).then(pl.lit(
+            "the birth date (DMG02) is missing; give it as CCYYMMDD"))
+        .when(dmg).then(pl.lit("the birth date (DMG02) is not a real calendar date "
+                               "(CCYYMMDD); correct it"))
+        .when(missing).then(pl.format("DTP*{} has no date: DTP03 must give a {} date", "qual",
+                                      shape))
         .otherwise(pl.format("DTP*{} date '{}' is not a real {} date; correct it", "qual",
-                             "value",
-                             pl.when(pl.col("fmt") == "RD8").then(pl.lit("CCYYMMDD-CCYYMMDD"))
-                             .otherwise(pl.lit("CCYYMMDD")))),
+                             "value", shape)),
         expected=pl.when(pl.col("fmt") == "RD8").then(pl.lit("CCYYMMDD-CCYYMMDD"))
         .otherwise(pl.lit("CCYYMMDD")),
         # Never show a birth date.
