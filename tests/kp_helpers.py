@@ -7,7 +7,7 @@ Regenerate the samples after editing a scenario: ``python -m tests.kp_helpers``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tests.edi_builder import KPIC, ClaimFields, Line, Names, fields_edi
@@ -176,10 +176,19 @@ NAMES = Names(sender="KPSCENARIOS", submitter="KP SCENARIO BILLING", submitter_i
               provider="SCENARIO")
 
 
+def distinct_members(scenarios: list[Scenario], kind: str) -> list[Scenario]:
+    """Each scenario a member of its own (unless it names one): the claims are distinct
+    encounters, not repeats of one member's visit (which DUP402 would rightly flag)."""
+    default = Scenario.__dataclass_fields__["member_id"].default
+    return [s if s.member_id != default else replace(s, member_id=f"KPM{kind}{i:05d}")
+            for i, s in enumerate(scenarios, 1)]
+
+
 def build(scenarios: list[Scenario], kind: str) -> str:
     """One interchange with one 837 transaction holding every scenario claim."""
     control = "000000101" if kind == "P" else "000000102"
-    return fields_edi(scenarios, kind, NAMES, isa13=control, gs06="1", bht03=f"KPSCEN{kind}")
+    return fields_edi(distinct_members(scenarios, kind), kind, NAMES, isa13=control, gs06="1",
+                      bht03=f"KPSCEN{kind}")
 
 
 def expected_files() -> dict[Path, str]:

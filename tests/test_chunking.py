@@ -41,10 +41,12 @@ def _assert_same(paths, chunk_bytes):
 def test_sample_folder_file_by_file_equals_one_pass(tmp_path):
     junk = write_edi(tmp_path, "not an EDI file\n", "junk.837")
     samples = collect_inputs([str(REPO / "sample_edi")])
-    paths = [*samples[:3], junk, *samples[3:]]
+    again = write_edi(tmp_path, (REPO / "sample_edi" / "clean-837p.edi").read_text(),
+                      "resent.837")  # a file sent twice: the batch rules compare chunks
+    paths = [*samples[:3], junk, *samples[3:], again]
     parts = _assert_same(paths, 1)  # every file a chunk of its own
     assert parts.batch.segments.height == 0  # a chunk's segments are not kept
-    assert {"DUP402", "KP100", "FILE001"} <= set(parts.findings["rule"])
+    assert {"DUP401", "KP100", "FILE001"} <= set(parts.findings["rule"])
     assert parts.batch.files["status"][3] == "unreadable"
 
 
