@@ -100,7 +100,7 @@ def run_json(*args: str) -> dict:
     from validator.cli import main
 
     res = CliRunner().invoke(main, ["check", "--format", "json", "-q", "--fail-on", "never",
-                                    *args], catch_exceptions=False)
+                                    "--ig-engine", "pyx12", *args], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     start = res.output.index("{")
     return json.loads(res.output[start:])

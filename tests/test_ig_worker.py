@@ -149,6 +149,7 @@ def test_workers_end_with_a_killed_main_process(tmp_path):
     path = tmp_path / "p.837"
     write("P", 2000, str(path), claims_per_st=250)
     proc = subprocess.Popen([sys.executable, "-m", "validator", "check", str(path), "--ig",
+                             "--ig-engine", "pyx12",
                              "--jobs", "2", "--format", "json", "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[int] = []
@@ -181,6 +182,7 @@ def test_ctrl_c_exits_130_without_traceback(tmp_path):
     path = tmp_path / "p.837"
     write("P", 2000, str(path), claims_per_st=250)
     proc = subprocess.Popen([sys.executable, "-m", "validator", "check", str(path), "--ig",
+                             "--ig-engine", "pyx12",
                              "--jobs", "2", "--format", "json", "-q"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -101,7 +101,7 @@ def make_check(registry: Registry) -> click.Command:
                    "being written); they are named in a warning.")
 @click.option("--ig/--no-ig", "run_ig", default=True, show_default=True,
               help="Run implementation-guide validation (SNIP 2).")
-@click.option("--ig-engine", type=click.Choice(["native", "pyx12"]), default="pyx12",
+@click.option("--ig-engine", type=click.Choice(["native", "pyx12"]), default="native",
               show_default=True,
               help="native: the guides compiled into tables, checked in whole columns; pyx12: "
                    "pyx12's validator (the reference; slow, uses --jobs).")

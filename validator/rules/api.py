@@ -43,7 +43,7 @@ class RunOptions:
 
     show_phi: bool = False  # unmask PHI in the HTML claim panels
     ig: bool = False  # implementation-guide validation (the CLI turns it on by default)
-    ig_engine: str = "pyx12"  # native (compiled guides, polars) or pyx12 (the reference)
+    ig_engine: str = "native"  # native (compiled guides, polars) or pyx12 (the reference)
     jobs: int = 0  # worker processes for IG validation (0 = one per core)
     chunk_bytes: int = CHUNK_BYTES  # read larger inputs a chunk at a time (0 = at once)
     # Values of the options plugins add (e.g. ``members``), by option name.
