@@ -138,6 +138,14 @@ def compile_guide(vriic: str, transitions: bool = True) -> dict:
         out_nodes.append(rec)
     for name in external:
         external[name] = sorted(c for c in root.ext_codes.codes[name]["codes"] if c is not None)
+    # The run counts a segment's matches within the rows that stay at its position in its
+    # loop (see run._max_use): no loop may share a position with a segment of its parent.
+    kinds: dict[tuple[int, int], set[str]] = {}
+    for rec in out_nodes[1:]:
+        if rec["path"].startswith("/ISA_LOOP/GS_LOOP/ST_LOOP/"):
+            kinds.setdefault((rec["parent"], rec["pos"]), set()).add(rec["k"])
+    if any(len(k) > 1 for k in kinds.values()):
+        raise SystemExit(f"{vriic}: a loop shares its position with a segment")
 
     tokens = _tokens(nodes)
     starts = [i for i, n in enumerate(nodes) if n.is_segment()
