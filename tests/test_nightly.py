@@ -74,11 +74,19 @@ def test_latest_link_and_retention(tmp_path):
     for _ in range(3):
         assert _run(str(inbox), "--report-dir", str(reports), "--format", "html,json",
                     "--keep", "2").exit_code == 0
-    runs = sorted(p.name for p in reports.iterdir() if not p.is_symlink()
-                  and not p.name.startswith("."))
+    runs = [p for p in reports.iterdir() if not p.is_symlink() and not p.name.startswith(".")]
     assert len(runs) == 4  # two runs, two formats
+    newest = max((p for p in runs if p.suffix == ".json"), key=lambda p: p.stat().st_mtime_ns)
     latest = reports / "claims-report-latest.json"
-    assert latest.is_symlink() and latest.resolve().name == max(r for r in runs if r.endswith(".json"))
+    assert latest.is_symlink() and latest.resolve() == newest.resolve()
+    # runs in the same second (-2, -10) are ordered as they ran, not as text
+    same = tmp_path / "same-second"
+    same.mkdir()
+    for suffix in ("", "-2", "-10"):
+        (same / f"claims-report-20260101-000000Z{suffix}.json").write_text("{}")
+    gone = nightly.prune_reports(same, 1)
+    assert [p.name for p in same.iterdir()] == ["claims-report-20260101-000000Z-10.json"]
+    assert len(gone) == 2
 
 
 def test_baseline_fails_only_on_new_findings(tmp_path):

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -168,7 +169,12 @@ def prune_reports(folder: Path, keep: int) -> list[Path]:
     for p in folder.glob("claims-report-*"):
         if p.is_file() and not p.is_symlink() and not p.name.startswith("claims-report-latest"):
             runs.setdefault(p.name.split(".")[0], []).append(p)
-    old = sorted(runs)[:-keep] if keep else sorted(runs)
+    def order(stem: str) -> tuple[str, int]:  # ...Z, ...Z-2, ...Z-10: runs in one second
+        m = re.fullmatch(r"(.*?Z)(?:-(\d+))?", stem)
+        return (m[1], int(m[2] or 1)) if m else (stem, 0)
+
+    ordered = sorted(runs, key=order)
+    old = ordered[:-keep] if keep else ordered
     gone = [p for stem in old for p in runs[stem]]
     for p in gone:
         p.unlink()
