@@ -33,14 +33,15 @@ IG201 = declare(
     """,
 )
 IG210 = declare(
-    "IG210", "No pyx12 map for this implementation guide", severity="info", snip=2,
+    "IG210", "No map for this implementation guide", severity="info", snip=2,
     family=FAMILY,
     doc="""
     ## What it does
-    Notes each supported transaction set that pyx12 has no map for — today every 5010
-    837D (`005010X224A2`): pyx12 4.0 ships maps for 837P `005010X222A1` and 837I
-    `005010X223A2` only — and every set whose version names no guide (`005010`, reported
-    as FILE013). One info finding per transaction set; the other rules still run.
+    Notes each supported transaction set no implementation-guide map covers — today every
+    5010 837D (`005010X224A2`): pyx12 4.0 ships maps for 837P `005010X222A1` and 837I
+    `005010X223A2` only, and the native engine is compiled from them — and every set whose
+    version names no guide (`005010`, reported as FILE013). One info finding per
+    transaction set; the other rules still run.
 
     ## Why is this bad?
     It is not an error in the file, but the implementation-guide (SNIP 2) checks did not

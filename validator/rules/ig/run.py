@@ -88,8 +88,9 @@ def _notes(txns: pl.DataFrame) -> pl.DataFrame:
     none = emit(
         txns.filter(pl.col("map").is_null()), segment_index="st_index", segment_id="ST",
         rule="IG210", found=pl.col("version"),
-        message=pl.format("pyx12 has no map for this guide ({} {}): implementation-guide "
-                          "validation skipped for this transaction set",
+        message=pl.format("no implementation-guide map for this guide ({} {}; pyx12 ships "
+                          "none, and the native engine is compiled from pyx12's maps): "
+                          "implementation-guide validation skipped for this transaction set",
                           "transaction_type", "version"))
     other = emit(
         txns.filter(pl.col("map").is_not_null() & (pl.col("map") != pl.col("version"))),
