@@ -288,6 +288,19 @@ def _move(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:
     return f"{seg[0]}@{i}->{j}", d
 
 
+def _set(doc: X12Text, i: int, p: int, k: int | None, new: str) -> X12Text:
+    """A copy of ``doc`` with element ``p`` of segment ``i`` (its component ``k``, 0-based,
+    when given) set to ``new``."""
+    d = doc.copy()
+    if k is None:
+        d.segs[i][p] = new
+    else:
+        parts = d.segs[i][p].split(doc.comp)
+        parts[k] = new
+        d.segs[i][p] = doc.comp.join(parts)
+    return d
+
+
 def _qualifier(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:
     cands = []
     for i in body:
@@ -302,14 +315,7 @@ def _qualifier(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None
         return None
     i, p, sub, value, codes = rng.choice(cands)
     new = rng.choice([c for c in codes if c != value])
-    d = doc.copy()
-    if sub:
-        parts = d.segs[i][p].split(doc.comp)
-        parts[0] = new
-        d.segs[i][p] = doc.comp.join(parts)
-    else:
-        d.segs[i][p] = new
-    return f"{_name(doc, i, p, sub)}@{i}:{value}->{new}", d
+    return f"{_name(doc, i, p, sub)}@{i}:{value}->{new}", _set(doc, i, p, 0 if sub else None, new)
 
 
 def _blank(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:
@@ -341,13 +347,8 @@ def _lengthen(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:
     target = (info.max_len if info else DEFAULT_MAX_LEN) + rng.randint(1, 3)
     fill = "9" if value.replace(".", "").isdigit() else "X"
     new = value + fill * max(1, target - len(value))
-    d = doc.copy()
-    if sub:
-        parts[sub - 1] = new
-        d.segs[i][p] = doc.comp.join(parts)
-    else:
-        d.segs[i][p] = new
-    return f"{_name(doc, i, p, sub)}@{i}:len{len(new)}", d
+    return f"{_name(doc, i, p, sub)}@{i}:len{len(new)}", _set(doc, i, p, sub - 1 if sub else None,
+                                                                new)
 
 
 def _letters(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:
@@ -371,13 +372,8 @@ def _letters(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:
     new = rng.choice((value[:-1] + "A", "ABC", value.replace("0", "O") if "0" in value else "1O"))
     if new == value:
         new = "ABC"
-    d = doc.copy()
-    if sub:
-        parts[sub - 1] = new
-        d.segs[i][p] = doc.comp.join(parts)
-    else:
-        d.segs[i][p] = new
-    return f"{_name(doc, i, p, sub)}@{i}:{value}->{new}", d
+    return f"{_name(doc, i, p, sub)}@{i}:{value}->{new}", _set(doc, i, p,
+                                                               sub - 1 if sub else None, new)
 
 
 def _bad_date(doc: X12Text, rng: random.Random, body: list[int]) -> Edit | None:

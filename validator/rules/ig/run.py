@@ -12,6 +12,7 @@ import math
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
@@ -50,21 +51,33 @@ def jobs_from(jobs: int) -> int:
     return max(1, int(jobs)) if jobs else max(1, os.cpu_count() or 1)
 
 
+def sets_to_validate(ctx: Context) -> pl.DataFrame | None:
+    """The supported 837 transaction sets, or None when there is nothing to validate (IG
+    validation is off, or no set is supported). Both engines start here."""
+    if not ctx.options.ig:
+        return None
+    txns = ctx.transactions.filter(pl.col("supported"))
+    return txns if txns.height else None
+
+
+def with_maps(txns: pl.DataFrame, map_for: Callable[[str], str | None]) -> pl.DataFrame:
+    """``txns`` with the guide (``map``) each set is validated against, null when none."""
+    versions = txns["version"].unique().to_list()
+    return txns.with_columns(map=pl.col("version").replace_strict(
+        {v: map_for(v) for v in versions}, default=None, return_dtype=pl.String))
+
+
 def validate(ctx: Context) -> pl.DataFrame:
     """All IG2xx findings of the batch (empty unless ``ctx.options.ig`` is true)."""
-    if not ctx.options.ig:
-        return F.empty()
     t0 = time.perf_counter()
-    txns = ctx.transactions.filter(pl.col("supported"))
-    if not txns.height:
+    txns = sets_to_validate(ctx)
+    if txns is None:
         return F.empty()
     try:
         import pyx12  # noqa: F401
     except ImportError as exc:  # every transaction set is reported, the run goes on
         return _ig299(txns.with_columns(reason=pl.lit(f"pyx12 is not installed ({exc})")))
-    versions = txns["version"].unique().to_list()
-    txns = txns.with_columns(map=pl.col("version").replace_strict(
-        {v: maps.map_for(v) for v in versions}, default=None, return_dtype=pl.String))
+    txns = with_maps(txns, maps.map_for)
     notes = _notes(txns)
     if not any(ctx.enabled(code) for code in PYX12_CODES):
         return F.conform(notes)  # only the map notes are asked for: pyx12 need not run

@@ -51,7 +51,15 @@ import polars as pl
 
 from ....x12.load import COMP, ELEM, REP
 from ... import findings as F
-from ..run import CODE_PREFIX, PHI_ENTITIES, _mask_phi, _mask_quoted, _notes
+from ..run import (
+    CODE_PREFIX,
+    PHI_ENTITIES,
+    _mask_phi,
+    _mask_quoted,
+    _notes,
+    sets_to_validate,
+    with_maps,
+)
 from . import segcheck, walk
 from .guide import Guide, guide_for, load
 
@@ -74,15 +82,11 @@ ROW_SCHEMA = {"row": pl.Int64, "level": pl.String, "code": pl.String, "text": pl
 
 def validate(ctx: Context) -> pl.DataFrame:
     """All IG2xx findings of the batch (empty unless ``ctx.options.ig`` is true)."""
-    if not ctx.options.ig:
-        return F.empty()
     t0 = time.perf_counter()
-    txns = ctx.transactions.filter(pl.col("supported"))
-    if not txns.height:
+    txns = sets_to_validate(ctx)
+    if txns is None:
         return F.empty()
-    versions = txns["version"].unique().to_list()
-    txns = txns.with_columns(map=pl.col("version").replace_strict(
-        {v: guide_for(v) for v in versions}, default=None, return_dtype=pl.String))
+    txns = with_maps(txns, guide_for)
     notes = _notes(txns)
     if not any(ctx.enabled(code) for code in ENGINE_CODES):
         return F.conform(notes)
