@@ -110,10 +110,7 @@ def locate(path: Path | str) -> FileSpans:
     """
     data = read_bytes(Path(path))
     out = FileSpans(str(path), data)
-    if data[:3] == b"\xef\xbb\xbf":
-        skip = 3
-    else:
-        skip = 0
+    skip = 3 if data[:3] == b"\xef\xbb\xbf" else 0
     start = _find_isa(data, skip)
     if start < 0:
         raise LoadError("FILE001", "not an X12 file: no ISA segment found")
@@ -122,7 +119,7 @@ def locate(path: Path | str) -> FileSpans:
     if first.segment == "\n":  # the loader turns CRLF and lone CR into LF first
         norm = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if len(norm) != len(data):
-            crlf = [i for i in _find_all(data, b"\r\n")]
+            crlf = _find_all(data, b"\r\n")
             at_norm = [p - k for k, p in enumerate(crlf)]  # where each pair's LF lands
 
             def to_orig(o: int) -> int:
