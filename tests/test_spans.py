@@ -72,6 +72,8 @@ def test_interchanges_keep_their_own_delimiters(tmp_path: Path) -> None:
     last = len(spans)
     assert spans.delimiters(last).element == "|" and spans.text(last).startswith("IEA|")
     assert spans.delimiters(1).element == "*"
+    for i in (1, 5, last - 2, last):  # canonical text written back in the file's delimiters
+        assert spans.encode(i, spans.canonical(i)) == spans.raw(i)
 
 
 def test_gzip_and_not_x12(tmp_path: Path) -> None:

@@ -82,6 +82,15 @@ class FileSpans:
             table[ord(d.repetition)] = REP
         return self.text(seg_index).translate(table)
 
+    def encode(self, seg_index: int, canonical: str) -> bytes:
+        """Canonical segment text (as in the segments table) written back in the delimiters
+        of the interchange that holds segment ``seg_index`` (without terminator)."""
+        d = self.delimiters(seg_index)
+        table = {ord(ELEM): d.element, ord(COMP): d.component}
+        if d.repetition:
+            table[ord(REP)] = d.repetition
+        return canonical.translate(table).encode("utf-8")
+
     def location(self, seg_index: int) -> tuple[int | None, int]:
         """``(line, byte_offset)``: the line only when the file has line breaks."""
         return (self.line[seg_index - 1] if self.multiline else None,
