@@ -123,7 +123,12 @@ def make_check(registry: Registry) -> click.Command:
               f"[default: REPORT_DIR/{LOCK_NAME} when reports go to the report folder].")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="Check only files new or changed since the last successful "
-              "run (by path, size, mtime, content hash); the run updates FILE.")
+              "run (by path, size, mtime, content hash); the run updates FILE, and the keys of "
+              "the claims it passed in FILE.keys.parquet (see --state-days).")
+@click.option("--state-days", type=click.IntRange(min=0), metavar="N",
+              help="With --state: compare claims with those earlier runs passed in the last N "
+                   "days for DUP401/DUP402 (0: keep no claim keys) [default: "
+                   f"{nightly.DEFAULT_STATE_DAYS}].")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="After a successful run, move each checked file to DIR/ready/ or DIR/held/ "
                    "(held: unreadable, or a finding at or above --fail-on).")
@@ -140,7 +145,8 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
               exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
               chunk_bytes: int,
               show_phi: bool, verbose: int, quiet: bool, log_format: str,
-              lock_file: Path | None, state_file: Path | None, move_to: Path | None,
+              lock_file: Path | None, state_file: Path | None, state_days: int | None,
+              move_to: Path | None,
               keep: int | None, baseline: Path | None, write_baseline: Path | None,
               **plugin_values: object) -> None:
     """Check 837 files, folders (recursive) and globs."""
@@ -152,6 +158,8 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
                                  + ", ".join(sorted(WRITERS)), param_hint="--format")
     if report_path and len(fmts) > 1:
         raise click.BadParameter("--report takes a single format", param_hint="--report")
+    if state_days is not None and not state_file:
+        raise click.BadParameter("needs --state", param_hint="--state-days")
     registry = discover()
     named = codes(select) + codes(ignore)
     bad = [c for c in named if c != "ALL" and not any(r.startswith(c) for r in registry)]
@@ -171,15 +179,18 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
                             skip=[report_path] if isinstance(report_path, Path) else [report_dir])
         files = [*found.files, *found.unreadable]
-        state = nightly.State.load(state_file) if state_file else None
+        state = nightly.State.load(state_file, nightly.DEFAULT_STATE_DAYS if state_days is None
+                                   else state_days) if state_file else None
         if state is not None:
+            log.info("--state: %s of earlier runs (last %s) to compare with",
+                     plural(state.earlier.keys.height, "claim"), plural(state.days, "day"))
             files, seen = state.new_or_changed(files)
             if seen:
                 log.info("%s already checked by an earlier run (--state)", plural(seen, "file"))
         if not files:
             log.warning("no %sinput files found in %s", "new " if state else "", ", ".join(paths))
         options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
-                             chunk_bytes=chunk_bytes,
+                             chunk_bytes=chunk_bytes, earlier=state.earlier if state else None,
                              plugin={k: v for k, v in plugin_values.items() if v is not None})
         result = check(files, ruleset, selection, options, inputs=list(paths),
                        registry=registry)
@@ -205,12 +216,15 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             click.echo(f"baseline: {plural(new.height, 'finding')} not in {baseline} "
                        f"({plural(result.findings.height - new.height, 'finding')} in it)",
                        err=True)
+        outcomes = nightly.file_outcomes(result, threshold) if state or move_to else {}
         if state is not None:  # a successful run: these files count as checked
-            state.record(result)
+            state.update(result, outcomes)
+        moved = {}
         if move_to:
-            moved = nightly.move_checked(nightly.file_outcomes(result, threshold), move_to,
-                                         [Path(p) for p in paths])
+            moved = nightly.move_checked(outcomes, move_to, [Path(p) for p in paths])
             log.info("moved %s to %s", plural(len(moved), "file"), move_to)
+        if state is not None:
+            state.save(moved)
     sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
 
 

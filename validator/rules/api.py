@@ -31,6 +31,7 @@ from ..model.chunking import CHUNK_BYTES
 from ..ruleset.model import Ruleset
 from ..severity import SEVERITIES
 from . import findings as F
+from .earlier import EarlierClaims
 
 CheckFn = Callable[["Context"], pl.DataFrame]
 ANY_SEGMENT = "*"  # ``reads=("*",)``: the rule scans the whole segments table
@@ -48,6 +49,8 @@ class RunOptions:
     chunk_bytes: int = CHUNK_BYTES  # read larger inputs a chunk at a time (0 = at once)
     # Values of the options plugins add (e.g. ``members``), by option name.
     plugin: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # Claims earlier runs passed (``check --state``): DUP401/DUP402 compare with them too.
+    earlier: EarlierClaims | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
         """A plugin option's value (``default`` when the run did not set it)."""

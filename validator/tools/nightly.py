@@ -13,16 +13,20 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from ..engine.result import Result
 from ..errors import UsageError
-from ..output.atomic import atomic_write
+from ..output.atomic import atomic_via, atomic_write
 from ..output.views import findings_view
+from ..rules.api import Context
+from ..rules.earlier import KEY_SCHEMA, EarlierClaims, empty_keys
+from ..rules.generic.duplicates import claim_keys
 
 log = logging.getLogger("claims_validator")
 EXIT_LOCKED = 3  # another run holds the lock
@@ -57,23 +61,45 @@ def lock(path: Path) -> Iterator[None]:
 
 # -- state: what earlier successful runs checked ------------------------------------------
 
+# How long the claims of a run are compared with (``--state-days``): past the 30-45 days in
+# which payers must pay or deny a clean claim (when a provider resends one) and the 90-120
+# day timely-filing limits of most commercial payers and Medicaid plans; Medicare's is a year.
+DEFAULT_STATE_DAYS = 120
+KEYS_SUFFIX = ".keys.parquet"  # the claim key store beside the state file
+_SALT = "claims_validator_key_salt"
+
+
 @dataclass
 class State:
-    """Files checked by earlier runs, by real path: size, mtime and content hash. A file is
-    checked again when any of them changed."""
+    """Files checked by earlier runs, by real path: size, mtime and content hash (a file is
+    checked again when any of them changed); and the keys of the claims those runs passed
+    (:mod:`validator.rules.earlier`), kept ``days`` days in a Parquet file beside the state
+    file (``<state>.keys.parquet``)."""
 
     path: Path
     files: dict[str, dict] = field(default_factory=dict)
+    days: int = DEFAULT_STATE_DAYS
+    earlier: EarlierClaims = field(default_factory=lambda: EarlierClaims(os.urandom(16),
+                                                                         empty_keys()))
+    _pending: pl.DataFrame | None = None  # this run's claim keys, until saved
+    _real: dict[str, str] = field(default_factory=dict)  # the files read: real paths
 
     @classmethod
-    def load(cls, path: Path) -> State:
-        if not path.exists():
-            return cls(path)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            return cls(path, dict(doc.get("files", {})))
-        except (OSError, ValueError, AttributeError) as exc:
-            raise UsageError(f"cannot read the state file {path}: {exc}") from None
+    def load(cls, path: Path, days: int = DEFAULT_STATE_DAYS, today: date | None = None,
+             ) -> State:
+        state = cls(path, days=days)
+        if path.exists():
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                state.files = dict(doc.get("files", {}))
+            except (OSError, ValueError, AttributeError) as exc:
+                raise UsageError(f"cannot read the state file {path}: {exc}") from None
+        state.earlier = load_keys(state.keys_path, days, today or _utc_today())
+        return state
+
+    @property
+    def keys_path(self) -> Path:
+        return self.path.with_name(self.path.name + KEYS_SUFFIX)
 
     @staticmethod
     def fingerprint(p: Path) -> dict:
@@ -102,15 +128,94 @@ class State:
             todo.append(p)
         return todo, seen
 
-    def record(self, result: Result) -> None:
-        """Remember every file the run read (unreadable ones are tried again next time)."""
-        parsed = result.batch.files.filter(pl.col("status") == "parsed")["path"]
-        for p in map(Path, parsed):
+    def update(self, result: Result, outcomes: Mapping[Path, str]) -> None:
+        """Remember every file the run read (unreadable ones are tried again next time),
+        and the keys of the claims in the files it passed (``ready``: no finding at or
+        above ``--fail-on``). Written by :meth:`save`."""
+        parsed = result.batch.files.filter(pl.col("status") == "parsed")
+        self._real = {}
+        ready: list[int] = []
+        for file_id, path in parsed.select("file_id", "path").iter_rows():
+            real = self._real[str(Path(path))] = os.path.realpath(path)
             with contextlib.suppress(OSError):
-                self.files[os.path.realpath(p)] = self.fingerprint(p)
+                self.files[real] = self.fingerprint(Path(path))
+            if outcomes.get(Path(path)) == "ready":
+                ready.append(file_id)
+        self._pending = None
+        if self.days and ready:
+            keys = claim_keys(Context(result.batch, result.ruleset), self.earlier.salt)
+            real = parsed.select("file_id").with_columns(path=pl.Series(
+                [self._real[str(Path(p))] for p in parsed["path"]], dtype=pl.String))
+            self._pending = keys.filter(pl.col("file_id").is_in(ready)).join(
+                real, on="file_id").select("id_key", "dup_key", "claim_id", "path",
+                                           sent=pl.lit(_utc_date(result.started), pl.Date))
+
+    def save(self, moved: Mapping[Path, Path] | None = None) -> None:
+        """Write the key store (earlier versions of the files read dropped, expired keys
+        dropped, this run's added), then the state file. A file ``moved`` (``--move-to``)
+        is recorded under its new path, so that a file arriving later under its old name
+        is checked, even with the same bytes (an exporter sending a batch again)."""
+        today = _utc_today()
+        old = self.earlier.keys.filter(~pl.col("path").is_in(list(self._real.values())))
+        new = self._pending if self._pending is not None else empty_keys()
+        if moved:  # a file moved away is remembered where it went: a new file may come
+            where = {self._real[str(src)]: os.path.realpath(dst) for src, dst in moved.items()
+                     if str(src) in self._real}
+            new = new.with_columns(pl.col("path").replace(where))
+            for src, dst in where.items():
+                if src in self.files:
+                    self.files[dst] = self.files.pop(src)
+        new = new.with_columns(pl.col("path").cast(pl.Categorical))
+        keys = pl.concat([old, new]).filter(pl.col("sent") > today - timedelta(days=self.days))
         doc = {"version": 1, "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "files": self.files}
-        atomic_write(self.path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        try:  # the keys first: a run cut in between checks its files again next time
+            write_keys(self.keys_path, EarlierClaims(self.earlier.salt, keys), self.days)
+            atomic_write(self.path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write the state {exc.filename or self.path}: "
+                             f"{exc.strerror or exc}") from None
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _utc_date(ts: float) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
+def load_keys(path: Path, days: int, today: date) -> EarlierClaims:
+    """The claim keys of the last ``days`` days in the key store (none when it is missing
+    or ``days`` is 0); a store that cannot be read is a usage error."""
+    if not path.exists():
+        return EarlierClaims(os.urandom(16), empty_keys())
+    try:
+        salt = bytes.fromhex(pl.read_parquet_metadata(path)[_SALT])
+        keys = pl.read_parquet(path)
+        if dict(keys.schema) != KEY_SCHEMA:
+            raise ValueError(f"unexpected columns {dict(keys.schema)}")
+        if len(salt) < 16:
+            raise ValueError("the salt is too short")
+    except KeyError:
+        raise UsageError(f"cannot read the claim key store {path}: it is not one (no salt); "
+                         "move it away to start afresh") from None
+    except Exception as exc:  # polars raises its own errors for a damaged file
+        raise UsageError(f"cannot read the claim key store {path}: {exc}; move it away to "
+                         "start afresh (earlier runs' claims are then not compared)") from None
+    if not days:
+        return EarlierClaims(salt, empty_keys())
+    return EarlierClaims(salt, keys.filter(pl.col("sent") > today - timedelta(days=days)))
+
+
+def write_keys(path: Path, earlier: EarlierClaims, days: int) -> None:
+    """Write the key store atomically (mode 0600); with ``days`` 0, remove it."""
+    if not days:
+        path.unlink(missing_ok=True)
+        return
+    meta = {_SALT: earlier.salt.hex(), "claims_validator_days": str(days)}
+    atomic_via(path, lambda tmp: earlier.keys.write_parquet(tmp, compression="zstd",
+                                                            metadata=meta), private=True)
 
 
 # -- acting on the outcome ------------------------------------------------------------------
@@ -127,11 +232,13 @@ def file_outcomes(result: Result, threshold: int) -> dict[Path, str]:
             for p, h in files.select("path", held.alias("h")).iter_rows()}
 
 
-def move_checked(outcomes: dict[Path, str], dest: Path, roots: Iterable[Path]) -> list[Path]:
+def move_checked(outcomes: Mapping[Path, str], dest: Path, roots: Iterable[Path],
+                 ) -> dict[Path, Path]:
     """Move each checked file to ``dest/ready/`` or ``dest/held/``, keeping its path below
-    the input folder it was found in; never overwrites (a ``-2`` suffix instead)."""
+    the input folder it was found in; never overwrites (a ``-2`` suffix instead). Returns
+    where each file went."""
     bases = [Path(r).resolve() for r in roots if Path(r).is_dir()]
-    moved = []
+    moved: dict[Path, Path] = {}
     for p, outcome in outcomes.items():
         if not p.is_file():
             continue
@@ -144,7 +251,7 @@ def move_checked(outcomes: dict[Path, str], dest: Path, roots: Iterable[Path]) -
             n += 1
             target = target.with_name(f"{real.stem}-{n}{real.suffix}")
         shutil.move(str(p), target)
-        moved.append(target)
+        moved[p] = target
     return moved
 
 
