@@ -188,7 +188,7 @@ def _utc_date(ts: float) -> date:
 def load_keys(path: Path, days: int, today: date) -> EarlierClaims:
     """The claim keys of the last ``days`` days in the key store (none when it is missing
     or ``days`` is 0); a store that cannot be read is a usage error."""
-    if not path.exists():
+    if not path.exists() or not days:  # (with 0 days the store is removed, even damaged)
         return EarlierClaims(os.urandom(16), empty_keys())
     try:
         salt = bytes.fromhex(pl.read_parquet_metadata(path)[_SALT])
@@ -203,8 +203,6 @@ def load_keys(path: Path, days: int, today: date) -> EarlierClaims:
     except Exception as exc:  # polars raises its own errors for a damaged file
         raise UsageError(f"cannot read the claim key store {path}: {exc}; move it away to "
                          "start afresh (earlier runs' claims are then not compared)") from None
-    if not days:
-        return EarlierClaims(salt, empty_keys())
     return EarlierClaims(salt, keys.filter(pl.col("sent") > today - timedelta(days=days)))
 
 
