@@ -270,6 +270,22 @@ def test_two_fixes_of_one_segment_take_two_passes(tmp_path):
     assert {r["rule"] for r in rows} == {"CODE503", "ENV154"}
 
 
+def test_several_files_each_over_several_passes(tmp_path):
+    """Each file's second pass reads its own first-pass result (not another file's)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for pcn in ("PCN001", "PCN002", "PCN003"):
+        write_edi(inbox, build("P", claims=[claim("P", pcn, hi="HI*ABK:J06.9*ABF:R509*")]),
+                  f"{pcn}.edi")
+    code, *_, out = fix(tmp_path, inbox, extra=("--ignore", "ENV160"))
+    assert code == 0
+    for pcn in ("PCN001", "PCN002", "PCN003"):
+        text = (out / f"{pcn}.edi").read_text()
+        assert f"CLM*{pcn}*" in text and "HI*ABK:J069*ABF:R509~" in text
+        assert text == (inbox / f"{pcn}.edi").read_text().replace("HI*ABK:J06.9*ABF:R509*~",
+                                                                  "HI*ABK:J069*ABF:R509~")
+
+
 def test_padding_of_a_phi_segment_is_masked_in_log_and_diff(tmp_path):
     sub = [s + "**" if s.startswith("NM1*IL*") else s for s in subscriber(member="ZX98765432")]
     src = write_edi(tmp_path, build("P", subscriber_segs=sub))

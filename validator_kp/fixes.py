@@ -14,6 +14,8 @@ ZIP code as digits, as X12 carries them.
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
 from validator.rules.api import Context
@@ -22,7 +24,11 @@ from validator.rules.edits import edits, empty, per_row, set_elements
 from . import identify
 from .config import KPConfig, Route
 
+log = logging.getLogger("claims_validator")
 PARTS = ("nm1", "n3", "n4")
+# X12 maximum lengths of the values a fix writes (NM103, N301, N401): a route whose value
+# is longer has no right way to be written, and is not used.
+MAX_LENGTH = {"payer_name": 60, "address": 55, "city": 30}
 
 
 def _upper(text: str) -> str:
@@ -63,7 +69,13 @@ def route_fix(ctx: Context, found: pl.DataFrame, parts: tuple[str, ...]) -> pl.D
     cfg = identify.config(ctx)
     if cfg is None or not found.height:
         return empty()
-    c = determined(ctx, cfg)
+    too_long = [f for f, r in cfg.routes.items()
+                if any(len(_upper(getattr(r, k))) > n for k, n in MAX_LENGTH.items())]
+    for f in too_long:
+        log.warning("the %s route's payer name, address or city is longer than X12 allows: "
+                    "its claims' payer loops are not fixed", f)
+    c = determined(ctx, cfg).with_columns(
+        ok=pl.col("ok") & ~pl.col("funding").is_in(too_long).fill_null(False))
     groups = c.group_by("file_id", "payer_nm1_index").agg(
         ok=pl.col("ok").all() & (pl.col("funding").n_unique() == 1),
         funding=pl.col("funding").first(), claim_key=pl.col("claim_key").first(),

@@ -175,12 +175,15 @@ def _summary(result: fixing.FixRun, left: pl.DataFrame | None) -> str:
         lines.append(f"{plural(result.refused, 'fix', 'fixes')} left out (segment not as "
                      "expected; see the warnings)")
     if left is not None:
-        sev = left.group_by("severity").len() if left.height else None
-        per = dict(sev.iter_rows()) if sev is not None else {}
-        lines.append(f"remaining: {plural(per.get('error', 0), 'error')}, "
-                     f"{plural(per.get('warning', 0), 'warning')}, {per.get('info', 0):,} info "
-                     "(no safe fix)")
+        lines.append(f"remaining: {_by_severity(left)} (no safe fix; before: "
+                     f"{_by_severity(result.before)})")
     return "\n".join(lines)
+
+
+def _by_severity(found: pl.DataFrame) -> str:
+    per = dict(found.group_by("severity").len().iter_rows()) if found.height else {}
+    return (f"{plural(per.get('error', 0), 'error')}, {plural(per.get('warning', 0), 'warning')}, "
+            f"{per.get('info', 0):,} info")
 
 
 def _warn_new(result: fixing.FixRun) -> None:

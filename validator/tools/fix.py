@@ -19,6 +19,7 @@ segment is masked (every value ``#``, the separators kept) unless ``--show-phi``
 from __future__ import annotations
 
 import gzip
+import itertools
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -103,6 +104,7 @@ def run(files: Sequence[Path], inputs: Sequence[str], ruleset: Ruleset, selectio
     files = [Path(f) for f in files]
     out = FixRun(files, relative_names(files, inputs))
     applied: list[pl.DataFrame] = []
+    staged_n = itertools.count(1)
     with tempfile.TemporaryDirectory(prefix="claims-fix-") as tmp:
         current = {f: f for f in files}  # where each file's latest version is read
         todo = list(files)
@@ -127,7 +129,7 @@ def run(files: Sequence[Path], inputs: Sequence[str], ruleset: Ruleset, selectio
                         file=pl.lit(str(src)), name=pl.lit(out.names[src]),
                         **{"pass": pl.lit(out.passes)}))
                     out.fixed[src] = data
-                    staged = Path(tmp) / f"{len(out.fixed)}-{out.passes}.x12"
+                    staged = Path(tmp) / f"{next(staged_n)}.x12"
                     staged.write_bytes(data)
                     current[src] = staged
                     changed.append(src)
