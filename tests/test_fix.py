@@ -452,3 +452,20 @@ def test_corpus_fix_then_recheck_has_nothing_new(corpus, tmp_path):
     again = fixing.run(paths, [str(staged)], RULESET, Selection.build(RULESET), opts, discover(),
                        recheck=False)
     assert again.fixed == {} and again.applied.height == 0
+
+
+def test_a_fix_that_brings_a_new_finding_is_reported(tmp_path, monkeypatch):
+    """The re-check guards the fixes: one that made a finding appear is named on stderr."""
+    import dataclasses
+
+    from validator.rules.edits import edits
+    from validator.rules.registry import discover
+
+    def bad_fix(ctx, found):  # "fixes" the dot by cutting the code to its category
+        return edits(found, new=pl.lit("HI\x1dABK\x1fJ06\x1dABF\x1fR509"))
+
+    rules = discover().rules
+    monkeypatch.setitem(rules, "CODE503", dataclasses.replace(rules["CODE503"], fix=bad_fix))
+    src = _broken(tmp_path)
+    code, _, stderr, _ = fix(tmp_path, src)
+    assert code == 1 and "please report this" in stderr and "CODE510" in stderr

@@ -119,7 +119,7 @@ def run(files: Sequence[Path], inputs: Sequence[str], ruleset: Ruleset, selectio
                 if out.passes == 1:
                     out.before = _with_source(out.before, result, back)
                 edits = proposed(result, registry, selection)
-                for path, group in _by_file(result, edits, back):
+                for path, group in _by_file(result, edits):
                     data, rows = _apply(path, group)
                     out.refused += group.height - len(rows)
                     if not rows:
@@ -203,7 +203,7 @@ def proposed(result: Result, registry: Registry, selection: Selection) -> pl.Dat
         "file_id", "segment_index").drop("_order")
 
 
-def _by_file(result: Result, edits: pl.DataFrame, back: dict[Path, Path]):
+def _by_file(result: Result, edits: pl.DataFrame):
     if not edits.height:
         return
     paths = dict(result.batch.files.select("file_id", "path").iter_rows())
