@@ -14,6 +14,7 @@ from validator.rules.api import Context, annotator, emit, rule
 
 from . import identify
 from .config import POS_UNKNOWN_TIER, KPConfig
+from .fixes import kp100_fix, kp101_fix
 
 SNIP = 7  # trading-partner (payer) specific
 MEDICAL = ("837P", "837I")  # the arrangement covers medical claims; dental is not checked
@@ -56,7 +57,7 @@ def _sbr_or_clm() -> tuple[pl.Expr, pl.Expr]:
 
 
 @rule("KP100", "Wrong payer ID for a KP member's claim", severity="error", snip=SNIP, family="kp",
-      applies_to=MEDICAL)
+      applies_to=MEDICAL, fix=kp100_fix)
 def kp100_payer_id(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -85,6 +86,20 @@ def kp100_payer_id(ctx: Context) -> pl.DataFrame:
     is self-funded, say so in SBR04
     (`{{ kp.identify.self_funded | join("`, `") }}`) or in the `--members` roster. Verify
     eligibility at {{ kp.phone }}.
+
+    ## Fix
+    Available: `claims-validator fix` sets the payer (2010BB NM1 NM103 name, NM108 `PI`,
+    NM109 payer ID) and the payer address (N3, N4, when present) to the route of the
+    member's funding: {{ kp.routes.insured.payer_name }} ({{ kp.routes.insured.payer_id }}) for
+    insured plans, {{ kp.routes["self-funded"].payer_name }}
+    ({{ kp.routes["self-funded"].payer_id }}) for self-funded plans.
+
+    Not fixed when the route is not determined: the product (or POS tier) or the region is
+    unknown (KP160, KP161), or the plan counts as insured only by default while the claim
+    went to the self-funded payer ID {{ kp.routes["self-funded"].payer_id }} (it may be a
+    self-funded plan SBR04 does not name). The 2010BB loop is the subscriber's: it is
+    rewritten only when every claim under that subscriber needs the same route; otherwise
+    it is left as it is. Segments the loop lacks (N3/N4) are not added.
     """
     cfg, m = _kp(ctx)
     if cfg is None:
@@ -119,7 +134,7 @@ def _norm_zip(e: pl.Expr) -> pl.Expr:
 
 
 @rule("KP101", "Payer address differs from the KP route's address", severity="warning",
-      snip=SNIP, family="kp", applies_to=MEDICAL)
+      snip=SNIP, family="kp", applies_to=MEDICAL, fix=kp101_fix)
 def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -142,6 +157,17 @@ def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     {{ kp.routes["self-funded"].address }}, {{ kp.routes["self-funded"].city }},
     {{ kp.routes["self-funded"].state }} {{ kp.routes["self-funded"].zip }} (payer ID
     {{ kp.routes["self-funded"].payer_id }}).
+
+    ## Fix
+    Available: `claims-validator fix` sets the payer address (2010BB N3, N4) to the route's
+    mailing address (in capitals, the ZIP code as digits).
+
+    Not fixed when the route is not determined: the product (or POS tier) or the region is
+    unknown (KP160, KP161), or the plan counts as insured only by default while the claim
+    went to the self-funded payer ID {{ kp.routes["self-funded"].payer_id }} (it may be a
+    self-funded plan SBR04 does not name). The 2010BB loop is the subscriber's: it is
+    rewritten only when every claim under that subscriber needs the same route; otherwise
+    it is left as it is. Segments the loop lacks (N3/N4) are not added.
     """
     cfg, m = _kp(ctx)
     if cfg is None:

@@ -1,4 +1,4 @@
-"""Command line: ``claims-validator check|rules|ruleset``.
+"""Command line: ``claims-validator check|fix|rules|ruleset``.
 
 Exit codes: 0 = no finding at or above ``--fail-on``; 1 = there are; 2 = usage or
 internal error. stdout carries only the requested document; logs go to stderr.
@@ -17,6 +17,7 @@ from ..data import codesets
 from ..rules.registry import discover
 from .check import make_check
 from .common import Group
+from .fix import make_fix
 from .rules import rules_cmd
 from .ruleset import ruleset_group
 
@@ -64,4 +65,5 @@ def run() -> None:
 
 main.add_command(make_check(discover()))
 main.add_command(rules_cmd)
+main.add_command(make_fix(discover()))
 main.add_command(ruleset_group)

@@ -36,18 +36,26 @@ def rules_cmd(code: str | None, fmt: str, ruleset_name: str | None) -> None:
             click.echo(json.dumps(_rule_dict(r, ruleset), indent=2))
         else:
             click.echo(f"# {r.code}: {r.title}\n\nseverity: {r.severity}   SNIP level: "
-                       f"{r.snip_level}   family: {r.family}\n\n{r.render(ruleset)}")
+                       f"{r.snip_level}   family: {r.family}   fix: {_fix(r)}\n\n"
+                       f"{r.render(ruleset)}")
         return
     rows = sorted(rules.values(), key=lambda r: r.code)
     if fmt == "json":
         click.echo(json.dumps([_rule_dict(r, ruleset) for r in rows], indent=2))
         return
-    click.echo(f"{'CODE':<8} {'SEVERITY':<8} SNIP  {'FAMILY':<9} TITLE")
+    click.echo(f"{'CODE':<8} {'SEVERITY':<8} SNIP  {'FAMILY':<9} FIX  TITLE")
     for r in rows:
-        click.echo(f"{r.code:<8} {r.severity:<8} {r.snip_level:>4}  {r.family:<9} {r.title}")
+        click.echo(f"{r.code:<8} {r.severity:<8} {r.snip_level:>4}  {r.family:<9} "
+                   f"{'yes' if r.fixable else '-':<4} {r.title}")
+
+
+def _fix(r: Rule) -> str:
+    """``available`` when ``claims-validator fix`` corrects (some of) the rule's findings."""
+    return "available" if r.fixable else "not available"
 
 
 def _rule_dict(r: Rule, ruleset: Ruleset | None) -> dict:
     return {"code": r.code, "title": r.title, "severity": r.severity,
-            "snip_level": r.snip_level, "family": r.family, "summary": r.summary(ruleset),
+            "snip_level": r.snip_level, "family": r.family, "fixable": r.fixable,
+            "summary": r.summary(ruleset),
             "doc": r.render(ruleset)}

@@ -34,6 +34,9 @@ from . import findings as F
 from .earlier import EarlierClaims
 
 CheckFn = Callable[["Context"], pl.DataFrame]
+# A fix: the context (tables, ruleset, options) and this rule's findings in, the edits that
+# resolve them out (see :mod:`validator.rules.edits`).
+FixFn = Callable[["Context", pl.DataFrame], pl.DataFrame]
 ANY_SEGMENT = "*"  # ``reads=("*",)``: the rule scans the whole segments table
 ALL_TYPES = ("837P", "837I", "837D")
 
@@ -77,6 +80,9 @@ class Rule:
     # lines tables); reading another is an error, so the engine knows what to keep split.
     # ``"*"``: any ID, and the whole segments table.
     reads: tuple[str, ...] = ()
+    # Safe fix (ruff style): ``fix(ctx, findings)`` gives, for this rule's findings that
+    # have exactly one right answer, the segments to rewrite (``claims-validator fix``).
+    fix: FixFn | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -92,6 +98,11 @@ class Rule:
     @property
     def codes(self) -> tuple[str, ...]:
         return (self.code, *self.raises)
+
+    @property
+    def fixable(self) -> bool:
+        """Whether ``claims-validator fix`` can correct (some of) this rule's findings."""
+        return self.fix is not None
 
     def render(self, ruleset: Ruleset | None) -> str:
         """The docs with the ruleset's facts filled in; as written without a ruleset or when
@@ -132,25 +143,29 @@ def _quoted_sections(doc: str) -> frozenset[str]:
 
 def rule(code: str, title: str, *, severity: str, snip: int, family: str,
          applies_to: tuple[str, ...] = ALL_TYPES, raises: tuple[str, ...] = (),
-         batch: bool = False, reads: tuple[str, ...] = ()) -> Callable[[CheckFn], Rule]:
+         batch: bool = False, reads: tuple[str, ...] = (),
+         fix: FixFn | None = None) -> Callable[[CheckFn], Rule]:
     """Decorator: make ``fn`` the check of rule ``code``; its docstring is the doc.
 
     A check may return findings for the sibling codes in ``raises`` (set in its ``rule``
     column); it runs when any of its codes is enabled. A ``batch`` rule compares claims
-    across files and sees the whole batch even when it is read in chunks.
+    across files and sees the whole batch even when it is read in chunks. ``fix`` makes
+    the rule fixable (``claims-validator fix``): it gets the rule's findings and returns
+    the edits (:func:`validator.rules.edits.edits`) for those with one right answer.
     """
 
     def wrap(fn: CheckFn) -> Rule:
         return Rule(code, title, severity, snip, family, fn, inspect.cleandoc(fn.__doc__ or ""),
-                    applies_to, raises, batch, reads)
+                    applies_to, raises, batch, reads, fix)
 
     return wrap
 
 
-def declare(code: str, title: str, *, severity: str, snip: int, family: str, doc: str) -> Rule:
-    """A rule raised outside the rule pass (loader, IG validator): documented and
-    selectable like any other."""
-    return Rule(code, title, severity, snip, family, None, inspect.cleandoc(doc))
+def declare(code: str, title: str, *, severity: str, snip: int, family: str, doc: str,
+            fix: FixFn | None = None) -> Rule:
+    """A rule raised outside the rule pass (loader, IG validator, a sibling code of another
+    rule's check): documented, selectable and, with ``fix``, fixable like any other."""
+    return Rule(code, title, severity, snip, family, None, inspect.cleandoc(doc), fix=fix)
 
 
 @dataclass(frozen=True)

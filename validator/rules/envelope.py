@@ -10,7 +10,8 @@ import polars as pl
 
 from ..x12.load import COMP, ELEM, REP
 from ..x12.segments import el, with_el
-from .api import Context, declare, emit, rule
+from .api import Context, FixFn, declare, emit, rule
+from .edits import edits, per_row, set_elements
 from .repeats import first_of
 
 SID = pl.col("seg_id")
@@ -253,6 +254,31 @@ def transaction_trailer(ctx: Context) -> pl.DataFrame:
                     maintain_order="left").rename({"st_key2": "st_key"})
 
 
+def _count_fix(header: str, key: str, ctl_h: int, ctl_t: int) -> FixFn:
+    """The fix of a trailer count (IEA01, GE01, SE01): set it to the real count, which the
+    finding's ``expected`` holds. Only for a trailer whose control number matches its
+    header's: a trailer that also disagrees on that may close another envelope (a file
+    cut and pasted together), and the right count is then anyone's guess."""
+
+    def fix(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
+        every = ctx.segs("*", supported=False, split=False)
+        f = found.filter(pl.col("expected").str.contains(r"^[0-9]+$")).select(
+            "file_id", "segment_index", "claim_key", n="expected")
+        t = f.join(every.select("file_id", "raw", key, segment_index="seg_index"),
+                   on=["file_id", "segment_index"], how="inner")
+        h = every.filter(SID == header).select(key, h_raw="raw").unique(key, keep="first")
+        t = t.join(h, on=key, how="inner")
+        ctl = pl.col("raw").str.split(ELEM).list.get(ctl_t, null_on_oob=True).str.strip_chars()
+        h_ctl = pl.col("h_raw").str.split(ELEM).list.get(ctl_h, null_on_oob=True).str.strip_chars()
+        t = t.filter((ctl == h_ctl) & (ctl != ""))
+        if not t.height:
+            return t.clear()
+        return edits(t.with_columns(per_row(t, lambda raw, n: set_elements(raw, {1: n}),
+                                            "raw", "n")))
+
+    return fix
+
+
 ENV111 = declare("ENV111", "IEA01 is not the number of functional groups", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
@@ -266,7 +292,12 @@ ENV111 = declare("ENV111", "IEA01 is not the number of functional groups", sever
 
         ## How to fix
         Set IEA01 to the number of functional groups.
-        """)
+
+        ## Fix
+        Available: `claims-validator fix` sets IEA01 to the number of groups, when IEA02
+        matches ISA13 (otherwise the trailer may close another interchange, and the fix
+        leaves it).
+        """, fix=_count_fix("ISA", "isa_key", 13, 2))
 ENV112 = declare("ENV112", "Interchange has no IEA trailer", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
@@ -294,7 +325,11 @@ ENV121 = declare("ENV121", "GE01 is not the number of transaction sets", severit
 
         ## How to fix
         Set GE01 to the number of transaction sets.
-        """)
+
+        ## Fix
+        Available: `claims-validator fix` sets GE01 to the number of transaction sets, when
+        GE02 matches GS06.
+        """, fix=_count_fix("GS", "gs_key", 6, 2))
 ENV122 = declare("ENV122", "Functional group has no GE trailer", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
@@ -323,7 +358,11 @@ ENV131 = declare("ENV131", "SE01 is not the number of segments in the set", seve
         ## How to fix
         Regenerate the file or correct SE01. Hand edits that add or delete segments must
         update SE01.
-        """)
+
+        ## Fix
+        Available: `claims-validator fix` sets SE01 to the number of segments from ST to SE,
+        when SE02 matches ST02.
+        """, fix=_count_fix("ST", "st_key", 2, 2))
 ENV132 = declare("ENV132", "Transaction set has no SE trailer", severity="error", snip=1,
         family="envelope", doc="""
         ## What it does
@@ -397,6 +436,64 @@ def empty_segment(ctx: Context) -> pl.DataFrame:
     s = ctx.segs("*", supported=False, split=False).filter(maybe).filter((SID != "ISA") & bare)
     return emit(s.rename({"clm_key": "claim_key"}), segment_index="seg_index",
                 segment_id=SID, message=pl.format("segment {} has no data elements", "seg_id"))
+
+
+def _unpadded(raw: pl.Expr) -> pl.Expr:
+    """``raw`` without the separators that only pad: empty components at the end of an
+    element (``HC:99213:``), then empty elements at the end of the segment (``REF*EA*1**``)."""
+    return raw.str.replace_all(f"{COMP}+({ELEM}|$)", "${1}").str.strip_chars_end(ELEM)
+
+
+def _padding_fix(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
+    """ENV154's fix: the segment without its padding separators."""
+    every = ctx.segs("*", supported=False, split=False).select(
+        "file_id", "raw", segment_index="seg_index")
+    f = found.select("file_id", "segment_index", "claim_key").join(
+        every, on=["file_id", "segment_index"], how="inner")
+    return edits(f, new=_unpadded(pl.col("raw")))
+
+
+@rule("ENV154", "Separators that only pad", severity="warning", snip=1, family="envelope",
+      reads=("*",), fix=_padding_fix)
+def padding_separators(ctx: Context) -> pl.DataFrame:
+    """
+    ## What it does
+    Flags a segment that ends with empty elements (`REF*EA*12345**`) or an element that
+    ends with empty components (`SV1*HC:99213:*100*UN*1***1`): separators that carry no
+    data and only pad. Not the ISA (its fields have fixed widths), nor a segment with no
+    data at all (ENV150).
+
+    ## Why is this bad?
+    X12 syntax omits trailing separators: a strict translator rejects the segment (the
+    implementation-guide check reports the trailing element separators, IK304), a lax one
+    accepts it, so the same file passes one clearinghouse and fails the next.
+
+    ## Example
+    `NM1*PR*2*ACME HEALTH*****PI*12345*~`, `HI*ABK:J069:~`
+
+    ## How to fix
+    Drop the trailing separators: `NM1*PR*2*ACME HEALTH*****PI*12345~`, `HI*ABK:J069~`.
+    Trailing spaces inside element values are not flagged here (whether a space pads
+    depends on the element's type; the implementation-guide check reports them).
+
+    ## Fix
+    Available: `claims-validator fix` removes the separators that only pad; the segment
+    means the same without them.
+    """
+    raw = pl.col("raw")
+    # Cheap tests first: a padded segment ends with a separator or has a component
+    # separator right before an element separator.
+    maybe = raw.str.ends_with(ELEM) | raw.str.ends_with(COMP) | raw.str.contains(COMP + ELEM,
+                                                                                 literal=True)
+    s = ctx.segs("*", supported=False, split=False).filter(maybe & (SID != "ISA"))
+    s = s.with_columns(_new=_unpadded(raw)).filter(
+        (pl.col("_new") != raw) & pl.col("_new").str.contains(ELEM, literal=True))
+    pad = (raw.str.len_chars() - pl.col("_new").str.len_chars()).cast(pl.String)
+    return emit(s.rename({"clm_key": "claim_key"}), segment_index="seg_index", segment_id=SID,
+                message=pl.format("segment {} ends with separators that carry no data (empty "
+                                  "trailing elements or components): drop them", "seg_id"),
+                expected="no trailing separators", found=pl.format("{} separator(s) of padding",
+                                                                   pad))
 
 
 # The segment's leading token (seg_id keeps at most 4 characters), cut for display. Without

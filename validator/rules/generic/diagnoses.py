@@ -8,8 +8,9 @@ from datetime import date
 import polars as pl
 
 from ...data import DATA_DIR, load_list
-from ...x12.load import COMP
+from ...x12.load import COMP, ELEM
 from ..api import Context, emit, no_findings, rule
+from ..edits import edits, per_row, set_component
 from ._common import FAMILY, el, segs
 
 ICD10_START = date(2015, 10, 1)
@@ -135,7 +136,36 @@ def icd10_before_cutover(ctx: Context) -> pl.DataFrame:
                 expected="ICD-9 qualifier", found=pl.col("qual"))
 
 
-@rule("CODE503", "ICD-10 code has the wrong shape", severity="error", snip=5, family=FAMILY, reads=("HI",))
+def _undot_fix(ctx: Context, found: pl.DataFrame) -> pl.DataFrame:
+    """CODE503's fix: drop the decimal point of codes that are well-shaped without it and
+    are otherwise as the code set writes them (capitals, no spaces: anything else is left
+    to the sender). Every dotted code of one HI segment is fixed in one edit."""
+    code = pl.col("found")
+    undotted = found.filter(code.str.contains(".", literal=True)
+                            & (code.str.replace_all(".", "", literal=True) == pl.col("expected")))
+    if not undotted.height:
+        return undotted.clear()
+    # HI01-2 -> composite 1 (element 1), component 2 (the code).
+    pos = pl.col("element").str.extract(r"^HI(\d+)-2$").cast(pl.Int32)
+    undotted = undotted.with_columns(pos=pos).filter(pl.col("pos").is_not_null())
+    hi = ctx.segs("HI", split=False).select("file_id", "raw", segment_index="seg_index")
+    per_seg = undotted.group_by("file_id", "segment_index", maintain_order=True).agg(
+        pl.col("claim_key").first(), pl.col("pos"), pl.col("found"), pl.col("expected")).join(
+        hi, on=["file_id", "segment_index"], how="inner")
+
+    def undot(raw: str, where: list[int], old: list[str], new: list[str]) -> str:
+        for p, o, n in zip(where, old, new, strict=True):
+            comp = raw.split(ELEM)[p].split(COMP)
+            if len(comp) > 1 and comp[1] == o:  # the code the finding quotes, nothing else
+                raw = set_component(raw, p, 2, n)
+        return raw
+
+    return edits(per_seg.with_columns(per_row(per_seg, undot, "raw", "pos", "found",
+                                              "expected")))
+
+
+@rule("CODE503", "ICD-10 code has the wrong shape", severity="error", snip=5, family=FAMILY,
+      reads=("HI",), fix=_undot_fix)
 def icd10_shape(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -155,6 +185,11 @@ def icd10_shape(ctx: Context) -> pl.DataFrame:
 
     ## How to fix
     Drop the decimal point (`J069`) and send the code as the code set lists it, in capitals.
+
+    ## Fix
+    Available for a code whose only fault is the decimal point: `claims-validator fix`
+    removes the dot (`J06.9` -> `J069`). Lower-case, truncated or otherwise misshapen codes
+    are left to the sender.
     """
     cm, pcs = icd10_qualifiers("CM"), icd10_qualifiers("PCS")
     d = diagnoses(ctx)
