@@ -2,8 +2,8 @@
 
 Every 999 the tool writes must pass pyx12's own validation (its 999 map), and on the corpus
 the tool's 999 must tell the same story as the 999 pyx12 writes for the same file: the same
-accepted/rejected transaction sets (IK5) and groups (AK9), the same IK3/IK4 positions, with
-every difference listed in ``KNOWN_DIFFERENCES`` below.
+IK5 of every transaction set and AK9 of every group (codes, counts, error codes), the same
+IK3/IK4 positions and codes, with every difference listed in ``KNOWN_DIFFERENCES`` below.
 """
 
 from __future__ import annotations
@@ -112,8 +112,8 @@ def lines(text: str, seg_id: str) -> list[str]:
 class Summary:
     """What a 999 says: AK9 per group, IK5 per set, IK3 and IK4 positions."""
 
-    groups: dict[str, tuple[str, tuple[str, ...]]]  # GS06 -> (AK901, AK902..AK904)
-    sets: dict[tuple[str, str], str]  # (GS06, ST02) -> IK501
+    groups: dict[str, tuple[str, ...]]  # GS06 -> AK901..AK909 (code, counts, error codes)
+    sets: dict[tuple[str, str], tuple[str, ...]]  # (GS06, ST02) -> IK501..IK506
     ik3: set[tuple]  # (GS06, ST02, IK301, IK302, IK304)
     ik4: set[tuple]  # (GS06, ST02, IK301, IK302, IK401, IK403)
 
@@ -122,15 +122,15 @@ def summary(text: str) -> Summary:
     s = Summary({}, {}, set(), set())
     group = st = seg = None
     for el in parse(text):
+        if el[0] == "AK9":
+            s.groups[group] = tuple(el[1:])
+        elif el[0] == "IK5":
+            s.sets[group, st] = tuple(el[1:])
         el = [*el, "", "", "", ""]
         if el[0] == "AK1":
             group = el[2]
-        elif el[0] == "AK9":
-            s.groups[group] = (el[1], (el[2], el[3], el[4]))
         elif el[0] == "AK2":
             st = el[2]
-        elif el[0] == "IK5":
-            s.sets[group, st] = el[1]
         elif el[0] == "IK3":
             seg = (group, st, el[1], el[2])
             s.ik3.add((*seg, el[4]))
@@ -449,3 +449,10 @@ def test_warnings_only_accept_with_errors_noted(tmp_path):
     text = one_ack(tmp_path, segs, "soft.837", "--ruleset", str(ruleset))
     assert lines(text, "IK4") == ["IK4*2*1250*7*D9"]  # the error is still reported
     assert lines(text, "IK5") == ["IK5*E*5"] and lines(text, "AK9") == ["AK9*E*1*1*1"]
+
+
+def test_the_pyx12_check_fails_on_a_broken_999(tmp_path):
+    good = one_ack(tmp_path, P_SEGMENTS)
+    assert pyx12_errors(good.replace("SE*6*0001", "SE*7*0001")) != []  # wrong count
+    assert pyx12_errors(good.replace("IK5*A", "IK5*Q")) != []  # not an IK501 code
+    assert pyx12_errors(good.replace("AK1*HC*101*005010X222A1~\n", "")) != []  # no AK1
