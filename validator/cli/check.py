@@ -172,12 +172,12 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
                             skip=[report_path] if isinstance(report_path, Path) else [report_dir])
         files = [*found.files, *found.unreadable]
-        _one_file_per_report(fmts, report_path, files)
         state = nightly.State.load(state_file) if state_file else None
         if state is not None:
             files, seen = state.new_or_changed(files)
             if seen:
                 log.info("%s already checked by an earlier run (--state)", plural(seen, "file"))
+        _one_file_per_report(fmts, report_path, files)
         if not files:
             log.warning("no %sinput files found in %s", "new " if state else "", ", ".join(paths))
         options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,

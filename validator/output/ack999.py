@@ -411,7 +411,7 @@ def acknowledgements(result: Result) -> list[Acknowledgement]:
                                                           for x in found))):
             if n and readable:
                 log.warning("999 for %s: %s get no acknowledgement", path,
-                            plural(n, "interchange") + " " + why)
+                            _plural(n, "interchange") + " " + why)
         if not readable:
             why = ("its ISA cannot be read (not 16 elements)" if any(not x.isa for x in found)
                    else "its functional groups are of types a 999 does not acknowledge (GS01 "
@@ -428,7 +428,7 @@ def acknowledgements(result: Result) -> list[Acknowledgement]:
     return out
 
 
-def plural(n: int, word: str) -> str:
+def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
