@@ -77,8 +77,9 @@ def make_check(registry: Registry) -> click.Command:
 @click.command("check")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "formats", multiple=True, metavar="FMT[,FMT]",
-              help="Output formats: html, json, csv, parquet, junit (repeat or comma-separate). "
-                   "A single json goes to stdout; other formats are written as files.")
+              help="Output formats: html, json, csv, parquet, junit, 999 (repeat or "
+                   "comma-separate). A single json goes to stdout; other formats are written "
+                   "as files; 999 writes one acknowledgement per input file into a folder.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports"), show_default=True,
               help="Folder for report files, named with the run's timestamp.")
@@ -187,6 +188,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             files, seen = state.new_or_changed(files)
             if seen:
                 log.info("%s already checked by an earlier run (--state)", plural(seen, "file"))
+        _one_file_per_report(fmts, report_path, files)
         if not files:
             log.warning("no %sinput files found in %s", "new " if state else "", ", ".join(paths))
         options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
@@ -238,7 +240,8 @@ def _write_reports(result, fmts: list[str], report_dir: Path, report_path: Path 
     dests: list[Path] = []
     try:
         dests = [report_path] if isinstance(report_path, Path) else reserve_names(
-            report_dir, f"claims-report-{stamp}", [WRITERS[f].extension for f in fmts])
+            report_dir, f"claims-report-{stamp}",
+            [WRITERS[f].extension + ("/" if WRITERS[f].per_file else "") for f in fmts])
         for fmt, dest in zip(fmts, dests, strict=True):
             WRITERS[fmt].write(result, dest, options)
             written.append(dest)
@@ -248,9 +251,21 @@ def _write_reports(result, fmts: list[str], report_dir: Path, report_path: Path 
                          f"{exc.strerror or exc}") from None
     finally:  # a failed write leaves no empty placeholder behind
         for dest in dests[len(written):]:
-            if not report_path and dest.exists() and not dest.stat().st_size:
+            if not report_path and dest.is_dir() and not any(dest.iterdir()):
+                dest.rmdir()
+            elif not report_path and dest.is_file() and not dest.stat().st_size:
                 dest.unlink()
     return written
+
+
+def _one_file_per_report(fmts: list[str], report_path: Path | str | None, files: list) -> None:
+    """A per-input-file format (999) goes to one ``--report`` file or stdout only for one
+    input file."""
+    per_file = [f for f in fmts if WRITERS[f].per_file]
+    if report_path and per_file and len(files) > 1:
+        raise UsageError(f"--format {per_file[0]} writes one file per input file: with "
+                         f"--report it takes one input file, not {len(files):,} (leave out "
+                         "--report to get them in a folder of --report-dir)")
 
 
 def _to_stdout(fmt: str, result, options: RunOptions) -> None:

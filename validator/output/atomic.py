@@ -63,7 +63,9 @@ def atomic_write(path: Path, data: str | bytes | Iterable[str | bytes],
 def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Path]:
     """Fresh report paths ``folder/stem[-N].ext``, one per extension, sharing one stem.
 
-    Each is created empty with O_EXCL, so two runs started in the same second (or running
+    An extension ending in ``/`` (``999/``) reserves a folder ``stem[-N].999`` (made with
+    mkdir, which fails on an existing one) for a format written one file per input file.
+    Each file is created empty with O_EXCL, so two runs started in the same second (or running
     side by side) never overwrite each other's reports: the later one gets ``-2``, ``-3``…
     The writers then replace the placeholders atomically.
     """
@@ -74,12 +76,18 @@ def reserve_names(folder: Path, stem: str, extensions: Iterable[str]) -> list[Pa
         made: list[Path] = []
         try:
             for ext in exts:
-                path = folder / f"{name}.{ext}"
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+                path = folder / f"{name}.{ext.rstrip('/')}"
+                if ext.endswith("/"):
+                    path.mkdir()
+                else:
+                    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
                 made.append(path)
         except FileExistsError:
             for path in made:
-                path.unlink(missing_ok=True)
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
             continue
         return made
     raise FileExistsError(f"no free report name for {folder / stem}")

@@ -21,6 +21,10 @@ class Writer:
     # write(result, path, options): the whole output to ``path``; ``options`` are the run's
     # options (``show_phi`` …; None: those the result was made with).
     write: WriteFn
+    # One output per input file (999): in a report folder ``path`` is a folder
+    # (``claims-report-<stamp>.<extension>/``) the writer fills with one file per input file;
+    # a file path (``--report FILE``, stdout) takes the output of a run of one input file.
+    per_file: bool = False
 
 
 def _html(r: Result, p: Path, o: RunOptions | None = None) -> None:
@@ -28,6 +32,12 @@ def _html(r: Result, p: Path, o: RunOptions | None = None) -> None:
 
     show_phi = (o or r.options).show_phi  # unmasked PHI: a report for its owner only (0600)
     atomic_write(p, html_report.render(r, show_phi=show_phi), private=show_phi)
+
+
+def _ack999(r: Result, p: Path, o: RunOptions | None = None) -> None:
+    from . import ack999  # imported on use
+
+    ack999.write(r, p, o)
 
 
 def _flat(fn: str) -> WriteFn:
@@ -46,6 +56,7 @@ WRITERS: dict[str, Writer] = {
     "csv": Writer("csv", "csv", _flat("write_csv")),
     "parquet": Writer("parquet", "parquet", _flat("write_parquet")),
     "junit": Writer("junit", "xml", _flat("write_junit")),
+    "999": Writer("999", "999", _ack999, per_file=True),
 }
 
 

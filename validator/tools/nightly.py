@@ -271,8 +271,8 @@ def link_latest(written: Iterable[Path]) -> list[Path]:
 def prune_reports(folder: Path, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` runs' reports (``claims-report-<UTC stamp>*``)."""
     runs: dict[str, list[Path]] = {}
-    for p in folder.glob("claims-report-*"):
-        if p.is_file() and not p.is_symlink() and not p.name.startswith("claims-report-latest"):
+    for p in folder.glob("claims-report-*"):  # files, and folders of per-file formats (999)
+        if not p.is_symlink() and not p.name.startswith("claims-report-latest"):
             runs.setdefault(p.name.split(".")[0], []).append(p)
     def order(stem: str) -> tuple[str, int]:  # ...Z, ...Z-2, ...Z-10: runs in one second
         m = re.fullmatch(r"(.*?Z)(?:-(\d+))?", stem)
@@ -282,7 +282,10 @@ def prune_reports(folder: Path, keep: int) -> list[Path]:
     old = ordered[:-keep] if keep else ordered
     gone = [p for stem in old for p in runs[stem]]
     for p in gone:
-        p.unlink()
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
     return gone
 
 
