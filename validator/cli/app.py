@@ -1,4 +1,4 @@
-"""Command line: ``claims-validator check|rules|ruleset``.
+"""Command line: ``claims-validator check|split|rules|ruleset``.
 
 Exit codes: 0 = no finding at or above ``--fail-on``; 1 = there are; 2 = usage or
 internal error. stdout carries only the requested document; logs go to stderr.
@@ -19,6 +19,7 @@ from .check import make_check
 from .common import Group
 from .rules import rules_cmd
 from .ruleset import ruleset_group
+from .split import make_split
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -65,3 +66,4 @@ def run() -> None:
 main.add_command(make_check(discover()))
 main.add_command(rules_cmd)
 main.add_command(ruleset_group)
+main.add_command(make_split(discover()))

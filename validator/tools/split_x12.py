@@ -1,0 +1,236 @@
+"""Cutting one X12 file into a ``ready`` and a ``held`` file, claim by claim.
+
+The file is seen as a tree: interchanges (ISA) hold groups (GS), groups hold transaction
+sets (ST), a set holds its HL loops (each under the HL its HL02 names), and an HL holds the
+claims (CLM: the 2300 loop and every loop below it, up to the next HL or trailer). Every
+segment belongs to the deepest node it sits in (the BHT and 1000A/B belong to the set, the
+NM1*85 of 2010AA to its HL…). A claim goes to one destination; every other node goes to
+each destination that one of the claims below it goes to, so the envelope, header and the
+provider, subscriber and patient loops are copied into each output that needs them and
+dropped from an output none of their claims goes to. A node with no claim below it at all
+(a set or HL with no claims in the input) goes where its set's and file's findings send it.
+
+Only envelope and HL segments are rewritten: HL01 renumbered from 1 per set, HL02 to the new
+number of the parent, HL04 to whether children remain; SE01, GE01 and IEA01 recounted and
+SE02/GE02/IEA02 set to their header's control number; ISA13 and GS06 replaced in the held
+output when numbers are given. Any other segment is copied byte for byte, each with the
+terminator and layout of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..x12.load import ELEM
+from ..x12.spans import FileSpans
+
+READY, HELD = "ready", "held"
+DESTINATIONS = (READY, HELD)
+
+# One row of the segments table: seg_index, seg_id, isa_key, gs_key, st_key, hl_key, clm_key.
+Row = tuple[int, str, int | None, int | None, int | None, int | None, int | None]
+ROW_COLUMNS = ("seg_index", "seg_id", "isa_key", "gs_key", "st_key", "hl_key", "clm_key")
+
+
+@dataclass(eq=False)
+class Node:
+    kind: str  # file, isa, gs, st, hl, clm
+    first: int  # seg_index of its first segment (0 for the file)
+    parent: Node | None
+    st_first: int | None  # seg_index of the ST of its set (None outside a set)
+    children: list[Node] = field(default_factory=list)
+    dests: set[str] = field(default_factory=set)
+
+
+@dataclass
+class FilePlan:
+    """Which destinations each segment of one file goes to."""
+
+    rows: list[Row]
+    owner: list[Node]  # per row: the node the segment belongs to
+    root: Node
+    claims: list[Node]  # the CLM nodes, in file order
+    loose: list[Node]  # nodes with no claim below them: sent by their set's findings
+
+    def destinations(self) -> list[str]:
+        return [d for d in DESTINATIONS if d in self.root.dests]
+
+    def interchanges(self, dest: str) -> list[int]:
+        """seg_index of each ISA that goes to ``dest``."""
+        return [n.first for n in self.root.children if n.kind == "isa" and dest in n.dests]
+
+
+def plan_file(rows: Iterable[Row], hl_ids: Mapping[int, tuple[str, str]], held_claims: set[int],
+              held_sets: set[int], file_held: bool) -> FilePlan:
+    """Place every segment of one file. ``hl_ids``: HL01 and HL02 of each HL by seg_index;
+    ``held_claims``: seg_index of the CLM of each held claim; ``held_sets``: seg_index of
+    the ST of each set with a set-level finding at or above the threshold; ``file_held``:
+    the file has a file-level one."""
+    rows = list(rows)
+    root = Node("file", 0, None, None)
+    nodes: dict[tuple[str, int], Node] = {}
+    by_id: dict[tuple[int, str], Node] = {}  # (st_key, HL01) -> the latest HL with it
+    owner: list[Node] = []
+    claims: list[Node] = []
+
+    def get(kind: str, key: int, ix: int, parent: Node, st_first: int | None) -> Node:
+        node = nodes.get((kind, key))
+        if node is None:
+            node = nodes[kind, key] = Node(kind, ix, parent, st_first)
+            parent.children.append(node)
+            if kind == "clm":
+                claims.append(node)
+        return node
+
+    st_first: dict[int, int] = {}
+    for ix, seg_id, isa, gs, st, hl, clm in rows:
+        node = get("isa", isa or 0, ix, root, None)
+        if gs is not None:
+            node = get("gs", gs, ix, node, None)
+        if st is not None:
+            first = st_first.setdefault(st, ix)
+            node = get("st", st, ix, node, first)
+            if hl is not None:
+                if ("hl", hl) not in nodes and seg_id == "HL":
+                    hl01, hl02 = hl_ids.get(ix, ("", ""))
+                    parent = by_id.get((st, hl02)) if hl02 else None
+                    by_id[st, hl01] = get("hl", hl, ix, parent or node, first)
+                node = nodes.get(("hl", hl), node)
+        if clm is not None:
+            node = get("clm", clm, ix, node, node.st_first)
+        owner.append(node)
+    plan = FilePlan(rows, owner, root, claims, [])
+    for c in claims:
+        _send(c, HELD if c.first in held_claims else READY)
+    for node in _leaves(root):
+        if node.kind != "clm":
+            held = file_held or (node.st_first is not None and node.st_first in held_sets)
+            plan.loose.append(node)
+            _send(node, HELD if held else READY)
+    return plan
+
+
+def _send(node: Node, dest: str) -> None:
+    while node is not None and dest not in node.dests:
+        node.dests.add(dest)
+        node = node.parent  # type: ignore[assignment]
+
+
+def _leaves(root: Node) -> list[Node]:
+    out, todo = [], [root]
+    while todo:
+        n = todo.pop()
+        if n.children:
+            todo.extend(n.children)
+        elif n is not root:
+            out.append(n)
+    return out
+
+
+@dataclass
+class Cut:
+    """One destination's part of a file: its bytes, and where each claim landed."""
+
+    data: bytes
+    claims: dict[int, int]  # input seg_index of each CLM -> its seg_index in the output
+    isa13: dict[int, str]  # input seg_index of each ISA -> ISA13 written
+
+
+def render(plan: FilePlan, spans: FileSpans, dest: str,
+           control: Mapping[int, str] | None = None) -> Cut:
+    """The bytes of ``dest``'s output. ``control`` maps the seg_index of an ISA to the ISA13
+    to write instead of its own (its groups then get GS06 = that number + 0, 1, …)."""
+    control = control or {}
+    out: list[bytes] = []
+    lead, trail = layout(spans)
+    cut = Cut(b"", {}, {})
+    isa13 = gs06 = st02 = ""
+    new_gs06: int | None = None
+    groups = sets = count = 0
+    hl_new: dict[int, int] = {}  # id(node) -> new HL01
+    written = 0
+    for (ix, seg_id, _isa, gs, st, _hl, _clm), node in zip(plan.rows, plan.owner, strict=True):
+        if dest not in node.dests:
+            continue
+        canon = spans.canonical(ix)
+        el = canon.split(ELEM)
+        if st is not None:
+            count += 1
+        if seg_id == "ISA" and node.kind == "isa" and ix == node.first:
+            groups = 0
+            if ix in control and len(el) > 13:
+                el[13] = control[ix]
+                new_gs06 = int(control[ix])
+            else:
+                new_gs06 = None
+            isa13 = el[13] if len(el) > 13 else ""
+            cut.isa13[ix] = isa13.strip()
+        elif seg_id == "GS" and node.kind == "gs" and ix == node.first:
+            groups += 1
+            sets = 0
+            if new_gs06 is not None and len(el) > 6:
+                el[6] = str((new_gs06 + groups - 1) % 1_000_000_000 or 1)
+            gs06 = el[6] if len(el) > 6 else ""
+        elif seg_id == "ST" and node.kind == "st" and ix == node.first:
+            sets += 1
+            count = 1
+            st02 = el[2] if len(el) > 2 else ""
+            hl_new = {}
+        elif seg_id == "HL" and node.kind == "hl" and ix == node.first and len(el) > 1:
+            hl_new[id(node)] = len(hl_new) + 1  # (an HL without HL01 keeps its place unnumbered)
+            el[1] = str(hl_new[id(node)])
+            if node.parent is not None and id(node.parent) in hl_new:
+                _set(el, 2, str(hl_new[id(node.parent)]))
+            if len(el) > 4:
+                el[4] = "1" if any(c.kind == "hl" and dest in c.dests for c in node.children) \
+                    else "0"
+        elif seg_id == "SE" and st is not None:
+            _set(el, 1, str(count))
+            _set(el, 2, st02)
+        elif seg_id == "GE" and gs is not None:
+            _set(el, 1, str(sets))
+            _set(el, 2, gs06)
+        elif seg_id == "IEA":
+            _set(el, 1, str(groups))
+            _set(el, 2, isa13)
+        if node.kind == "clm" and ix == node.first:
+            cut.claims[ix] = written + 1
+        written += 1
+        text = ELEM.join(el)
+        out += (lead[ix - 1], spans.raw(ix) if text == canon else spans.encode(ix, text),
+                trail[ix - 1])
+    bom = b"\xef\xbb\xbf" if spans.data[:3] == b"\xef\xbb\xbf" else b""
+    cut.data = bom + b"".join(out)
+    return cut
+
+
+def layout(spans: FileSpans) -> tuple[list[bytes], list[bytes]]:
+    """What stands before each segment (its indentation) and after it (blanks, its
+    terminator, the line break), as written: a segment carries both wherever it goes. A
+    segment whose terminator is missing (the file's last, cut short) gets the file's usual
+    one unless it ends the file."""
+    data, n = spans.data, len(spans)
+    lead, trail = [b""] * n, [b""] * n
+    usual = spans.terminator_suffix
+    for i in range(n):
+        term = spans.delimiters(i + 1).segment.encode("latin-1")
+        nxt = spans.start[i + 1] if i + 1 < n else len(data)
+        gap = data[spans.end[i]:nxt]
+        k = gap.find(term)
+        if k < 0:
+            trail[i] = gap if i + 1 == n else (usual or b"\n") if term == b"\n" else term + usual
+            continue
+        j = k + 1
+        if term != b"\n":  # the line break after the terminator
+            j += 2 if gap[j:j + 2] == b"\r\n" else 1 if gap[j:j + 1] in (b"\n", b"\r") else 0
+        trail[i] = gap[:j]
+        if i + 1 < n:
+            lead[i + 1] = gap[j:] if gap[j:].strip(b" \t\r\n\x00" + term) == b"" else b""
+    return lead, trail
+
+
+def _set(el: list[str], i: int, value: str) -> None:
+    """Element ``i`` of a split segment, when the segment has it."""
+    if len(el) > i:
+        el[i] = value
