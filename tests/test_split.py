@@ -453,3 +453,30 @@ def test_help_and_options(tmp_path):
     code, _, err = run_cli(["split", str(SAMPLES), "--out", str(tmp_path), "--select", "NOPE"])
     assert code == 2 and "NOPE" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_gzip_input_and_output_folder_inside_the_inputs(tmp_path):
+    import gzip
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    text = build_multi("P", [(billing(), [(subscriber(), None, [_p("A1"), _p("A2", bad=True)])])])
+    (inbox / "x.edi.gz").write_bytes(gzip.compress(text.encode()))
+    out = inbox / "outbox"  # inside the scanned folder: never read as input
+    assert split(out, inbox)[0] == 1
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.edi")) == [
+        "held/x.edi", "ready/x.edi"]
+    assert split(out, inbox, "--force")[0] == 1  # the outputs are not read back
+    assert manifest(out).height == 2
+
+
+def test_never_writes_over_an_input(tmp_path):
+    f = write_edi(tmp_path, build_multi("P", [(billing(), [
+        (subscriber(), None, [_p("A1"), _p("A2", bad=True)])])]))
+    out = tmp_path / "out"
+    split(out, f)
+    code, err = split(out, out / "held", "--force")  # held/x.edi is its own output
+    assert code == 2 and "would overwrite an input" in err
+    code, _ = split(tmp_path / "again", out / "held")  # into a new folder: all still held
+    assert code == 1
+    assert set(manifest(tmp_path / "again")["destination"]) == {"held"}

@@ -54,7 +54,7 @@ def split_cmd(paths: tuple[str, ...], out_dir: Path, force: bool, held_control: 
     files = [*found.files, *found.unreadable]
     if not files:
         raise UsageError(f"no input files found in {', '.join(paths)}")
-    if not force and (clash := existing_outputs(out_dir, output_names(files, paths))):
+    if (clash := existing_outputs(out_dir, output_names(files, paths))) and not force:
         raise UsageError(f"{clash[0]} exists (an earlier split?); choose another --out folder "
                          "or add --force to replace the outputs")
     options = RunOptions(ig=run_ig, ig_engine=ig_engine, jobs=jobs, chunk_bytes=chunk_bytes,

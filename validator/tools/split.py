@@ -30,7 +30,7 @@ from ..output.atomic import atomic_write
 from ..severity import RANK
 from ..x12.load import ELEM, LoadError
 from ..x12.spans import locate
-from .split_x12 import DESTINATIONS, HELD, READY, ROW_COLUMNS, plan_file, render
+from .split_x12 import DESTINATIONS, HELD, READY, ROW_COLUMNS, layout, plan_file, render
 
 log = logging.getLogger("claims_validator")
 
@@ -84,7 +84,14 @@ def _plain(name: Path) -> Path:
 
 
 def existing_outputs(out: Path, names: dict[Path, Path]) -> list[Path]:
-    """Outputs of an earlier split that this one would write over."""
+    """Outputs of an earlier split that this one would write over. An output that would be
+    one of the inputs themselves is a usage error (even with ``--force``)."""
+    inputs = {os.path.realpath(p) for p in names}
+    for n in names.values():
+        for d in DESTINATIONS:
+            if os.path.realpath(out / d / n) in inputs:
+                raise UsageError(f"{out / d / n} would overwrite an input file; choose another "
+                                 "--out folder")
     cands = [out / f"{MANIFEST}.csv", out / f"{MANIFEST}.json"]
     cands += [out / d / n for n in names.values() for d in DESTINATIONS]
     return [p for p in cands if p.exists() or p.is_symlink()]
@@ -188,9 +195,13 @@ def split(result: Result, out: Path, fail_on: str, roots: Sequence[str],
     files = result.batch.files
     paths = [Path(p) for p in files["path"].to_list()]
     names = output_names(paths, roots)
-    if not force and (clash := existing_outputs(out, names)):
+    if (clash := existing_outputs(out, names)) and not force:
         raise UsageError(f"{clash[0]} exists (an earlier split?); choose another --out folder or "
                          "add --force to replace the outputs")
+    if held_control is not None and held_control + int(files["interchanges"].sum()) - 1 > _MAX_CONTROL:
+        raise UsageError(f"--held-control-number {held_control}: too high for the "
+                         f"{int(files['interchanges'].sum()):,} interchanges of the inputs "
+                         f"(ISA13 stops at {_MAX_CONTROL})")
     held = held_by(result, threshold)
     numbers = ControlNumbers(input_control_numbers(result), held_control)
     by_file = _segments_by_file(result)
@@ -245,15 +256,17 @@ def _split_file(result: Result, fid: int, path: Path, name: Path, out: Path,
     plan = plan_file(segs.select(ROW_COLUMNS).iter_rows(), hl_ids, held.claims.get(fid, set()),
                      held.sets.get(fid, set()), fid in held.files)
     summary.claims += len(plan.claims)
+    around = layout(spans)
     for dest in DESTINATIONS:
         target = out / dest / name
         if dest not in plan.destinations():
             if force and (target.exists() or target.is_symlink()):
                 target.unlink()  # an earlier split's output for this input: stale now
             continue
-        control = ({ix: numbers.take(spans.data + ix.to_bytes(8, "big"))
-                    for ix in plan.interchanges(dest)} if dest == HELD else {})
-        cut = render(plan, spans, dest, control)
+        digest = hashlib.sha256(spans.data).digest() if dest == HELD else b""
+        control = {ix: numbers.take(digest + ix.to_bytes(8, "big"))
+                   for ix in plan.interchanges(dest)} if dest == HELD else {}
+        cut = render(plan, spans, dest, control, around)
         atomic_write(target, cut.data)
         summary.written[dest].append(target)
         isa_of = sorted(cut.isa13)
@@ -297,5 +310,5 @@ def write_manifest(out: Path, rows: list[dict], fail_on: str, summary: SplitSumm
         "outputs": {d: [str(p) for p in summary.written[d]] for d in DESTINATIONS},
         "claims": df.to_dicts(),
     }
-    atomic_write(js, json.dumps(doc, indent=1) + "\n")
+    atomic_write(js, json.dumps(doc, separators=(",", ":")) + "\n")
     return [csv, js]

@@ -31,6 +31,7 @@ DESTINATIONS = (READY, HELD)
 # One row of the segments table: seg_index, seg_id, isa_key, gs_key, st_key, hl_key, clm_key.
 Row = tuple[int, str, int | None, int | None, int | None, int | None, int | None]
 ROW_COLUMNS = ("seg_index", "seg_id", "isa_key", "gs_key", "st_key", "hl_key", "clm_key")
+_REWRITTEN = frozenset(("ISA", "GS", "ST", "HL", "SE", "GE", "IEA"))
 
 
 @dataclass(eq=False)
@@ -138,12 +139,14 @@ class Cut:
 
 
 def render(plan: FilePlan, spans: FileSpans, dest: str,
-           control: Mapping[int, str] | None = None) -> Cut:
+           control: Mapping[int, str] | None = None,
+           around: tuple[list[bytes], list[bytes]] | None = None) -> Cut:
     """The bytes of ``dest``'s output. ``control`` maps the seg_index of an ISA to the ISA13
-    to write instead of its own (its groups then get GS06 = that number + 0, 1, …)."""
+    to write instead of its own (its groups then get GS06 = that number + 0, 1, …);
+    ``around`` is the file's :func:`layout` (worked out here when not given)."""
     control = control or {}
     out: list[bytes] = []
-    lead, trail = layout(spans)
+    lead, trail = around or layout(spans)
     cut = Cut(b"", {}, {})
     isa13 = gs06 = st02 = ""
     new_gs06: int | None = None
@@ -153,10 +156,16 @@ def render(plan: FilePlan, spans: FileSpans, dest: str,
     for (ix, seg_id, _isa, gs, st, _hl, _clm), node in zip(plan.rows, plan.owner, strict=True):
         if dest not in node.dests:
             continue
-        canon = spans.canonical(ix)
-        el = canon.split(ELEM)
         if st is not None:
             count += 1
+        if node.kind == "clm" and ix == node.first:
+            cut.claims[ix] = written + 1
+        written += 1
+        if seg_id not in _REWRITTEN:  # copied as written
+            out += (lead[ix - 1], spans.raw(ix), trail[ix - 1])
+            continue
+        canon = spans.canonical(ix)
+        el = canon.split(ELEM)
         if seg_id == "ISA" and node.kind == "isa" and ix == node.first:
             groups = 0
             if ix in control and len(el) > 13:
@@ -194,9 +203,6 @@ def render(plan: FilePlan, spans: FileSpans, dest: str,
         elif seg_id == "IEA":
             _set(el, 1, str(groups))
             _set(el, 2, isa13)
-        if node.kind == "clm" and ix == node.first:
-            cut.claims[ix] = written + 1
-        written += 1
         text = ELEM.join(el)
         out += (lead[ix - 1], spans.raw(ix) if text == canon else spans.encode(ix, text),
                 trail[ix - 1])
@@ -210,23 +216,32 @@ def layout(spans: FileSpans) -> tuple[list[bytes], list[bytes]]:
     terminator, the line break), as written: a segment carries both wherever it goes. A
     segment whose terminator is missing (the file's last, cut short) gets the file's usual
     one unless it ends the file."""
-    data, n = spans.data, len(spans)
+    data, n, start, end = spans.data, len(spans), spans.start, spans.end
     lead, trail = [b""] * n, [b""] * n
     usual = spans.terminator_suffix
-    for i in range(n):
-        term = spans.delimiters(i + 1).segment.encode("latin-1")
-        nxt = spans.start[i + 1] if i + 1 < n else len(data)
-        gap = data[spans.end[i]:nxt]
-        k = gap.find(term)
-        if k < 0:
-            trail[i] = gap if i + 1 == n else (usual or b"\n") if term == b"\n" else term + usual
-            continue
-        j = k + 1
-        if term != b"\n":  # the line break after the terminator
-            j += 2 if gap[j:j + 2] == b"\r\n" else 1 if gap[j:j + 1] in (b"\n", b"\r") else 0
-        trail[i] = gap[:j]
-        if i + 1 < n:
-            lead[i + 1] = gap[j:] if gap[j:].strip(b" \t\r\n\x00" + term) == b"" else b""
+    bounds = [x.first - 1 for x in spans.interchanges[1:]] + [n]
+    lo = 0
+    for x, hi in zip(spans.interchanges, bounds, strict=True):
+        term = x.delimiters.segment.encode("latin-1")
+        blank = b" \t\r\n\x00" + term
+        simple = term + usual  # the usual gap: copied without a search
+        for i in range(lo, hi):
+            gap = data[end[i]:start[i + 1] if i + 1 < n else len(data)]
+            if gap == simple or (term == b"\n" and gap == usual):
+                trail[i] = gap
+                continue
+            k = gap.find(term)
+            if k < 0:
+                trail[i] = gap if i + 1 == n else (usual or b"\n") if term == b"\n" \
+                    else term + usual
+                continue
+            j = k + 1
+            if term != b"\n":  # the line break after the terminator
+                j += 2 if gap[j:j + 2] == b"\r\n" else 1 if gap[j:j + 1] in (b"\n", b"\r") else 0
+            trail[i] = gap[:j]
+            if i + 1 < n and not gap[j:].strip(blank):
+                lead[i + 1] = gap[j:]
+        lo = hi
     return lead, trail
 
 
