@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..x12.load import ELEM
 from ..x12.spans import FileSpans
 
 READY, HELD = "ready", "held"
@@ -53,6 +52,7 @@ class FilePlan:
     root: Node
     claims: list[Node]  # the CLM nodes, in file order
     loose: list[Node]  # nodes with no claim below them: sent by their set's findings
+    irregular: set[int]  # ST seg_index of sets whose HLs keep their numbers (see plan_file)
 
     def destinations(self) -> list[str]:
         return [d for d in DESTINATIONS if d in self.root.dests]
@@ -67,7 +67,12 @@ def plan_file(rows: Iterable[Row], hl_ids: Mapping[int, tuple[str, str]], held_c
     """Place every segment of one file. ``hl_ids``: HL01 and HL02 of each HL by seg_index;
     ``held_claims``: seg_index of the CLM of each held claim; ``held_sets``: seg_index of
     the ST of each set with a set-level finding at or above the threshold; ``file_held``:
-    the file has a file-level one."""
+    the file has a file-level one.
+
+    A set whose HL hierarchy cannot be followed (an HL without HL01, an HL01 used twice, an
+    HL02 that names no earlier HL) is still cut by the HLs that can be followed, but its HL
+    segments keep their numbers: renumbering would make a broken reference point at
+    another HL. (Its file has ENV or IG findings, so it is held unless --fail-on is never.)"""
     rows = list(rows)
     root = Node("file", 0, None, None)
     nodes: dict[tuple[str, int], Node] = {}
@@ -85,6 +90,7 @@ def plan_file(rows: Iterable[Row], hl_ids: Mapping[int, tuple[str, str]], held_c
         return node
 
     st_first: dict[int, int] = {}
+    irregular: set[int] = set()
     for ix, seg_id, isa, gs, st, hl, clm in rows:
         node = get("isa", isa or 0, ix, root, None)
         if gs is not None:
@@ -96,12 +102,14 @@ def plan_file(rows: Iterable[Row], hl_ids: Mapping[int, tuple[str, str]], held_c
                 if ("hl", hl) not in nodes and seg_id == "HL":
                     hl01, hl02 = hl_ids.get(ix, ("", ""))
                     parent = by_id.get((st, hl02)) if hl02 else None
+                    if not hl01 or (st, hl01) in by_id or (hl02 and parent is None):
+                        irregular.add(first)  # a hierarchy that cannot be followed
                     by_id[st, hl01] = get("hl", hl, ix, parent or node, first)
                 node = nodes.get(("hl", hl), node)
         if clm is not None:
             node = get("clm", clm, ix, node, node.st_first)
         owner.append(node)
-    plan = FilePlan(rows, owner, root, claims, [])
+    plan = FilePlan(rows, owner, root, claims, [], irregular)
     for c in claims:
         _send(c, HELD if c.first in held_claims else READY)
     for node in _leaves(root):
@@ -143,12 +151,17 @@ def render(plan: FilePlan, spans: FileSpans, dest: str,
            around: tuple[list[bytes], list[bytes]] | None = None) -> Cut:
     """The bytes of ``dest``'s output. ``control`` maps the seg_index of an ISA to the ISA13
     to write instead of its own (its groups then get GS06 = that number + 0, 1, …);
-    ``around`` is the file's :func:`layout` (worked out here when not given)."""
+    ``around`` is the file's :func:`layout` (worked out here when not given).
+
+    Segments are rewritten as bytes, split at the element separator of their interchange,
+    so that a control number in any encoding is repeated exactly in its trailer; a trailer
+    short of its count or control number gets them."""
     control = control or {}
     out: list[bytes] = []
     lead, trail = around or layout(spans)
     cut = Cut(b"", {}, {})
-    isa13 = gs06 = st02 = ""
+    gs06 = st02 = b""
+    isa13: bytes | None = b""
     new_gs06: int | None = None
     groups = sets = count = 0
     hl_new: dict[int, int] = {}  # id(node) -> new HL01
@@ -161,54 +174,61 @@ def render(plan: FilePlan, spans: FileSpans, dest: str,
         if node.kind == "clm" and ix == node.first:
             cut.claims[ix] = written + 1
         written += 1
+        raw = spans.raw(ix)
         if seg_id not in _REWRITTEN:  # copied as written
-            out += (lead[ix - 1], spans.raw(ix), trail[ix - 1])
+            out += (lead[ix - 1], raw, trail[ix - 1])
             continue
-        canon = spans.canonical(ix)
-        el = canon.split(ELEM)
-        if seg_id == "ISA" and node.kind == "isa" and ix == node.first:
+        sep = spans.delimiters(ix).element.encode("latin-1")
+        flat = raw.replace(b"\r", b"").replace(b"\n", b"")
+        el = flat.split(sep)
+        first = ix == node.first
+        if seg_id == "ISA" and node.kind == "isa" and first:
             groups = 0
-            if ix in control and len(el) > 13:
-                el[13] = control[ix]
+            new_gs06 = None
+            whole = len(el) == 17  # (in a malformed ISA, ENV100, the fields are not in place)
+            if ix in control and whole:
+                el[13] = control[ix].encode()
                 new_gs06 = int(control[ix])
-            else:
-                new_gs06 = None
-            isa13 = el[13] if len(el) > 13 else ""
-            cut.isa13[ix] = isa13.strip()
-        elif seg_id == "GS" and node.kind == "gs" and ix == node.first:
+            isa13 = el[13] if whole else None
+            cut.isa13[ix] = (isa13 or b"").strip().decode("latin-1")
+        elif seg_id == "GS" and node.kind == "gs" and first:
             groups += 1
             sets = 0
             if new_gs06 is not None and len(el) > 6:
-                el[6] = str((new_gs06 + groups - 1) % 1_000_000_000 or 1)
-            gs06 = el[6] if len(el) > 6 else ""
-        elif seg_id == "ST" and node.kind == "st" and ix == node.first:
+                el[6] = str((new_gs06 + groups - 1) % 1_000_000_000 or 1).encode()
+            gs06 = el[6] if len(el) > 6 else b""
+        elif seg_id == "ST" and node.kind == "st" and first:
             sets += 1
             count = 1
-            st02 = el[2] if len(el) > 2 else ""
+            st02 = el[2] if len(el) > 2 else b""
             hl_new = {}
-        elif seg_id == "HL" and node.kind == "hl" and ix == node.first and len(el) > 1:
+        elif seg_id == "HL" and node.kind == "hl" and first and len(el) > 1 \
+                and node.st_first not in plan.irregular:
             hl_new[id(node)] = len(hl_new) + 1  # (an HL without HL01 keeps its place unnumbered)
-            el[1] = str(hl_new[id(node)])
+            el[1] = str(hl_new[id(node)]).encode()
             if node.parent is not None and id(node.parent) in hl_new:
-                _set(el, 2, str(hl_new[id(node.parent)]))
+                _set(el, 2, str(hl_new[id(node.parent)]).encode())
             if len(el) > 4:
-                el[4] = "1" if any(c.kind == "hl" and dest in c.dests for c in node.children) \
-                    else "0"
+                el[4] = b"1" if any(c.kind == "hl" and dest in c.dests for c in node.children) \
+                    else b"0"
         elif seg_id == "SE" and st is not None:
-            _set(el, 1, str(count))
-            _set(el, 2, st02)
+            el = _trailer(el, count, st02)
         elif seg_id == "GE" and gs is not None:
-            _set(el, 1, str(sets))
-            _set(el, 2, gs06)
+            el = _trailer(el, sets, gs06)
         elif seg_id == "IEA":
-            _set(el, 1, str(groups))
-            _set(el, 2, isa13)
-        text = ELEM.join(el)
-        out += (lead[ix - 1], spans.raw(ix) if text == canon else spans.encode(ix, text),
-                trail[ix - 1])
+            el = _trailer(el, groups, el[2] if isa13 is None and len(el) > 2 else isa13 or b"")
+        text = sep.join(el)
+        out += (lead[ix - 1], raw if text == flat else text, trail[ix - 1])
     bom = b"\xef\xbb\xbf" if spans.data[:3] == b"\xef\xbb\xbf" else b""
     cut.data = bom + b"".join(out)
     return cut
+
+
+def _trailer(el: list[bytes], count: int, control: bytes) -> list[bytes]:
+    """A trailer's elements with its count and its header's control number (without the
+    blanks a reader strips from the end of a segment)."""
+    return [el[0], str(count).encode(), control if len(el) > 3 else control.rstrip(b" \t"),
+            *el[3:]]
 
 
 def layout(spans: FileSpans) -> tuple[list[bytes], list[bytes]]:
@@ -245,7 +265,7 @@ def layout(spans: FileSpans) -> tuple[list[bytes], list[bytes]]:
     return lead, trail
 
 
-def _set(el: list[str], i: int, value: str) -> None:
+def _set(el: list[bytes], i: int, value: bytes) -> None:
     """Element ``i`` of a split segment, when the segment has it."""
     if len(el) > i:
         el[i] = value
