@@ -13,6 +13,7 @@ is cut.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -116,16 +117,14 @@ def held_by(result: Result, threshold: int) -> Held:
     f = result.findings.filter(
         pl.col("severity").replace_strict(RANK, default=-1, return_dtype=pl.Int8) >= threshold)
     out = Held()
-    txns = result.batch.transactions.select("st_key", "st_index")
+    txns = result.batch.transactions.select("st_key", "st_index", "file_id")
     own = f.filter(pl.col("claim_key").is_not_null()).group_by("claim_key").agg(_own=pl.col("rule"))
     sets = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_not_null()).group_by(
         "st_key").agg(_set=pl.col("rule"))
     whole = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_null()
                      & pl.col("file_id").is_not_null()).group_by("file_id").agg(_file=pl.col("rule"))
     out.files = set(whole["file_id"].to_list())
-    for fid, ix in sets.join(txns, on="st_key").join(
-            result.batch.transactions.select("st_key", "file_id"), on="st_key"
-            ).select("file_id", "st_index").iter_rows():
+    for fid, ix in sets.join(txns, on="st_key").select("file_id", "st_index").iter_rows():
         out.sets.setdefault(fid, set()).add(ix)
     empty = pl.lit([], pl.List(pl.String))
     claims = (result.claims.select("claim_key", "st_key", "file_id", "segment_index")
@@ -269,11 +268,12 @@ def _split_file(result: Result, fid: int, path: Path, name: Path, out: Path,
         cut = render(plan, spans, dest, control, around)
         atomic_write(target, cut.data)
         summary.written[dest].append(target)
-        isa_of = sorted(cut.isa13)
+        isa_of = sorted(cut.isa13)  # the ISA each claim stands under: the last before it
         for clm in (c for c in plan.claims if dest in c.dests):
-            isa = max((i for i in isa_of if i < clm.first), default=None)
+            at = bisect.bisect_left(isa_of, clm.first)
             rows.append(_row(str(path), claim_ids.get((fid, clm.first)), clm.first, dest,
-                             target, cut.claims[clm.first], cut.isa13.get(isa) if isa else None,
+                             target, cut.claims[clm.first],
+                             cut.isa13[isa_of[at - 1]] if at else None,
                              held.rules.get((fid, clm.first))))
             summary.ready += dest == READY
             summary.held += dest == HELD
