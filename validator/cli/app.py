@@ -1,4 +1,4 @@
-"""Command line: ``claims-validator check|fix|rules|ruleset``.
+"""Command line: ``claims-validator check|fix|split|rules|ruleset``.
 
 Exit codes: 0 = no finding at or above ``--fail-on``; 1 = there are; 2 = usage or
 internal error. stdout carries only the requested document; logs go to stderr.
@@ -20,6 +20,7 @@ from .common import Group
 from .fix import make_fix
 from .rules import rules_cmd
 from .ruleset import ruleset_group
+from .split import make_split
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -63,7 +64,9 @@ def run() -> None:
 
 
 
-main.add_command(make_check(discover()))
+_registry = discover()
+main.add_command(make_check(_registry))
+main.add_command(make_fix(_registry))
+main.add_command(make_split(_registry))
 main.add_command(rules_cmd)
-main.add_command(make_fix(discover()))
 main.add_command(ruleset_group)

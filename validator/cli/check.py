@@ -13,12 +13,10 @@ import polars as pl
 from ..engine import DEFAULT_EXCLUDES, Selection, check
 from ..engine.inputs import scan_inputs
 from ..errors import UsageError
-from ..model.chunking import parse_size
 from ..output import views
 from ..output.atomic import reserve_names
 from ..output.writers import WRITERS
 from ..rules.api import RunOptions
-from ..rules.plugin import Option
 from ..rules.registry import Registry, discover
 from ..ruleset.load import load as load_ruleset
 from ..severity import RANK
@@ -33,6 +31,7 @@ from .common import (
     setup_logging,
     split_csv,
 )
+from .options import fail_on_option, log_options, run_options, with_plugins
 
 
 def _report_option(ctx: click.Context, param: click.Parameter, value: str | None,
@@ -45,33 +44,13 @@ def _report_option(ctx: click.Context, param: click.Parameter, value: str | None
     return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
 
 
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 LOCK_NAME = ".claims-validator.lock"
-
-
-def _plugin_option(opt: Option) -> click.Option:
-    kind = (click.Path(exists=True, dir_okay=False, path_type=Path) if opt.kind == "file"
-            else click.STRING)
-    return click.Option([opt.flag, opt.name], type=kind, metavar=opt.metavar, help=opt.help)
 
 
 def make_check(registry: Registry) -> click.Command:
     """The ``check`` command, with the options the installed plugins add (``--members``)
     after ``--ruleset``."""
-    cmd = check_cmd
-    at = next(i for i, p in enumerate(cmd.params) if p.name == "ruleset_name") + 1
-    cmd.params[at:at] = [_plugin_option(o) for o in registry.options]
-    for p in cmd.params:
-        if p.name == "ruleset_name":
-            p.default = registry.default_ruleset
-            p.required = registry.default_ruleset is None
-    return cmd
+    return with_plugins(check_cmd, registry)
 
 
 @click.command("check")
@@ -85,40 +64,11 @@ def make_check(registry: Registry) -> click.Command:
               help="Folder for report files, named with the run's timestamp.")
 @click.option("--report", "report_path", callback=_report_option, metavar="FILE",
               help="Exact path of the report file, or - for stdout (single format only).")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
-              show_default=True, help="Lowest severity that makes the exit code 1.")
-@click.option("--ruleset", "ruleset_name", show_default=True,
-              help="A shipped ruleset name or a path to a ruleset TOML file.")
-@click.option("--select", multiple=True, metavar="CODES",
-              help="Only these rule codes or prefixes (comma-separated, ruff style).")
-@click.option("--ignore", multiple=True, metavar="CODES",
-              help="Skip these rule codes or prefixes.")
-@click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Extra globs to skip when scanning folders: a file or folder name "
-                   "(archive), or a path below the scanned folder when it holds a / "
-                   "(2026/*/old*.edi).")
-@click.option("--min-age", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-              help="Leave files modified less than SECONDS ago for the next run (files still "
-                   "being written); they are named in a warning.")
-@click.option("--ig/--no-ig", "run_ig", default=True, show_default=True,
-              help="Run implementation-guide validation (SNIP 2).")
-@click.option("--ig-engine", type=click.Choice(["native", "pyx12"]), default="native",
-              show_default=True,
-              help="native: the guides compiled into tables, checked in whole columns; pyx12: "
-                   "pyx12's validator (the reference; slow, uses --jobs).")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Worker processes for implementation-guide validation (0 = one per core).")
-@click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
-              metavar="SIZE", callback=lambda _ctx, _param, v: _size(v),
-              help="Read and check larger inputs this much at a time (whole files; K/M/G; "
-                   "0 = all at once). Bounds memory; the results are the same.")
+@fail_on_option()
+@run_options
 @click.option("--show-phi", is_flag=True,
               help="Show patient names, member IDs and birth dates unmasked in reports.")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True,
-              help="No summary on stderr (the report paths and warnings are still printed).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Log lines on stderr: UTC-stamped text, or JSON lines.")
+@log_options
 @click.option("--lock", "lock_file", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="Lock held for the run: a second run exits 3 at once "
               f"[default: REPORT_DIR/{LOCK_NAME} when reports go to the report folder].")

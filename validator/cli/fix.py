@@ -15,29 +15,21 @@ from pathlib import Path
 import click
 import polars as pl
 
-from ..engine import DEFAULT_EXCLUDES, Selection
+from ..engine import DEFAULT_EXCLUDES
 from ..engine.inputs import scan_inputs
 from ..errors import UsageError
 from ..output.atomic import atomic_write
 from ..rules.api import RunOptions
-from ..rules.registry import Registry, discover
-from ..ruleset.load import load as load_ruleset
+from ..rules.registry import Registry
 from ..severity import RANK
 from ..tools import fix as fixing
-from .check import _plugin_option, _size
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, codes, log, plural, setup_logging
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, log, plural, setup_logging
+from .options import fail_on_option, log_options, rules_for, run_options, with_plugins
 
 
 def make_fix(registry: Registry) -> click.Command:
     """The ``fix`` command, with the options the installed plugins add (``--members``)."""
-    cmd = fix_cmd
-    at = next(i for i, p in enumerate(cmd.params) if p.name == "ruleset_name") + 1
-    cmd.params[at:at] = [_plugin_option(o) for o in registry.options]
-    for p in cmd.params:
-        if p.name == "ruleset_name":
-            p.default = registry.default_ruleset
-            p.required = registry.default_ruleset is None
-    return cmd
+    return with_plugins(fix_cmd, registry)
 
 
 @click.command("fix")
@@ -48,51 +40,24 @@ def make_fix(registry: Registry) -> click.Command:
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print the fixes as a unified diff of segments and write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite files already in --out.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
-              show_default=True,
-              help="Lowest severity of a finding left unfixed that makes the exit code 1.")
-@click.option("--ruleset", "ruleset_name", show_default=True,
-              help="A shipped ruleset name or a path to a ruleset TOML file.")
-@click.option("--select", multiple=True, metavar="CODES",
-              help="Only these rule codes or prefixes run (and are fixed).")
-@click.option("--ignore", multiple=True, metavar="CODES",
-              help="Skip these rule codes or prefixes (their findings are not fixed).")
-@click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Extra globs to skip when scanning folders (as for check).")
-@click.option("--ig/--no-ig", "run_ig", default=True, show_default=True,
-              help="Run implementation-guide validation (its findings count as remaining).")
-@click.option("--ig-engine", type=click.Choice(["native", "pyx12"]), default="native",
-              show_default=True, help="Implementation-guide engine (as for check).")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Worker processes for implementation-guide validation (0 = one per core).")
-@click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
-              metavar="SIZE", callback=lambda _ctx, _param, v: _size(v),
-              help="Fix this much input at a time (whole files; K/M/G; 0 = all at once).")
+@fail_on_option("Lowest severity of a finding left unfixed that makes the exit code 1.")
+@run_options
 @click.option("--show-phi", is_flag=True,
               help="Quote segments with names, member IDs, birth dates unmasked in the diff "
                    "and the audit log (then written readable by its owner only).")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Log lines on stderr: UTC-stamped text, or JSON lines.")
+@log_options
 def fix_cmd(paths: tuple[str, ...], out_dir: Path | None, show_diff: bool, force: bool,
             fail_on: str, ruleset_name: str, select: tuple[str, ...], ignore: tuple[str, ...],
-            exclude: tuple[str, ...], run_ig: bool, ig_engine: str, jobs: int, chunk_bytes: int,
-            show_phi: bool, verbose: int, quiet: bool, log_format: str,
+            exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
+            chunk_bytes: int, show_phi: bool, verbose: int, quiet: bool, log_format: str,
             **plugin_values: object) -> None:
     """Fix what has exactly one right answer in 837 files, folders and globs: write fixed
     copies to --out DIR, or show the fixes with --diff."""
     setup_logging(verbose, quiet, log_format)
     if (out_dir is None) == (not show_diff):
         raise click.UsageError("give either --out DIR (write fixed copies) or --diff (show them)")
-    registry = discover()
-    named = codes(select) + codes(ignore)
-    bad = [c for c in named if c != "ALL" and not any(r.startswith(c) for r in registry)]
-    if bad:
-        raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
-    ruleset = load_ruleset(ruleset_name, registry)
-    selection = Selection.build(ruleset, codes(select), codes(ignore))
-    found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude),
+    registry, ruleset, selection = rules_for(ruleset_name, select, ignore)
+    found = scan_inputs(paths, (*DEFAULT_EXCLUDES, *exclude), min_age=min_age,
                         skip=[out_dir] if out_dir is not None else [])
     files = [*found.files, *found.unreadable]
     if not files:
