@@ -31,15 +31,15 @@ _LOOKBACK = 6  # segments looked back for the NM1 that opens a segment's loop
 _PREFIX = 16  # first bytes of a segment read for its ID and first element
 _LOOP_STARTS = frozenset({"ISA", "GS", "ST", "SE", "HL", "SBR", "CLM", "LX", "LIN", "SVD"})
 
-# (id(result), show_phi) -> table; an entry goes when its result does.
-_CACHE: dict[tuple[int, bool], pl.DataFrame] = {}
+# (id(result), id(findings), show_phi) -> table; an entry goes when its result does.
+_CACHE: dict[tuple[int, int, bool], pl.DataFrame] = {}
 
 
 def finding_locations(result: Result, show_phi: bool | None = None) -> pl.DataFrame:
     """``file_id, segment_index, line, offset, segment_text`` for every distinct segment
     that has a finding (rows only for the segments found in their file)."""
     show = result.options.show_phi if show_phi is None else show_phi
-    key = (id(result), show)
+    key = (id(result), id(result.findings), show)
     if key not in _CACHE:
         _CACHE[key] = _compute(result, show)
         weakref.finalize(result, _CACHE.pop, key, None)

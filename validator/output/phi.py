@@ -6,6 +6,8 @@ functions (for single values, e.g. in log lines) and as polars expressions (whol
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 MASK = "***"
@@ -121,23 +123,27 @@ def mask_segments(text: pl.Series, element: str, entity: pl.Series | None = None
     """
     if entity is None:
         entity = pl.Series([None] * text.len(), dtype=pl.String)
+    sep = re.escape(element)
     df = pl.DataFrame({"t": text.cast(pl.String), "ent": entity.cast(pl.String)})
+    # A broken ID is cut; only the segments that may be about a person are split.
+    out = df.select(pl.when(~pl.col("t").str.contains(f"^[A-Z0-9]{{1,3}}({sep}|$)")
+                            & (pl.col("t").str.len_chars() > 4))
+                    .then(pl.col("t").str.slice(0, 4) + pl.lit("…"))
+                    .otherwise(pl.col("t")).alias("t")).to_series()
+    cand = df.select(pl.arg_where(pl.col("t").str.contains(f"^({'|'.join(_MASKS)}){sep}")))
+    idx = cand.to_series()
+    if not idx.len():
+        return out.alias(text.name)
     els = pl.col("t").str.split(element)
-    df = df.with_columns(_els=els, _n=els.list.len())
+    rows = df[idx].with_columns(_els=els, _n=els.list.len(), _i=idx)
     sid, q = pl.col("_els").list.first(), pl.col("_els").list.get(1, null_on_oob=True)
     person_ent = pl.col("ent").is_in(PERSON_ENTITIES) | (pl.col("ent") == UNKNOWN_ENTITY)
     unclear = ~q.str.contains(CODE)
     person = (pl.when(sid == "NM1").then(unclear | q.is_in(PERSON_ENTITIES))
               .when(sid == "REF").then(unclear | q.is_in(PERSON_REFS) | person_ent)
               .when(sid.is_in(["DMG", "PAT"])).then(pl.lit(True))
-              .when(sid.is_in(["N3", "N4"])).then(person_ent)
-              .otherwise(pl.lit(False)))
-    df = df.with_columns(_sid=sid, _broken=~sid.str.contains(CODE),
-                         _person=person.fill_null(False) & (pl.col("_n") > 1))
-    rows = df.filter(pl.col("_person") & ~pl.col("_broken"))
-    out = df.select(pl.when(pl.col("_broken") & (pl.col("t").str.len_chars() > 4))
-                    .then(pl.col("t").str.slice(0, 4) + pl.lit("…"))
-                    .otherwise(pl.col("t")).alias("t")).to_series()
+              .otherwise(person_ent))  # N3, N4
+    rows = rows.with_columns(_sid=sid).filter(person.fill_null(False) & (pl.col("_n") > 1))
     if not rows.height:
         return out.alias(text.name)
     parts = [pl.col("_sid")]
@@ -149,8 +155,7 @@ def mask_segments(text: pl.Series, element: str, entity: pl.Series | None = None
                 value = value.when(pl.col("_sid") == seg).then(_masked(masks[i], e))
         parts.append(value.when(e.str.contains(CODE)).then(e).otherwise(pl.lit(FILL * 3)))
     masked = rows.select(pl.concat_str(parts, separator=element, ignore_nulls=True)).to_series()
-    idx = df.select(pl.arg_where(pl.col("_person") & ~pl.col("_broken"))).to_series()
-    return out.scatter(idx, masked).alias(text.name)
+    return out.scatter(rows["_i"], masked).alias(text.name)
 
 
 def mask_segment(text: str, element: str, entity: str | None = None) -> str:

@@ -8,8 +8,10 @@ is ``seg_index`` ``i`` of the segments table (a test checks this over the corpus
 layouts).
 
 The cutting is whole-array work (numpy over the file's bytes: terminator positions, a few
-vectorised steps over blanks, line numbers by binary search over the newline positions),
-about 20 ms for a 44 MB file of 1.7 M segments; line numbers are computed only when asked.
+vectorised steps over the blanks around segments, line numbers by binary search over the
+newline positions): about 0.25 s of CPU for a 44 MB file of 1.72M segments, 8x less than a
+Python loop over the segments. Line numbers are computed only when asked, and then only
+for the segments asked about (:meth:`FileSpans.lines`).
 """
 
 from __future__ import annotations
