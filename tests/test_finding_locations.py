@@ -185,18 +185,21 @@ def test_gzip_and_multiple_interchanges(tmp_path):
 
 
 def test_files_that_cannot_be_located_get_nulls(tmp_path):
-    names = ("gone.837", "changed.837", "kept.837")
+    names = ("gone.837", "changed.837", "edited.837", "kept.837")
     for name in names:
         (tmp_path / name).write_text(build("P").replace("CLM*", "ZZZ*1~\nCLM*", 1))
     res = run([tmp_path / n for n in names])
     (tmp_path / "gone.837").unlink()  # moved away since the check
     (tmp_path / "changed.837").write_text("not X12 any more")
+    edited = tmp_path / "edited.837"  # still X12, one segment less: positions moved
+    edited.write_text(edited.read_text().replace("ZZZ*1~\n", "", 1))
     doc = json.loads(json_report.render(res))
     where: dict[str, set] = {}
     for f in doc["findings"]:
         where.setdefault(Path(f["file"]).name, set()).add(
             (f["line"], f["offset"], f["segment_text"]))
-    assert where["gone.837"] == where["changed.837"] == {(None, None, None)}
+    assert where["gone.837"] == where["changed.837"] == where["edited.837"] == {
+        (None, None, None)}
     zzz = [(line, off) for line, off, text in where["kept.837"] if text == "ZZZ*1"]
     assert len(zzz) == 1 and zzz[0][0] > 1 and zzz[0][1] > 100
 

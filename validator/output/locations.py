@@ -64,6 +64,7 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
         return pl.DataFrame(schema=SCHEMA)
     paths = dict(result.batch.files.filter(pl.col("status") == "parsed")
                  .select("file_id", "path").iter_rows())
+    counts = _segment_counts(result, wanted["file_id"].unique())
     frames = []
     for (file_id,), group in wanted.group_by("file_id", maintain_order=True):
         path = paths.get(file_id)
@@ -75,11 +76,25 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
             log.warning("%s: no finding locations (%s)", path,
                         getattr(exc, "message", None) or exc)
             continue
+        if counts.get(file_id, len(spans)) != len(spans):
+            log.warning("%s: no finding locations (the file changed since it was checked)", path)
+            continue
         frames.append(_file_locations(spans, file_id, group["segment_index"].to_numpy(),
                                       show_phi))
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     return pl.concat(frames)
+
+
+def _segment_counts(result: Result, file_ids: pl.Series) -> dict[int, int]:
+    """Segments per file as checked (none known when the run dropped its segments table,
+    as a run in chunks does): a file whose count differs has changed since."""
+    segs = result.batch.segments
+    if not segs.height or "seg_index" not in segs.columns:
+        return {}
+    counts = (segs.filter(pl.col("file_id").is_in(file_ids.implode()))
+              .group_by("file_id").agg(pl.col("seg_index").max()))
+    return dict(counts.iter_rows())
 
 
 def _file_locations(spans: FileSpans, file_id: int, seg: np.ndarray,
