@@ -113,6 +113,24 @@ def test_loads_clean_and_filters_by_rule(browser, reports, tmp_path):
         pg.close()
 
 
+def test_where_cell_shows_line_and_masked_segment(browser, reports):
+    pg = Page(browser, reports["masked"])
+    try:
+        _select_rule(pg, "ENV151")
+        cells = pg.page.eval_on_selector_all("#fbody tr .c-seg", "els => els.map(e => e.innerText)")
+        assert cells and all("line " in c and "ZZZ*1" in c for c in cells), cells
+        assert pg.page.locator("#fbody .segtext").count() == len(cells)
+        _select_rule(pg, "FILE001")  # an unreadable file: no segment, no place
+        assert pg.page.locator("#fbody .segtext").count() == 0
+        pg.page.select_option("#f-rule", "-1")
+        pg.page.click("#tab-claims")
+        pg.page.wait_for_selector(".claimcard .segtext")
+        assert "line " in pg.page.inner_text(".claimcard .flist .loc")
+        assert pg.errors == []
+    finally:
+        pg.close()
+
+
 def test_phi_masked_and_kp_panel(browser, reports, tmp_path):
     pg = Page(browser, reports["masked"])
     try:

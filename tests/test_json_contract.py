@@ -22,7 +22,10 @@ CLAIM_KEYS = {"file": str, "claim_id": str, "transaction_type": str, "segment_in
 FINDING_KEYS = {"rule": str, "severity": str, "file": str, "claim_id": (str, type(None)),
                 "segment_index": (int, type(None)), "segment_id": (str, type(None)),
                 "element": (str, type(None)), "message": str, "expected": (str, type(None)),
-                "found": (str, type(None)), "snip_level": int}
+                "found": (str, type(None)), "snip_level": int,
+                # where, for a person: line (null without line breaks), byte offset, text
+                "line": (int, type(None)), "offset": (int, type(None)),
+                "segment_text": (str, type(None))}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -93,6 +96,10 @@ def test_claim_status_from_own_transaction_and_file_findings(status_doc):
     assert by_rule["ENV150"]["claim_id"] == "A1"
     assert by_rule["ENV131"]["claim_id"] is None and by_rule["ENV131"]["segment_id"] == "SE"
     assert by_rule["ENV101"]["segment_index"] is None
+    assert (by_rule["ENV101"]["line"], by_rule["ENV101"]["offset"],
+            by_rule["ENV101"]["segment_text"]) == (None, None, None)
+    assert by_rule["ENV131"]["segment_text"].startswith("SE*")
+    assert by_rule["ENV150"]["segment_text"] == "REF" and by_rule["ENV150"]["line"] > 1
 
 
 def test_files_entries(status_doc):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 from helpers import report_files
@@ -46,10 +47,15 @@ def test_broken_segments_are_quoted_without_phi(broken, ig):
 
 
 def test_findings_never_carry_phi_even_with_show_phi(broken, tmp_path):
-    """--show-phi unmasks the HTML claim panels only: findings reach CSV, Parquet and JUnit
-    too, which never carry PHI."""
-    text = json.dumps(_findings(broken, "--ig", "--show-phi"), ensure_ascii=False)
+    """--show-phi unmasks the HTML claim panels and the segment text of findings (the
+    segment as written, ``segment_text``): the other finding fields, which reach CSV,
+    Parquet and JUnit too, never carry PHI. Outputs that show PHI are private (0600)."""
+    found = _findings(broken, "--ig", "--show-phi")
+    text = json.dumps([{k: v for k, v in f.items() if k != "segment_text"} for f in found],
+                      ensure_ascii=False)
     assert not [p for p in PHI if p in text], text
+    shown = json.dumps([f["segment_text"] for f in found])
+    assert all(p in shown for p in PHI)  # --show-phi shows the segments as written
     res = CliRunner().invoke(main, ["check", str(broken), "--ig", "--show-phi", "-q",
                                     "--format", "csv,junit", "--report-dir", str(tmp_path)])
     assert res.exit_code == 1, res.output
@@ -57,4 +63,9 @@ def test_findings_never_carry_phi_even_with_show_phi(broken, tmp_path):
     assert written == [".csv", ".xml"]  # the loop below checks both reports
     for out in report_files(tmp_path):
         body = out.read_text(encoding="utf-8")
+        if out.suffix == ".csv":
+            assert out.stat().st_mode & 0o077 == 0  # it shows PHI: for its owner only
+            df = pl.read_csv(out, infer_schema=False)
+            assert any(p in " ".join(df["segment_text"].drop_nulls()) for p in PHI)
+            body = " ".join(str(v) for row in df.drop("segment_text").rows() for v in row)
         assert not [p for p in PHI if p in body], out.name

@@ -1,8 +1,9 @@
 """Flat outputs: CSV and Parquet (one row per finding) and JUnit XML (one test case per claim).
 
 All start from the public views in :mod:`validator.output.tables`, so they tell the same
-story as the JSON and HTML reports. PHI never appears: the claim columns carried along are
-the contract's key fields (no names, member IDs or birth dates).
+story as the JSON and HTML reports. The claim columns carried along are the contract's key
+fields (no names, member IDs or birth dates); the segment text of each finding has its PHI
+masked unless ``--show-phi`` (the file is then written for its owner only).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .. import __version__
 from ..data import codesets
 from ..engine.result import Result
 from .atomic import atomic_via, atomic_write
+from .locations import LOCATION_COLUMNS
 from .views import claims_view, files_view, findings_view
 
 # Claim fields added to every finding row (prefixed ``claim_`` where the name would clash).
@@ -43,14 +45,17 @@ def _scalar(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(out)
 
 
-def findings_table(result: Result) -> pl.DataFrame:
-    """One row per finding with its claim's key fields (and annotator fields, e.g. kp_*)."""
+def findings_table(result: Result, show_phi: bool | None = None) -> pl.DataFrame:
+    """One row per finding with its claim's key fields (and annotator fields, e.g. kp_*),
+    then the finding's location (``line``, ``offset``, ``segment_text``: PHI masked unless
+    ``show_phi``, which defaults to the run's option)."""
     claims = claims_view(result).drop("file", "claim_id", "file_id")
     claims = claims.rename({k: v for k, v in CLAIM_FIELDS.items()})
-    found = findings_view(result)
+    found = findings_view(result, locations=True, show_phi=show_phi)
     out = found.join(claims, on="claim_key", how="left", maintain_order="left").drop("claim_key", "file_id")
     # The code-set data of the run (ICD-10-CM/PCS releases, ZIP data), named on every row.
-    return _scalar(out).with_columns(code_sets=pl.lit(codesets.summary_line()))
+    out = _scalar(out).with_columns(code_sets=pl.lit(codesets.summary_line()))
+    return out.select(pl.exclude(LOCATION_COLUMNS), *LOCATION_COLUMNS)  # new columns last
 
 
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): EDI text such as a
@@ -67,14 +72,19 @@ def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text)
 
 
-def write_csv(result: Result, path: Path) -> None:
-    df = defuse_formulas(findings_table(result))
-    atomic_via(path, lambda tmp: df.write_csv(tmp))
+def write_csv(result: Result, path: Path, show_phi: bool | None = None) -> None:
+    df = defuse_formulas(findings_table(result, show_phi))
+    atomic_via(path, lambda tmp: df.write_csv(tmp), private=_phi(result, show_phi))
 
 
-def write_parquet(result: Result, path: Path) -> None:
-    df = findings_table(result)
-    atomic_via(path, lambda tmp: df.write_parquet(tmp))
+def write_parquet(result: Result, path: Path, show_phi: bool | None = None) -> None:
+    df = findings_table(result, show_phi)
+    atomic_via(path, lambda tmp: df.write_parquet(tmp), private=_phi(result, show_phi))
+
+
+def _phi(result: Result, show_phi: bool | None) -> bool:
+    """Whether the output shows PHI (then it is written for its owner only, 0600)."""
+    return result.options.show_phi if show_phi is None else show_phi
 
 
 # -- JUnit XML -------------------------------------------------------------------------

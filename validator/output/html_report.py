@@ -236,7 +236,7 @@ def _flagged(result: Result) -> pl.Series:
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     """Everything the page's script renders, as compact columnar arrays with lookup tables."""
     registry = _rules(result)
-    f = findings_view(result)
+    f = findings_view(result, locations=True, show_phi=show_phi)
     files = result.batch.files.sort("file_id")
     file_ids = files["file_id"]
     rules = f["rule"].unique().sort()
@@ -247,6 +247,7 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
         "file_id", "segment_index")
     keys = claim_rows["claim_key"]
     strings = _table([f[c] for c in ("message", "expected", "found", "element", "segment_id")])
+    texts = _table([f["segment_text"]])  # the findings' segments (PHI masked unless show_phi)
     sev_idx = pl.Series(range(len(SEVERITIES)), dtype=pl.Int32)
     return {
         "v": 1,
@@ -258,6 +259,7 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
         },
         "files": files["path"].to_list(),
         "S": strings,
+        "T": texts,
         "f": {
             "sev": f["severity"].replace_strict(pl.Series(SEVERITIES), sev_idx, default=2,
                                                 return_dtype=pl.Int32),
@@ -270,6 +272,11 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
             "msg": _codes(f["message"], strings),
             "exp": _codes(f["expected"], strings),
             "fnd": _codes(f["found"], strings),
+            # Where: the line, or the byte offset in a file without line breaks (-1: none).
+            "line": f["line"].fill_null(-1),
+            "off": f.select(pl.when(pl.col("line").is_null()).then(pl.col("offset"))
+                            .fill_null(-1)).to_series(),
+            "txt": _codes(f["segment_text"], texts),
         },
         "c": _claims_payload(result, keys, show_phi, file_ids),
     }

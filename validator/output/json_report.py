@@ -107,9 +107,9 @@ def run_record(result: Result) -> dict:
     }
 
 
-def chunks(result: Result) -> Iterator[bytes]:
+def chunks(result: Result, show_phi: bool | None = None) -> Iterator[bytes]:
     """The JSON document in UTF-8 pieces (written one by one: no second copy of the
-    whole)."""
+    whole). ``show_phi`` (default: the run's option) unmasks the findings' segment text."""
     files = files_view(result).drop("file_id")
     head = {
         "schema_version": SCHEMA_VERSION,
@@ -124,10 +124,11 @@ def chunks(result: Result) -> Iterator[bytes]:
     yield b', "claims": '
     yield from _pieces(claims_view(result).drop("claim_key", "file_id"), compact_structs(result))
     yield b', "findings": '
-    yield from _pieces(findings_view(result).drop("claim_key", "file_id"), {})
+    found = findings_view(result, locations=True, show_phi=show_phi)
+    yield from _pieces(found.drop("claim_key", "file_id"), {})
     yield b"}\n"
 
 
-def render(result: Result) -> str:
+def render(result: Result, show_phi: bool | None = None) -> str:
     """The whole JSON document as a string (nulls as ``null``, dates as YYYY-MM-DD)."""
-    return b"".join(chunks(result)).decode()
+    return b"".join(chunks(result, show_phi)).decode()

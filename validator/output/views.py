@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..engine.result import Result
+from .locations import LOCATION_COLUMNS, with_locations
 
 SCHEMA_VERSION = 1
 
@@ -58,7 +59,11 @@ def _annotator_columns(result: Result) -> set[str]:
     return set(result.claims.columns) - set(result.batch.claims.columns) - {"status"}
 
 
-def findings_view(result: Result) -> pl.DataFrame:
+def findings_view(result: Result, locations: bool = False,
+                  show_phi: bool | None = None) -> pl.DataFrame:
+    """Findings with the contract's columns; with ``locations`` also ``line``, ``offset``
+    and ``segment_text`` (see :mod:`validator.output.locations`; PHI masked unless
+    ``show_phi``, which defaults to the run's option)."""
     f = result.findings
     files = result.batch.files.select("file_id", file="path")
     ids = result.batch.claims.select("claim_key", "claim_id")
@@ -66,10 +71,12 @@ def findings_view(result: Result) -> pl.DataFrame:
            .join(ids, on="claim_key", how="left", maintain_order="left"))
     extras = [c for c in f.columns if c not in FINDING_COLUMNS
               and c not in ("file_id", "st_key", "claim_key")]
+    if locations:
+        out = with_locations(out, result, show_phi)
     return out.select(
         *FINDING_COLUMNS[:4], pl.col("segment_index").cast(pl.Int64),
         *FINDING_COLUMNS[5:10], pl.col("snip_level").cast(pl.Int64), *extras,
-        "claim_key", "file_id",
+        *(LOCATION_COLUMNS if locations else []), "claim_key", "file_id",
     )
 
 

@@ -34,6 +34,11 @@ def _html(r: Result, p: Path, o: RunOptions | None = None) -> None:
     atomic_write(p, html_report.render(r, show_phi=show_phi), private=show_phi)
 
 
+def _json(r: Result, p: Path, o: RunOptions | None = None) -> None:
+    show_phi = (o or r.options).show_phi  # unmasked segment text: for its owner only (0600)
+    atomic_write(p, json_report.chunks(r, show_phi), private=show_phi)
+
+
 def _ack999(r: Result, p: Path, o: RunOptions | None = None) -> None:
     from . import ack999  # imported on use
 
@@ -44,7 +49,10 @@ def _flat(fn: str) -> WriteFn:
     def write(r: Result, p: Path, o: RunOptions | None = None) -> None:
         from . import flat  # imported on use
 
-        getattr(flat, fn)(r, p)
+        if fn == "write_junit":
+            flat.write_junit(r, p)
+        else:
+            getattr(flat, fn)(r, p, (o or r.options).show_phi)
 
     return write
 
@@ -52,7 +60,7 @@ def _flat(fn: str) -> WriteFn:
 # The first entry is the default format of ``check``.
 WRITERS: dict[str, Writer] = {
     "html": Writer("html", "html", _html),
-    "json": Writer("json", "json", lambda r, p, o=None: atomic_write(p, json_report.chunks(r))),
+    "json": Writer("json", "json", _json),
     "csv": Writer("csv", "csv", _flat("write_csv")),
     "parquet": Writer("parquet", "parquet", _flat("write_parquet")),
     "junit": Writer("junit", "xml", _flat("write_junit")),

@@ -28,7 +28,7 @@
   }
 
   function start(D) {
-  var F = D.f, S = D.S, SEV = D.sev, N = F.rule.length;
+  var F = D.f, S = D.S, T = D.T || [], SEV = D.sev, N = F.rule.length;
   var C = D.c.cols, CS = D.c.CS, PANELS = D.c.panels, CODED = {};
   D.c.coded.forEach(function (n) { CODED[n] = 1; });
   // A claim field (coded columns hold indices into the claims' string table CS).
@@ -82,9 +82,9 @@
     return m;
   }
   function applyFilter() {
-    var q = state.q.trim().toLowerCase(), qs, qc, qf, qr, out = new Int32Array(N), n = 0;
+    var q = state.q.trim().toLowerCase(), qs, qc, qf, qr, qt, out = new Int32Array(N), n = 0;
     if (q) {
-      qs = matches(S, q); qc = matches(C.id, q); qf = matches(FILES, q);
+      qs = matches(S, q); qc = matches(C.id, q); qf = matches(FILES, q); qt = matches(T, q);
       qr = matches(RULES.code.map(function (c, i) { return c + " " + RULES.title[i]; }), q);
     }
     for (var i = 0; i < N; i++) {
@@ -92,7 +92,8 @@
       if (state.rule >= 0 && F.rule[i] !== state.rule) continue;
       if (state.file >= 0 && F.file[i] !== state.file) continue;
       if (q && !(qs[F.msg[i]] || qs[F.exp[i]] || qs[F.fnd[i]] || qs[F.sid[i]] || qs[F.el[i]] ||
-                 qr[F.rule[i]] || qf[F.file[i]] || (F.claim[i] >= 0 && qc[F.claim[i]]))) continue;
+                 qr[F.rule[i]] || qf[F.file[i]] || (F.claim[i] >= 0 && qc[F.claim[i]]) ||
+                 (F.txt && F.txt[i] >= 0 && qt[F.txt[i]]))) continue;
       out[n++] = i;
     }
     rows = out.subarray(0, n);
@@ -124,6 +125,14 @@
   // ---- rendering ----------------------------------------------------------------
   function sevBadge(v) { return el("span", "sev " + SEV[v], SEV[v]); }
   function cell(tr, cls, child) { var td = el("td", cls); if (child !== undefined) td.appendChild(child); tr.appendChild(td); return td; }
+  // Where a finding stands in its file: "line 42" (or "byte 1234" in a file without line
+  // breaks) and the segment as written, PHI masked unless the report shows PHI.
+  function whereText(i) {
+    if (F.line && F.line[i] >= 0) return "line " + F.line[i];
+    if (F.off && F.off[i] >= 0) return "byte " + F.off[i];
+    return null;
+  }
+  function segText(i) { return F.txt && F.txt[i] >= 0 ? T[F.txt[i]] : null; }
   function claimId(ci) { var v = C.id[ci]; return v === null || v === "" ? "(no CLM01)" : v; }
   function claimButton(ci) {
     var b = el("button", "linkbtn", claimId(ci));
@@ -139,9 +148,11 @@
     var fp = F.file[i] >= 0 ? FILES[F.file[i]] : "";
     cell(tr, "c-file", el("span", null, base(fp))).title = fp;
     cell(tr, "c-claim", F.claim[i] >= 0 ? claimButton(F.claim[i]) : el("span", "none", "—"));
-    td = cell(tr, "c-seg num");
+    td = cell(tr, "c-seg");
     if (F.seg[i] >= 0) td.appendChild(document.createTextNode("#" + F.seg[i] + " "));
     if (F.sid[i] >= 0) td.appendChild(el("span", "sid", s(F.sid[i]) + (F.el[i] >= 0 && s(F.el[i]) !== s(F.sid[i]) ? " " + s(F.el[i]) : "")));
+    if (whereText(i)) td.appendChild(el("div", "at", whereText(i)));
+    if (segText(i) !== null) td.appendChild(el("div", "segtext", segText(i)));
     cell(tr, "c-msg").textContent = s(F.msg[i]);
     cell(tr, "c-exp").textContent = s(F.exp[i]);
     cell(tr, "c-fnd").textContent = s(F.fnd[i]);
@@ -248,7 +259,9 @@
       if (F.seg[i] >= 0) where.push("segment #" + F.seg[i]);
       if (F.sid[i] >= 0) where.push(s(F.sid[i]));
       if (F.el[i] >= 0) where.push(s(F.el[i]));
+      if (whereText(i)) where.push(whereText(i));
       if (where.length) m.appendChild(el("div", "loc", where.join(" · ")));
+      if (segText(i) !== null) m.appendChild(el("div", "segtext", segText(i)));
       li.appendChild(m);
       if (F.exp[i] >= 0 || F.fnd[i] >= 0) {
         var ef = el("div", "ef");

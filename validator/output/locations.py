@@ -1,0 +1,186 @@
+"""Where each finding stands in its file, in terms a person can use: the line (or, in a file
+without line breaks, the byte offset) and the segment's text as written, PHI masked.
+
+The findings carry ``file_id`` and ``segment_index`` only; here each file with findings is
+re-read once (:func:`validator.x12.spans.locate`) and only the segments that have findings
+are looked at. A file that cannot be read any more (moved, deleted, no longer X12) gets
+null locations, never an error. The table is computed once per run (and PHI setting) and
+shared by every format written.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+
+import numpy as np
+import polars as pl
+
+from ..engine.result import Result
+from ..x12.load import LoadError
+from ..x12.spans import FileSpans, locate
+from .phi import CODE, UNKNOWN_ENTITY, mask_segments
+
+log = logging.getLogger(__name__)
+
+LOCATION_COLUMNS = ["line", "offset", "segment_text"]
+SCHEMA = {"file_id": pl.UInt32, "segment_index": pl.UInt32, "line": pl.Int64,
+          "offset": pl.Int64, "segment_text": pl.String}
+TEXT_LIMIT = 500  # characters of a segment's text shown (a longer one ends with "…")
+_LOOKBACK = 6  # segments looked back for the NM1 that opens a segment's loop
+_PREFIX = 16  # first bytes of a segment read for its ID and first element
+_LOOP_STARTS = frozenset({"ISA", "GS", "ST", "SE", "HL", "SBR", "CLM", "LX", "LIN", "SVD"})
+
+# (id(result), id(findings), show_phi) -> table; an entry goes when its result does.
+_CACHE: dict[tuple[int, int, bool], pl.DataFrame] = {}
+
+
+def finding_locations(result: Result, show_phi: bool | None = None) -> pl.DataFrame:
+    """``file_id, segment_index, line, offset, segment_text`` for every distinct segment
+    that has a finding (rows only for the segments found in their file)."""
+    show = result.options.show_phi if show_phi is None else show_phi
+    key = (id(result), id(result.findings), show)
+    if key not in _CACHE:
+        _CACHE[key] = _compute(result, show)
+        weakref.finalize(result, _CACHE.pop, key, None)
+    return _CACHE[key]
+
+
+def with_locations(findings: pl.DataFrame, result: Result, show_phi: bool | None = None
+                   ) -> pl.DataFrame:
+    """``findings`` (with ``file_id`` and ``segment_index``) plus the location columns."""
+    loc = finding_locations(result, show_phi)
+    keyed = findings.with_columns(pl.col("file_id").cast(pl.UInt32).alias("_fid"),
+                                  pl.col("segment_index").cast(pl.UInt32).alias("_seg"))
+    out = keyed.join(loc.rename({"file_id": "_fid", "segment_index": "_seg"}),
+                     on=["_fid", "_seg"], how="left", maintain_order="left")
+    return out.drop("_fid", "_seg")
+
+
+def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
+    wanted = (result.findings.select("file_id", "segment_index")
+              .drop_nulls().unique().sort("file_id", "segment_index"))
+    if not wanted.height:
+        return pl.DataFrame(schema=SCHEMA)
+    paths = dict(result.batch.files.filter(pl.col("status") == "parsed")
+                 .select("file_id", "path").iter_rows())
+    counts = _segment_counts(result, wanted["file_id"].unique())
+    frames = []
+    for (file_id,), group in wanted.group_by("file_id", maintain_order=True):
+        path = paths.get(file_id)
+        if path is None:
+            continue
+        try:
+            spans = locate(path)
+        except (LoadError, OSError) as exc:  # gone or changed since the check
+            log.warning("%s: no finding locations (%s)", path,
+                        getattr(exc, "message", None) or exc)
+            continue
+        if counts.get(file_id, len(spans)) != len(spans):
+            log.warning("%s: no finding locations (the file changed since it was checked)", path)
+            continue
+        frames.append(_file_locations(spans, file_id, group["segment_index"].to_numpy(),
+                                      show_phi))
+    if not frames:
+        return pl.DataFrame(schema=SCHEMA)
+    return pl.concat(frames)
+
+
+def _segment_counts(result: Result, file_ids: pl.Series) -> dict[int, int]:
+    """Segments per file as checked (none known when the run dropped its segments table,
+    as a run in chunks does): a file whose count differs has changed since."""
+    segs = result.batch.segments
+    if not segs.height or "seg_index" not in segs.columns:
+        return {}
+    counts = (segs.filter(pl.col("file_id").is_in(file_ids.implode()))
+              .group_by("file_id").agg(pl.col("seg_index").max()))
+    return dict(counts.iter_rows())
+
+
+def _file_locations(spans: FileSpans, file_id: int, seg: np.ndarray,
+                    show_phi: bool) -> pl.DataFrame:
+    seg = seg[(seg >= 1) & (seg <= len(spans))].astype(np.int64)
+    lines = spans.lines(seg) if spans.multiline else None
+    return pl.DataFrame({
+        "file_id": pl.Series(np.full(len(seg), file_id), dtype=pl.UInt32),
+        "segment_index": pl.Series(seg, dtype=pl.UInt32),
+        "line": pl.Series(lines, dtype=pl.Int64) if lines is not None
+        else pl.repeat(None, len(seg), dtype=pl.Int64, eager=True),
+        "offset": pl.Series(spans.starts[seg - 1], dtype=pl.Int64),
+        "segment_text": _texts(spans, seg, show_phi),
+    })
+
+
+def _texts(spans: FileSpans, seg: np.ndarray, show_phi: bool) -> pl.Series:
+    """The segments as a person reads them (their own delimiters, no line breaks), PHI
+    masked unless ``show_phi``, at most :data:`TEXT_LIMIT` characters."""
+    text = _cut_texts(spans, spans.starts[seg - 1], spans.ends[seg - 1])
+    if not show_phi:
+        # Interchanges may declare different element separators: mask each group with its own.
+        first = np.array([x.first for x in spans.interchanges])
+        which = np.searchsorted(first, seg, side="right") - 1
+        elements = [x.delimiters.element for x in spans.interchanges]
+        entity = pl.Series([None] * len(seg), dtype=pl.String)
+        need = np.flatnonzero(text.str.contains(r"^(N3|N4|REF)[^A-Z0-9]").to_numpy())
+        if len(need):  # only these depend on the loop they sit in
+            entity = entity.scatter(need, _entities(spans, seg[need], which[need], elements))
+        for element in dict.fromkeys(elements):
+            rows = np.flatnonzero(np.array(elements)[which] == element)
+            masked = mask_segments(text.gather(rows), element, entity.gather(rows))
+            text = text.scatter(rows, masked) if len(rows) < len(seg) else masked
+    long = text.str.len_chars() > TEXT_LIMIT
+    if long.any():
+        text = pl.select(pl.when(long).then(text.str.slice(0, TEXT_LIMIT - 1) + pl.lit("…"))
+                         .otherwise(text)).to_series()
+    return text.alias("segment_text")
+
+
+def _cut_texts(spans: FileSpans, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
+    """``data[start:end]`` of each segment, line breaks removed, as text."""
+    data = spans.data
+    joined = b"\x1c".join([data[s:e] for s, e in zip(starts.tolist(), ends.tolist(),
+                                                        strict=True)])
+    if b"\n" in joined or b"\r" in joined:
+        joined = joined.replace(b"\r", b"").replace(b"\n", b"")
+    texts = joined.decode("utf-8", errors="replace").split("\x1c") if len(starts) else []
+    if len(texts) != len(starts):  # a segment holds \x1c itself (cannot come from X12)
+        texts = [spans.text(i) for i in range(1, len(spans) + 1)]
+        texts = [texts[int(k)] for k in np.searchsorted(spans.starts, starts)]
+    return pl.Series(texts, dtype=pl.String)
+
+
+def _entities(spans: FileSpans, seg: np.ndarray, which: np.ndarray,
+              elements: list[str]) -> pl.Series:
+    """Per segment, the NM101 of the NM1 a few segments before it that opens its loop (an
+    N3, N4 or REF follows its NM1 closely): looked up in the first bytes of the segments
+    before it, whole-array. :data:`UNKNOWN_ENTITY` when a broken segment comes first; null
+    when a loop start (HL, CLM…) or nothing comes first."""
+    arr = np.frombuffer(spans.data, dtype=np.uint8)
+    prev = seg[:, None] - np.arange(1, _LOOKBACK + 1)[None, :]  # n x LOOKBACK seg_indexes
+    ok = prev >= 1
+    at = spans.starts[np.clip(prev, 1, None) - 1]
+    end = spans.ends[np.clip(prev, 1, None) - 1]
+    pos = at[..., None] + np.arange(_PREFIX)  # n x LOOKBACK x PREFIX byte offsets
+    head = np.where(pos < end[..., None], arr[np.minimum(pos, len(arr) - 1)], 0).astype(np.uint8)
+    head[~ok] = 0
+    head[head == 0x1C] = 0  # the joiner below
+    heads = np.ascontiguousarray(head).view(f"S{_PREFIX}").ravel().tolist()
+    flat = pl.Series(b"\x1c".join(heads).decode("latin-1").split("\x1c"))  # IDs are ASCII
+    frame = pl.DataFrame({"h": flat,
+                          "el": pl.Series(np.repeat(np.array(elements)[which], _LOOKBACK))})
+    frame = frame.with_columns(pl.col("h").str.replace_all(r"[\r\n]", ""))
+    head_els = pl.col("h").str.split(pl.col("el"))
+    frame = frame.select(id=head_els.list.first(), q=head_els.list.get(1, null_on_oob=True))
+    # Row-major (segment, k): column k holds the k-th segment before each one.
+    cols = {f"{c}{k}": frame[c].gather_every(_LOOKBACK, offset=k)
+            for c in ("id", "q") for k in range(_LOOKBACK)}
+    ent = pl.lit(None, pl.String)
+    for k in reversed(range(_LOOKBACK)):  # the nearest segment decides
+        sid, q = pl.col(f"id{k}"), pl.col(f"q{k}")
+        ent = (pl.when(sid == "").then(ent)  # before the file's first segment
+               .when(sid == "NM1").then(pl.when(q.str.contains(CODE)).then(q)
+                                        .otherwise(pl.lit(UNKNOWN_ENTITY)))
+               .when(~sid.str.contains(CODE)).then(pl.lit(UNKNOWN_ENTITY))
+               .when(sid.is_in(list(_LOOP_STARTS))).then(pl.lit(None, pl.String))
+               .otherwise(ent))
+    return pl.DataFrame(cols).select(ent.alias("entity")).to_series()
