@@ -23,6 +23,7 @@ from ..rules.registry import Registry, discover
 from ..ruleset.load import load as load_ruleset
 from ..severity import RANK
 from ..tools import nightly
+from .cluster import cluster_options, executor_of
 from .common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -106,11 +107,14 @@ def make_check(registry: Registry) -> click.Command:
               help="native: the guides compiled into tables, checked in whole columns; pyx12: "
                    "pyx12's validator (the reference; slow, uses --jobs).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Worker processes for implementation-guide validation (0 = one per core).")
+              help="Worker processes for implementation-guide validation, or the local Dask "
+                   "cluster's workers with --executor dask (0 = one per core).")
 @click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
               metavar="SIZE", callback=lambda _ctx, _param, v: _size(v),
-              help="Read and check larger inputs this much at a time (whole files; K/M/G; "
-                   "0 = all at once). Bounds memory; the results are the same.")
+              help="Read and check larger inputs this much at a time (whole files, larger "
+                   "files cut at ISA/ST boundaries; K/M/G; 0 = all at once). Bounds memory; "
+                   "the results are the same.")
+@cluster_options
 @click.option("--show-phi", is_flag=True,
               help="Show patient names, member IDs and birth dates unmasked in reports.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
@@ -138,7 +142,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
               report_path: Path | str | None, fail_on: str, ruleset_name: str,
               select: tuple[str, ...], ignore: tuple[str, ...],
               exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
-              chunk_bytes: int,
+              chunk_bytes: int, executor: str, scheduler: str | None,
               show_phi: bool, verbose: int, quiet: bool, log_format: str,
               lock_file: Path | None, state_file: Path | None, move_to: Path | None,
               keep: int | None, baseline: Path | None, write_baseline: Path | None,
@@ -152,6 +156,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
                                  + ", ".join(sorted(WRITERS)), param_hint="--format")
     if report_path and len(fmts) > 1:
         raise click.BadParameter("--report takes a single format", param_hint="--report")
+    executor, scheduler = executor_of(executor, scheduler)
     registry = discover()
     named = codes(select) + codes(ignore)
     bad = [c for c in named if c != "ALL" and not any(r.startswith(c) for r in registry)]
@@ -179,7 +184,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         if not files:
             log.warning("no %sinput files found in %s", "new " if state else "", ", ".join(paths))
         options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
-                             chunk_bytes=chunk_bytes,
+                             chunk_bytes=chunk_bytes, executor=executor, scheduler=scheduler,
                              plugin={k: v for k, v in plugin_values.items() if v is not None})
         result = check(files, ruleset, selection, options, inputs=list(paths),
                        registry=registry)
