@@ -38,6 +38,7 @@ SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 MIN_UNIT = 8 << 20  # smallest unit worth a task (bytes of input)
 UNITS_PER_WORKER = 4  # so that workers even out
 RETRIES = 1  # a unit that raises is tried once more before it counts as failed
+CONNECT_TIMEOUT = "20s"  # how long an unreachable --scheduler is tried
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class Work:
                     files[name] = (path.name, path.read_bytes())
                 except OSError as exc:
                     raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        options = replace(plan.options, jobs=1, executor="local", scheduler=None)
+        options = replace(plan.options, jobs=1, executor="local", scheduler=None,
+                          plugin=dict(plan.options.plugin))  # (a mappingproxy does not pickle)
         return cls(plan.ruleset, plan.selection, options, tuple(r.code for r in plan.rules), files)
 
     def plan(self) -> Plan:
@@ -123,7 +125,7 @@ class Cluster:
         try:
             if self.scheduler:
                 self.client = self._stack.enter_context(
-                    distributed.Client(self.scheduler, timeout="20s"))
+                    distributed.Client(self.scheduler, timeout=CONNECT_TIMEOUT))
                 log.info("dask: connected to %s (%d workers)", self.scheduler, self.size())
             else:
                 cluster = self._stack.enter_context(distributed.LocalCluster(

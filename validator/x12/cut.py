@@ -21,7 +21,7 @@ from .load import LoadedFile, LoadError, _find_isa, _looks_utf16, find_delimiter
 
 BLOCK = 8 << 20  # bytes read at a time while scanning
 _TAIL = 4096  # a segment header (ISA, GS) is looked for this far past a block's end
-_ENVELOPE = (b"ISA", b"GS", b"ST", b"SE", b"GE", b"IEA")
+_ANY_ISA = re.compile(rb"(?<![A-Za-z0-9])ISA[^A-Za-z0-9 \t\r\n]")  # as the reader finds one
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ def _scan(path: Path, f, size: int, piece_bytes: int) -> list[Piece] | None:
 
     # The first ISA has no terminator before it: handle it, then every segment start.
     events: list[tuple[int, bytes]] = [(first, b"ISA")]
+    isas = {first}  # where the ISAs found stand
     while True:
         eof = buf_at + len(buf) >= size
         limit = len(buf) if eof else max(0, len(buf) - _TAIL)
@@ -107,6 +108,13 @@ def _scan(path: Path, f, size: int, piece_bytes: int) -> list[Piece] | None:
             if m.start() >= limit:
                 break
             events.append((buf_at + m.start(1), m.group(1)))
+        # Any other ISA (another sender's delimiters, or the text in data): read whole.
+        isas.update(at for at, seg in events if seg == b"ISA")
+        for m in _ANY_ISA.finditer(buf, scanned - buf_at):
+            if m.start() >= limit:
+                break
+            if buf_at + m.start() not in isas:
+                return None
         for at, seg in events:
             if seg == b"ISA":
                 text = segment(at)
