@@ -114,7 +114,7 @@ def part_batch(work: Path, files: int, claims: int, workers: list[int], chunk: s
         rows.append({"run": "dask", **r, "equal": json_digest(out) == ref})
     for r in rows:
         r["claims_per_s"] = round(n / r["seconds"])
-    print(f"batch: {files} files, {n:,} claims, {mb:.0f} MB")
+    print(f"batch: {files} files, {n:,} claims, {mb:.0f} MB", flush=True)
     return rows
 
 
@@ -142,7 +142,7 @@ def part_large(work: Path, large_mb: int, pieces: list[str], workers: int) -> li
     out.unlink()
     for r in rows:
         r["claims_per_s"] = round(n / r["seconds"])
-    print(f"large: {big.stat().st_size / 1e6:,.0f} MB, about {n:,} claims")
+    print(f"large: {big.stat().st_size / 1e6:,.0f} MB, {n:,} claims", flush=True)
     return rows
 
 
@@ -162,6 +162,7 @@ def main() -> None:
     if a.part in ("batch", "both"):
         results["batch"] = part_batch(a.workdir, a.files, a.claims,
                                       [int(w) for w in a.workers.split(",")], a.chunk_size)
+        print(json.dumps(results["batch"]), flush=True)
     if a.part in ("large", "both"):
         results["large"] = part_large(a.workdir, a.large_mb, a.pieces.split(","), 2)
     print(json.dumps(results, indent=1))

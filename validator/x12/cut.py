@@ -21,7 +21,48 @@ from .load import LoadedFile, LoadError, _find_isa, _looks_utf16, find_delimiter
 
 BLOCK = 8 << 20  # bytes read at a time while scanning
 _TAIL = 4096  # a segment header (ISA, GS) is looked for this far past a block's end
-_ANY_ISA = re.compile(rb"(?<![A-Za-z0-9])ISA[^A-Za-z0-9 \t\r\n]")  # as the reader finds one
+_IDS = (b"ISA", b"GS", b"ST", b"SE", b"GE", b"IEA")
+_BACK = 256  # bytes kept before a block for the look back from a segment start
+_SPACE = frozenset(b" \t\r\n\x00")
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _bytes(chars: bytes) -> list[bytes]:
+    return [bytes([c]) for c in chars]
+
+
+def _starts(buf: bytes, lo: int, hi: int, elem: bytes, ends: bytes) -> list[tuple[int, bytes]]:
+    """Envelope segments (``_IDS``) starting in ``buf[lo:hi]``: the ID and the element
+    separator right after a terminator (and white space)."""
+    pattern = _PATTERNS.get((elem, ends))
+    if pattern is None:
+        pattern = _PATTERNS[(elem, ends)] = re.compile(
+            b"[" + re.escape(ends) + rb"][ \t\r\n\x00]*(" + b"|".join(_IDS) + b")"
+            + re.escape(elem))
+    out = []
+    for m in pattern.finditer(buf, max(0, lo - _BACK)):
+        at = m.start(1)
+        if at >= hi:
+            break
+        if at >= lo:
+            out.append((at, m.group(1)))
+    return out
+
+
+_PATTERNS: dict[tuple[bytes, bytes], re.Pattern[bytes]] = {}
+
+
+def _isa_like(buf: bytes, lo: int, hi: int) -> list[int]:
+    """Where ``buf[lo:hi]`` holds an ISA as the reader would take one (not inside a word,
+    followed by a delimiter)."""
+    out, i = [], lo
+    while (i := buf.find(b"ISA", i, hi + 2)) >= 0:
+        after = buf[i + 3 : i + 4]
+        if (i == 0 or buf[i - 1] not in _WORD) and after and after[0] not in _WORD \
+                and after[0] not in _SPACE:
+            out.append(i)
+        i += 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -82,21 +123,20 @@ def _scan(path: Path, f, size: int, piece_bytes: int) -> list[Piece] | None:
     if not all(c.isascii() for c in (delims.element, delims.component, delims.segment,
                                      delims.repetition or "")):
         return None
-    ends = b"\r\n" if term == b"\n" else re.escape(term)
-    seg_start = re.compile(rb"[" + ends + rb"][ \t\r\n\x00]*(ISA|GS|ST|SE|GE|IEA)" + re.escape(elem))
-    ends_at = re.compile(rb"[" + ends + rb"]")
+    ends = b"\r\n" if term == b"\n" else term
     isa_text = gs_text = b""
     isa_open = gs_open = st_open = False
     cuts: list[tuple[int, bytes, int]] = [(0, b"", 0)]  # (byte offset, prefix, n_prefix)
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     buf, buf_at = head, 0  # buf holds file bytes from offset buf_at
-    scanned = first + 1  # terminators below this offset were searched
+    scanned = first + 1  # segment starts below this offset were found
     text_from = first  # UTF-8 is judged from the first ISA on (as the reader does)
 
     def segment(at: int) -> bytes | None:  # one segment's text with its terminator
-        m = ends_at.search(buf, at - buf_at)
-        return None if m is None else buf[at - buf_at : m.end()]
+        i = min((k for k in (buf.find(c, at - buf_at) for c in _bytes(ends)) if k >= 0),
+                default=-1)
+        return None if i < 0 else buf[at - buf_at : i + 1]
 
     # The first ISA has no terminator before it: handle it, then every segment start.
     events: list[tuple[int, bytes]] = [(first, b"ISA")]
@@ -104,17 +144,12 @@ def _scan(path: Path, f, size: int, piece_bytes: int) -> list[Piece] | None:
     while True:
         eof = buf_at + len(buf) >= size
         limit = len(buf) if eof else max(0, len(buf) - _TAIL)
-        for m in seg_start.finditer(buf, scanned - buf_at):  # terminators before ``limit``
-            if m.start() >= limit:
-                break
-            events.append((buf_at + m.start(1), m.group(1)))
+        found = _starts(buf, scanned - buf_at, limit, elem, ends)
+        events += [(buf_at + at, seg) for at, seg in found]
         # Any other ISA (another sender's delimiters, or the text in data): read whole.
         isas.update(at for at, seg in events if seg == b"ISA")
-        for m in _ANY_ISA.finditer(buf, scanned - buf_at):
-            if m.start() >= limit:
-                break
-            if buf_at + m.start() not in isas:
-                return None
+        if any(buf_at + at not in isas for at in _isa_like(buf, scanned - buf_at, limit)):
+            return None
         for at, seg in events:
             if seg == b"ISA":
                 text = segment(at)
@@ -151,8 +186,8 @@ def _scan(path: Path, f, size: int, piece_bytes: int) -> list[Piece] | None:
         scanned = new_end
         if eof:
             break
-        keep = buf[limit:]
-        buf_at, buf = new_end, keep + f.read(BLOCK)
+        keep = buf[limit - _BACK:]  # (a segment start looks back for its terminator)
+        buf_at, buf = new_end - _BACK, keep + f.read(BLOCK)
     if utf8:
         try:
             decoder.decode(b"", final=True)
