@@ -31,6 +31,18 @@ from validator.output.json_report import chunks as json_chunks
 from validator.rules.api import RunOptions
 from validator.x12.cut import cut
 
+try:
+    import distributed
+except ImportError:  # the cluster tests skip; the pieces tests run
+    distributed = None
+
+
+def needs_dask(test):
+    """A test that runs a Dask cluster (marked ``dask``; skipped without dask)."""
+    skip = pytest.mark.skipif(distributed is None, reason="dask[distributed] is not installed")
+    return pytest.mark.dask(skip(test))
+
+
 SAMPLES = REPO / "sample_edi"
 ROSTER = SAMPLES / "kp-roster.csv"
 
@@ -167,9 +179,8 @@ def test_failed_piece_fails_its_file_failed_run_of_files_retried(batch):
 
 # -- Dask ------------------------------------------------------------------------------
 
-distributed = pytest.importorskip("distributed")
 
-
+@needs_dask
 def test_local_cluster_cli_equals_local_run(batch):
     args = ["check", *map(str, batch), "--members", str(ROSTER), "--format", "json"]
     code1, local, _ = run_cli(args)
@@ -186,6 +197,7 @@ def test_scheduler_needs_dask_executor():
     assert code == 2 and "--scheduler needs --executor dask" in err
 
 
+@needs_dask
 def test_unreachable_scheduler_is_a_usage_error(monkeypatch):
     monkeypatch.setattr("validator.engine.distributed.CONNECT_TIMEOUT", "2s")
     code, _, err = run_cli(["check", str(SAMPLES / "clean-837p.edi"), "--executor", "dask",
@@ -228,11 +240,24 @@ def external(tmp_path_factory):
                 p.kill()
 
 
+@needs_dask
 def test_external_cluster_equals_local_run(batch, external):
     # Units of 200K: the generated files are cut in pieces, the others grouped.
     _assert_same(batch, 200 << 10, executor="dask", scheduler=external)
 
 
+@needs_dask
+def test_scheduler_from_the_environment(external, monkeypatch):
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", external)
+
+    def no_local_cluster(*args, **kwargs):
+        raise AssertionError("a local cluster was started")
+
+    monkeypatch.setattr(distributed, "LocalCluster", no_local_cluster)
+    _assert_same(collect_inputs([str(SAMPLES)]), 8 << 10, executor="dask")
+
+
+@needs_dask
 @pytest.mark.slow
 def test_external_cluster_corpus_equals_local_run(corpus, external):
     paths = collect_inputs([str(corpus)])
@@ -240,6 +265,7 @@ def test_external_cluster_corpus_equals_local_run(corpus, external):
     assert whole.claims.height > 80
 
 
+@needs_dask
 def test_killed_worker_is_retried(batch, external, tmp_path):
     """A worker killed while it checks a unit: the unit runs again elsewhere, and the result
     is still that of a local run."""
@@ -274,6 +300,7 @@ def test_killed_worker_is_retried(batch, external, tmp_path):
         c.wait_for_workers(2, timeout=60)
 
 
+@needs_dask
 def test_ctrl_c_cancels_the_cluster_tasks(external, tmp_path):
     big = tmp_path / "big.837"
     big.write_text(generate("P", 6000, seed=11, claims_per_st=50))
