@@ -14,7 +14,8 @@ Usage::
 
     python bench/dask_bench.py --workdir /tmp/dask-bench              # both parts
     python bench/dask_bench.py --workdir /tmp/dask-bench --part batch --files 8 --claims 40000
-    python bench/dask_bench.py --workdir /tmp/dask-bench --part large --large-mb 1024
+    python bench/dask_bench.py --workdir /tmp/dask-bench --part large --large-mb 1024 \\
+        --large-args=--no-ig
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ def json_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def run_check(args: list[str], report: Path) -> tuple[float, int, int]:
+def run_check(args: list[str], report: Path) -> tuple[float, int, int, float]:
     """``check ARGS --format json --report REPORT`` in a subprocess: (seconds, peak RSS in
-    MB, exit code)."""
+    MB, exit code, CPU seconds)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     t0 = time.perf_counter()
     p = subprocess.Popen([sys.executable, "-m", "validator", "check", *args, "--format", "json",
@@ -63,11 +64,13 @@ def run_check(args: list[str], report: Path) -> tuple[float, int, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"check failed ({code}): {err[-2000:]}")
-    return seconds, usage.ru_maxrss // 1024, code
+    return seconds, usage.ru_maxrss // 1024, code, usage.ru_utime + usage.ru_stime
 
 
-def _peak_mb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+def _peak_mb() -> tuple[int, float]:
+    """A worker's peak RSS (MB) and CPU seconds."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_maxrss // 1024, u.ru_utime + u.ru_stime
 
 
 def on_cluster(workers: int, args: list[str], report: Path) -> dict:
@@ -76,11 +79,13 @@ def on_cluster(workers: int, args: list[str], report: Path) -> dict:
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        seconds, client_mb, code = run_check([*args, "--executor", "dask", "--scheduler",
-                                              cluster.scheduler_address], report)
+        seconds, client_mb, code, cpu = run_check([*args, "--executor", "dask", "--scheduler",
+                                                   cluster.scheduler_address], report)
         peaks = client.run(_peak_mb)
     return {"workers": workers, "seconds": round(seconds, 1), "client_mb": client_mb,
-            "worker_mb": max(peaks.values()), "exit": code}
+            "worker_mb": max(mb for mb, _ in peaks.values()), "exit": code,
+            "client_cpu_s": round(cpu, 1),
+            "worker_cpu_s": round(sum(c for _, c in peaks.values()), 1)}
 
 
 def claims_in(paths: list[Path]) -> int:
@@ -104,10 +109,11 @@ def part_batch(work: Path, files: int, claims: int, workers: list[int], chunk: s
     n = claims_in(paths)
     mb = sum(p.stat().st_size for p in paths) / 1e6
     rows = []
-    seconds, rss, code = run_check([str(d), "--chunk-size", chunk], work / "batch-local.json")
+    seconds, rss, code, cpu = run_check([str(d), "--chunk-size", chunk],
+                                        work / "batch-local.json")
     ref = json_digest(work / "batch-local.json")
     rows.append({"run": "local", "workers": "-", "seconds": round(seconds, 1), "client_mb": rss,
-                 "worker_mb": "-", "exit": code, "equal": True})
+                 "worker_mb": "-", "exit": code, "client_cpu_s": round(cpu, 1), "equal": True})
     for w in workers:
         out = work / f"batch-dask{w}.json"
         r = on_cluster(w, [str(d), "--chunk-size", chunk], out)
@@ -118,7 +124,8 @@ def part_batch(work: Path, files: int, claims: int, workers: list[int], chunk: s
     return rows
 
 
-def part_large(work: Path, large_mb: int, pieces: list[str], workers: int) -> list[dict]:
+def part_large(work: Path, large_mb: int, pieces: list[str], workers: int,
+               extra: list[str]) -> list[dict]:
     big = work / f"large-{large_mb}mb.837"
     if not big.exists():
         claims = int(large_mb * 1e6 / 440)  # ~440 bytes a claim (837P, 1-4 lines)
@@ -129,14 +136,15 @@ def part_large(work: Path, large_mb: int, pieces: list[str], workers: int) -> li
     rows, ref = [], None
     for size in pieces:
         out = work / f"large-{size}.json"
-        seconds, rss, code = run_check([str(big), "--chunk-size", size], out)
+        seconds, rss, code, cpu = run_check([str(big), "--chunk-size", size, *extra], out)
         digest = json_digest(out)
         ref = ref or digest
         rows.append({"run": f"local, pieces of {size}", "seconds": round(seconds, 1),
-                     "client_mb": rss, "worker_mb": "-", "exit": code, "equal": digest == ref})
+                     "client_mb": rss, "worker_mb": "-", "exit": code,
+                     "client_cpu_s": round(cpu, 1), "equal": digest == ref})
         out.unlink()
     out = work / "large-dask.json"
-    r = on_cluster(workers, [str(big), "--chunk-size", pieces[0]], out)
+    r = on_cluster(workers, [str(big), "--chunk-size", pieces[0], *extra], out)
     rows.append({"run": f"dask {workers} workers, pieces of {pieces[0]}", **r,
                  "equal": json_digest(out) == ref})
     out.unlink()
@@ -156,6 +164,8 @@ def main() -> None:
     ap.add_argument("--chunk-size", default="128M")
     ap.add_argument("--large-mb", type=int, default=1024)
     ap.add_argument("--pieces", default="32M,128M", help="piece sizes for the large file")
+    ap.add_argument("--large-args", default="", help="extra check options for the large file "
+                    "(e.g. --no-ig on a busy machine)")
     a = ap.parse_args()
     a.workdir.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -164,7 +174,8 @@ def main() -> None:
                                       [int(w) for w in a.workers.split(",")], a.chunk_size)
         print(json.dumps(results["batch"]), flush=True)
     if a.part in ("large", "both"):
-        results["large"] = part_large(a.workdir, a.large_mb, a.pieces.split(","), 2)
+        results["large"] = part_large(a.workdir, a.large_mb, a.pieces.split(","), 2,
+                                      a.large_args.split())
     print(json.dumps(results, indent=1))
 
 

@@ -192,14 +192,15 @@ class Merge:
         here), the annotators' columns and faults."""
         files = _one_row_per_file(pl.concat([b.files for b in self.batches], how="vertical_relaxed"))
         skeleton = pl.concat(self.skeletons, how="vertical_relaxed")
-        merged = Batch(
-            files=files,
-            segments=skeleton,
-            transactions=_concat([b.transactions for b in self.batches]),
-            claims=_concat([b.claims for b in self.batches]),
-            lines=_concat([b.lines for b in self.batches]),
-            load_findings=F.concat([b.load_findings for b in self.batches]),
-        )
+        batches, self.batches, self.skeletons = self.batches, [], []
+        tables = {}
+        for name in ("transactions", "claims", "lines"):  # one table at a time, parts freed
+            tables[name] = _concat([getattr(b, name) for b in batches])
+            for b in batches:
+                setattr(b, name, None)
+        merged = Batch(files=files, segments=skeleton, **tables,
+                       load_findings=F.concat([b.load_findings for b in batches]))
+        del batches
         merged.split = SplitSegments(skeleton)
         ctx = self.plan.context(merged)
         found: Results = {}
@@ -286,13 +287,15 @@ def check_units(plan: Plan, units: list[Unit], run=None
             redo[u] = list(zip(singles[pos:pos + len(u.paths)], again[pos:pos + len(u.paths)],
                                strict=True))
             pos += len(u.paths)
-    flat: list[tuple[Unit, UnitResult | BaseException]] = []
+    flat: list[tuple[Unit, UnitResult | BaseException] | None] = []
     for u, r in zip(units, done, strict=True):
         flat += redo.get(u, [(u, r)])
+    del done, redo  # each result is dropped once merged: memory holds one copy of the tables
     # A file one of whose pieces failed fails as a whole (as a whole-file read would).
     broken = {u.first_id: r for u, r in flat if u.piece is not None and isinstance(r, BaseException)}
     merge = Merge(plan)
-    for u, r in flat:
+    for i, (u, r) in enumerate(flat):
+        flat[i] = None
         if u.piece is not None and u.first_id in broken:
             if u.first_id not in merge.files:
                 merge.files[u.first_id] = _FileState()
