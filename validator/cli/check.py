@@ -10,28 +10,27 @@ from pathlib import Path
 import click
 import polars as pl
 
-from ..engine import DEFAULT_EXCLUDES, Selection, check
+from ..engine import DEFAULT_EXCLUDES, check
 from ..engine.inputs import scan_inputs
 from ..errors import UsageError
 from ..output import views
 from ..output.atomic import reserve_names
 from ..output.writers import WRITERS
 from ..rules.api import RunOptions
-from ..rules.registry import Registry, discover
-from ..ruleset.load import load as load_ruleset
+from ..rules.registry import Registry
 from ..severity import RANK
 from ..tools import nightly
+from .cluster import cluster_options, executor_of
 from .common import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
-    codes,
     log,
     plural,
     setup_logging,
     split_csv,
 )
-from .options import fail_on_option, log_options, run_options, with_plugins
+from .options import fail_on_option, log_options, rules_for, run_options, with_plugins
 
 
 def _report_option(ctx: click.Context, param: click.Parameter, value: str | None,
@@ -66,6 +65,7 @@ def make_check(registry: Registry) -> click.Command:
               help="Exact path of the report file, or - for stdout (single format only).")
 @fail_on_option()
 @run_options
+@cluster_options
 @click.option("--show-phi", is_flag=True,
               help="Show patient names, member IDs and birth dates unmasked in reports.")
 @log_options
@@ -94,7 +94,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
               report_path: Path | str | None, fail_on: str, ruleset_name: str,
               select: tuple[str, ...], ignore: tuple[str, ...],
               exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
-              chunk_bytes: int,
+              chunk_bytes: int, executor: str, scheduler: str | None,
               show_phi: bool, verbose: int, quiet: bool, log_format: str,
               lock_file: Path | None, state_file: Path | None, state_days: int | None,
               move_to: Path | None,
@@ -111,13 +111,8 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
         raise click.BadParameter("--report takes a single format", param_hint="--report")
     if state_days is not None and not state_file:
         raise click.BadParameter("needs --state", param_hint="--state-days")
-    registry = discover()
-    named = codes(select) + codes(ignore)
-    bad = [c for c in named if c != "ALL" and not any(r.startswith(c) for r in registry)]
-    if bad:
-        raise click.BadParameter(f"no rule code matches {bad[0]!r}", param_hint="--select/--ignore")
-    ruleset = load_ruleset(ruleset_name, registry)
-    selection = Selection.build(ruleset, codes(select), codes(ignore))
+    executor, scheduler = executor_of(executor, scheduler)
+    registry, ruleset, selection = rules_for(ruleset_name, select, ignore)
     to_stdout = report_path == "-" or (fmts == ["json"] and report_path is None)
     lock_path = lock_file or (None if to_stdout or report_path else report_dir / LOCK_NAME)
     if lock_path and not lock_file:  # the report folder holds the lock: make it first
@@ -143,6 +138,7 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             log.warning("no %sinput files found in %s", "new " if state else "", ", ".join(paths))
         options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
                              chunk_bytes=chunk_bytes, earlier=state.earlier if state else None,
+                             executor=executor, scheduler=scheduler,
                              plugin={k: v for k, v in plugin_values.items() if v is not None})
         result = check(files, ruleset, selection, options, inputs=list(paths),
                        registry=registry)

@@ -23,6 +23,7 @@ from ..rules.api import RunOptions
 from ..rules.registry import Registry
 from ..severity import RANK
 from ..tools import fix as fixing
+from .cluster import cluster_options, executor_of
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, log, plural, setup_logging
 from .options import fail_on_option, log_options, rules_for, run_options, with_plugins
 
@@ -42,6 +43,7 @@ def make_fix(registry: Registry) -> click.Command:
 @click.option("--force", is_flag=True, help="Overwrite files already in --out.")
 @fail_on_option("Lowest severity of a finding left unfixed that makes the exit code 1.")
 @run_options
+@cluster_options
 @click.option("--show-phi", is_flag=True,
               help="Quote segments with names, member IDs, birth dates unmasked in the diff "
                    "and the audit log (then written readable by its owner only).")
@@ -49,7 +51,8 @@ def make_fix(registry: Registry) -> click.Command:
 def fix_cmd(paths: tuple[str, ...], out_dir: Path | None, show_diff: bool, force: bool,
             fail_on: str, ruleset_name: str, select: tuple[str, ...], ignore: tuple[str, ...],
             exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
-            chunk_bytes: int, show_phi: bool, verbose: int, quiet: bool, log_format: str,
+            chunk_bytes: int, executor: str, scheduler: str | None,
+            show_phi: bool, verbose: int, quiet: bool, log_format: str,
             **plugin_values: object) -> None:
     """Fix what has exactly one right answer in 837 files, folders and globs: write fixed
     copies to --out DIR, or show the fixes with --diff."""
@@ -62,7 +65,9 @@ def fix_cmd(paths: tuple[str, ...], out_dir: Path | None, show_diff: bool, force
     files = [*found.files, *found.unreadable]
     if not files:
         log.warning("no input files found in %s", ", ".join(paths))
-    options = RunOptions(show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
+    executor, scheduler = executor_of(executor, scheduler)
+    options = RunOptions(executor=executor, scheduler=scheduler,
+                         show_phi=show_phi, ig=run_ig, ig_engine=ig_engine, jobs=jobs,
                          chunk_bytes=chunk_bytes,
                          plugin={k: v for k, v in plugin_values.items() if v is not None})
     names = fixing.relative_names(files, paths)

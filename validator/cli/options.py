@@ -59,11 +59,13 @@ run_options = _stack(
                  help="native: the guides compiled into tables, checked in whole columns; pyx12: "
                       "pyx12's validator (the reference; slow, uses --jobs)."),
     click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-                 help="Worker processes for implementation-guide validation (0 = one per core)."),
+                 help="Worker processes for implementation-guide validation, or the local Dask "
+                      "cluster's workers with --executor dask (0 = one per core)."),
     click.option("--chunk-size", "chunk_bytes", default="128M", show_default=True,
                  metavar="SIZE", callback=lambda _ctx, _param, v: _size(v),
-                 help="Read and check larger inputs this much at a time (whole files; K/M/G; "
-                      "0 = all at once). Bounds memory; the results are the same."),
+                 help="Read and check larger inputs this much at a time (whole files, larger "
+                      "files cut at ISA/ST boundaries; K/M/G; 0 = all at once). Bounds memory; "
+                      "the results are the same."),
 )
 
 # -v / -q / --log-format: logging on stderr.

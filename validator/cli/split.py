@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..rules.api import RunOptions
 from ..rules.registry import Registry
 from ..tools.split import existing_outputs, output_names, split
+from .cluster import cluster_options, executor_of
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, log, plural, setup_logging
 from .options import fail_on_option, log_options, rules_for, run_options, with_plugins
 
@@ -36,11 +37,13 @@ def make_split(registry: Registry) -> click.Command:
                    "[default: derived from the file's content].")
 @fail_on_option("Lowest severity that holds a claim back (and makes the exit code 1).")
 @run_options
+@cluster_options
 @log_options
 def split_cmd(paths: tuple[str, ...], out_dir: Path, force: bool, held_control: int | None,
               fail_on: str, ruleset_name: str, select: tuple[str, ...], ignore: tuple[str, ...],
               exclude: tuple[str, ...], min_age: float, run_ig: bool, ig_engine: str, jobs: int,
-              chunk_bytes: int, verbose: int, quiet: bool, log_format: str,
+              chunk_bytes: int, executor: str, scheduler: str | None,
+              verbose: int, quiet: bool, log_format: str,
               **plugin_values: object) -> None:
     """Check 837 files, then write each one's claims to DIR/ready/ (nothing at or above
     --fail-on) and DIR/held/ (the others) as valid 837 files, with a manifest.
@@ -57,7 +60,9 @@ def split_cmd(paths: tuple[str, ...], out_dir: Path, force: bool, held_control: 
     if (clash := existing_outputs(out_dir, output_names(files, paths))) and not force:
         raise UsageError(f"{clash[0]} exists (an earlier split?); choose another --out folder "
                          "or add --force to replace the outputs")
-    options = RunOptions(ig=run_ig, ig_engine=ig_engine, jobs=jobs, chunk_bytes=chunk_bytes,
+    executor, scheduler = executor_of(executor, scheduler)
+    options = RunOptions(executor=executor, scheduler=scheduler,
+                         ig=run_ig, ig_engine=ig_engine, jobs=jobs, chunk_bytes=chunk_bytes,
                          plugin={k: v for k, v in plugin_values.items() if v is not None})
     result = check(files, ruleset, selection, options, inputs=list(paths), registry=registry)
     if result.failed:

@@ -1,7 +1,8 @@
 """The engine: inputs -> read (segments, claim tables) -> rules -> findings -> result.
 
 ``inputs`` collects files, ``read`` builds the batch tables, ``run`` plans and runs the
-rules, ``chunks`` checks large batches a chunk at a time, ``check`` ties them together and
+rules, ``units`` checks large batches a unit at a time (runs of files, pieces of large
+files), ``distributed`` runs the units on a Dask cluster, ``check`` ties them together and
 ``result`` is what the outputs render. The engine knows no payer: rules, annotators and
 their data come from the registry (validator.rules.registry).
 """

@@ -7,14 +7,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
+
 from ..errors import UsageError
-from ..model import chunking
-from ..rules.api import RunOptions
+from ..rules.api import Context, RunOptions
 from ..rules.registry import Registry, discover
 from ..ruleset.model import Ruleset
-from .chunks import check_chunks
 from .result import Result
-from .run import Plan, Selection, check_part, claim_status, collect, failed_rules, log_failure
+from .run import Plan, Results, Selection, check_part, claim_status, collect, failed_rules, log_failure
+from .units import check_units, plan_units
 
 log = logging.getLogger("claims_validator")
 
@@ -24,30 +25,25 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
           registry: Registry | None = None) -> Result:
     """Read ``paths``, run the rules and return the result.
 
-    Inputs larger than ``options.chunk_bytes`` are read and checked a chunk of whole files
-    at a time, so that memory follows the chunk; the result is the same as that of a
-    single pass. Should reading fail for a whole batch or chunk, it is read again file by
-    file (see :func:`~validator.engine.chunks.check_chunks`).
+    Inputs larger than ``options.chunk_bytes`` are read and checked a unit at a time (a run
+    of whole files, or a piece of a larger file), so that memory follows the chunk; with
+    ``options.executor == "dask"`` the units are checked on a Dask cluster. The result is
+    the same as that of a single pass. Should reading fail for a whole batch or run of
+    files, it is read again file by file (see :mod:`validator.engine.units`).
     """
     started = time.time()
     t0 = time.perf_counter()
     options = options or RunOptions()
     plan = Plan.build(registry or discover(), ruleset, selection, options)
-    chunks = chunking.plan(paths, options.chunk_bytes)
-    single = None
-    if len(chunks) == 1:
-        try:
-            single = check_part(plan, chunks[0][1], 0, batch_rules=True)
-        except UsageError:
-            raise
-        except Exception as exc:  # a reader bug must not stop the batch: file by file
-            log_failure("the batch", exc)
-            chunks = [(i, [p]) for i, p in enumerate(paths)]
-    if single is not None:
-        ctx, results, notes, faults = (single.ctx, single.results, single.annotations,
-                                       single.faults)
+    if options.executor == "dask":
+        from .distributed import cluster
+
+        with cluster(options.scheduler, options.jobs) as c:
+            units = plan_units(paths, c.unit_bytes(paths, options.chunk_bytes))
+            log.info("dask: %d work units", len(units))
+            ctx, results, notes, faults = check_units(plan, units, c.run)
     else:
-        ctx, results, notes, faults = check_chunks(plan, chunks)
+        ctx, results, notes, faults = _check_here(plan, paths, options.chunk_bytes)
     found = collect(plan, ctx, results, faults)
     claims = claim_status(ctx.batch.claims, found)
     for extra in notes.values():
@@ -55,3 +51,19 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, [*failed_rules(results), *faults],
                   plan.registry, options, selection)
+
+
+def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int,
+                ) -> tuple[Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    """In this process: one pass when the inputs fit in a chunk, else unit by unit."""
+    units = plan_units(paths, chunk_bytes)
+    if len(units) == 1 and units[0].piece is None:
+        try:
+            single = check_part(plan, units[0].paths, 0, batch_rules=True)
+            return single.ctx, single.results, single.annotations, single.faults
+        except UsageError:
+            raise
+        except Exception as exc:  # a reader bug must not stop the batch: file by file
+            log_failure("the batch", exc)
+            units = units[0].singles()
+    return check_units(plan, units)

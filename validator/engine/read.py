@@ -20,6 +20,7 @@ import polars as pl
 from ..model import tables
 from ..model.batch import Batch
 from ..rules import findings as F
+from ..x12.cut import Piece
 from ..x12.load import LoadedFile, LoadError, load
 from ..x12.segments import SplitSegments, annotate, tokenize, tokenize_files
 
@@ -53,10 +54,11 @@ def _listing_error(folder: Path) -> str:
         return exc.strerror or str(exc)
 
 
-def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
+def read_segments(paths: Sequence[Path | Piece], first_id: int = 0) -> Batch:
     """The first half of :func:`read_batch`: files, annotated segments and transaction sets.
     ``claims`` and ``lines`` stay ``None`` until :func:`build_tables`. File IDs count from
-    ``first_id`` (a chunk of a larger batch)."""
+    ``first_id`` (a chunk of a larger batch). A :class:`~validator.x12.cut.Piece` is read
+    as its file would be (see validator.engine.units)."""
     files = [{"file_id": i, "path": str(p), "status": "parsed", "error": None}
              for i, p in enumerate(paths, first_id)]
     parts: list[pl.DataFrame] = []
@@ -90,12 +92,12 @@ def read_segments(paths: Sequence[Path], first_id: int = 0) -> Batch:
         grouped = 0
 
     for file_id, path in enumerate(paths, first_id):
-        if path.is_dir():  # a folder a scan could not list (validator.engine.inputs)
+        if isinstance(path, Path) and path.is_dir():  # a folder a scan could not list
             unreadable(file_id, "FILE005", f"cannot read folder: {_listing_error(path)}")
             log.warning("%s: cannot read folder", path)
             continue
         try:
-            loaded = load(path, str(path))
+            loaded = path.load(str(path)) if isinstance(path, Piece) else load(path, str(path))
         except LoadError as exc:
             unreadable(file_id, exc.code, exc.message)
             log.warning("%s: %s", path, exc.message)

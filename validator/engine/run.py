@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from ..rules.api import Context, Rule, RunOptions
 from ..rules.registry import Registry, matches
 from ..ruleset.model import Ruleset
 from ..severity import RANK
+from ..x12.cut import Piece
 from .read import build_tables, read_segments
 
 log = logging.getLogger("claims_validator")
@@ -214,9 +215,11 @@ class Part:
     counts: dict[str, int]  # segments per ID that keys count (see chunking.Offsets)
 
 
-def check_part(plan: Plan, paths: Sequence[Path], first_id: int, batch_rules: bool) -> Part:
+def check_part(plan: Plan, paths: Sequence[Path | Piece], first_id: int, batch_rules: bool,
+               exclude: Collection[str] = ()) -> Part:
     """Read ``paths`` (file IDs from ``first_id``) and run the rules on them; ``batch``
-    rules only with ``batch_rules`` (their entries are None otherwise).
+    rules only with ``batch_rules``, none of the rules coded in ``exclude`` (their entries
+    are None otherwise).
 
     The envelope and file rules need only the segments: they start as soon as the
     segments are read, while the claims and lines tables are built; the other rules
@@ -225,7 +228,7 @@ def check_part(plan: Plan, paths: Sequence[Path], first_id: int, batch_rules: bo
     t0 = time.perf_counter()
     head = read_segments(paths, first_id)
     counts = chunking.key_counts(head.split_segments())
-    run = [r for r in plan.rules if batch_rules or not r.batch]
+    run = [r for r in plan.rules if (batch_rules or not r.batch) and r.code not in exclude]
     with ThreadPoolExecutor(max_workers=_RULE_THREADS) as pool:
         early = plan.context(head)
         pending = {r.code: pool.submit(run_rule, early, r) for r in run

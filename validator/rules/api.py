@@ -50,6 +50,8 @@ class RunOptions:
     ig_engine: str = "native"  # native (compiled guides, polars) or pyx12 (the reference)
     jobs: int = 0  # worker processes for IG validation (0 = one per core)
     chunk_bytes: int = CHUNK_BYTES  # read larger inputs a chunk at a time (0 = at once)
+    executor: str = "local"  # local, or dask (work units on a Dask cluster)
+    scheduler: str | None = None  # an existing Dask scheduler's address (else a local cluster)
     # Values of the options plugins add (e.g. ``members``), by option name.
     plugin: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # Claims earlier runs passed (``check --state``): DUP401/DUP402 compare with them too.
@@ -74,7 +76,7 @@ class Rule:
     # Sibling codes this check also raises (documented by their own ``declare``).
     raises: tuple[str, ...] = ()
     # Compares claims across files: runs once over the whole batch, also when the batch
-    # is read in chunks (see validator.engine.chunks).
+    # is read in units (see validator.engine.units).
     batch: bool = False
     # Segment IDs the check reads through ``ctx.segs`` (the rest comes from the claims and
     # lines tables); reading another is an error, so the engine knows what to keep split.

@@ -212,7 +212,14 @@ def load(path: Path, display: str) -> LoadedFile:
     concatenate interchanges from different senders still read correctly.
     """
     notes: list[tuple[str, str]] = []
-    raw = read_bytes(path, notes)
+    return from_bytes(read_bytes(path, notes), display, notes)
+
+
+def from_bytes(raw: bytes, display: str, notes: list[tuple[str, str]],
+               latin1: bool | None = None) -> LoadedFile:
+    """:func:`load` of bytes already read. ``latin1`` decides the encoding for a piece of a
+    larger file (see validator.x12.cut): True reads it as Latin-1 without a note, False as
+    UTF-8; None decides from the bytes (with an ENV102 note when they are not UTF-8)."""
     if not raw or raw.isspace():  # (strip() would copy the whole file)
         raise LoadError("FILE003", "file is empty")
     if _looks_utf16(raw):
@@ -241,7 +248,10 @@ def load(path: Path, display: str) -> LoadedFile:
         with contextlib.suppress(LoadError):  # a broken later ISA keeps the previous ones
             delims = find_delimiters(raw, pos)
     canon = b"".join(parts)
-    if not canon.isascii():
+    if latin1 is not None:
+        if latin1 and not canon.isascii():
+            canon = canon.decode("latin-1").encode("utf-8")
+    elif not canon.isascii():
         try:
             canon.decode("utf-8")
         except UnicodeDecodeError:

@@ -1,0 +1,328 @@
+"""Work units: runs of whole files, or pieces of one large file, checked one at a time
+(here or on a cluster's workers) and merged into the result of a single pass.
+
+A unit is read, tabled and checked on its own (every rule but the batch-wide ones and the
+envelope trailer rules, whose counts can span pieces); what it returns is small: the claim,
+line and transaction tables, its findings, and its envelope segments (the *skeleton*:
+ISA, GS, ST, GE, IEA rows). Keys (running ISA/GS/ST/HL/CLM/LX counts) are local to the
+unit; :class:`Merge` shifts them, and a piece's segment positions, to those of a
+whole-file read, then runs the envelope trailer rules over the merged skeleton and the
+batch rules over the merged tables.
+
+A piece of a file cut at an ST reads its enclosing ISA and GS again in front (see
+validator.x12.cut): those prefix segments are the file's real headers, so positions that
+point at them are mapped there, and a finding a piece raises on them is dropped when an
+earlier piece of the file already raised the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from ..model import chunking
+from ..model.batch import Batch
+from ..rules import findings as F
+from ..rules.api import Context
+from ..x12.cut import Piece, cut
+from ..x12.segments import SplitSegments
+from .read import failed_file
+from .run import FAILED, Plan, Results, check_part, run_rule
+
+log = logging.getLogger("claims_validator")
+
+# Rules whose trailer counts (IEA01, GE01) span the transaction sets of an envelope, which a
+# cut file spreads over pieces: run once over the merged envelope segments.
+ENVELOPE_TRAILERS = ("ENV110", "ENV120")
+SKELETON_IDS = ("ISA", "GS", "ST", "GE", "IEA")
+_SKELETON_COLS = ("file_id", "seg_index", "seg_id", "raw", "isa_key", "gs_key", "st_key", "in_txn")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Whole files ``paths`` (file IDs from ``first_id``), or one piece of ``paths[0]``."""
+
+    first_id: int
+    paths: tuple[Path, ...]
+    piece: Piece | None = None
+
+    @property
+    def inputs(self) -> list[Path | Piece]:
+        return [self.piece] if self.piece is not None else list(self.paths)
+
+    def describe(self) -> str:
+        if self.piece is not None:
+            return f"piece {self.piece.index + 1} of {self.paths[0]}"
+        return str(self.paths[0]) if len(self.paths) == 1 else f"{len(self.paths)} files"
+
+    def absolute(self) -> Unit:
+        """The unit with absolute paths (for workers whose working folder differs)."""
+        paths = tuple(p.absolute() for p in self.paths)
+        piece = None if self.piece is None else replace(self.piece, path=self.piece.path.absolute())
+        return replace(self, paths=paths, piece=piece)
+
+    def singles(self) -> list[Unit]:
+        """One unit per file (a failed run of files is retried file by file)."""
+        return [Unit(self.first_id + k, (p,)) for k, p in enumerate(self.paths)]
+
+
+def plan_units(paths: Sequence[Path], limit: int) -> list[Unit]:
+    """Runs of whole files of about ``limit`` bytes (see validator.model.chunking.plan); a
+    file larger than ``limit`` is cut into pieces of about ``limit`` when it can be."""
+    units: list[Unit] = []
+    for first_id, chunk in chunking.plan(paths, limit):
+        pieces = cut(chunk[0], limit) if len(chunk) == 1 and limit > 0 else None
+        if pieces:
+            units += [Unit(first_id, (chunk[0],), p) for p in pieces]
+        else:
+            units.append(Unit(first_id, tuple(chunk)))
+    return units
+
+
+@dataclass
+class UnitResult:
+    """What a unit's check returns: its tables (keys local to the unit), findings by rule,
+    annotator columns and faults, envelope skeleton, key counts and segments read."""
+
+    files: pl.DataFrame
+    transactions: pl.DataFrame
+    claims: pl.DataFrame
+    lines: pl.DataFrame
+    load_findings: pl.DataFrame
+    skeleton: pl.DataFrame
+    results: Results
+    notes: dict[str, pl.DataFrame]
+    faults: dict[str, pl.DataFrame]
+    counts: dict[str, int]
+    segments: int  # segments read after the prefix (pieces)
+
+
+def run_unit(plan: Plan, unit: Unit) -> UnitResult:
+    """Read and check one unit (an exception means the whole unit failed)."""
+    part = check_part(plan, unit.inputs, unit.first_id, batch_rules=False,
+                      exclude=ENVELOPE_TRAILERS)
+    b = part.ctx.batch
+    n_prefix = unit.piece.n_prefix if unit.piece else 0
+    skeleton = b.split_segments().rows(list(SKELETON_IDS)).select(_SKELETON_COLS)
+    counts = dict(part.counts)
+    files = b.files
+    if n_prefix:  # the prefix ISA and GS are the file's, counted in earlier pieces
+        skeleton = skeleton.filter(pl.col("seg_index") > n_prefix)
+        counts["ISA"] -= 1
+        counts["GS"] -= n_prefix - 1
+        files = files.with_columns(pl.col("interchanges") - 1)
+    return UnitResult(files, b.transactions, b.claims, b.lines, b.load_findings, skeleton,
+                      part.results, part.annotations, part.faults, counts,
+                      b.segments.height - n_prefix)
+
+
+@dataclass
+class _FileState:
+    """Where the next piece of a cut file starts: segments before it, its headers."""
+
+    segments: int = 0
+    isa_index: int | None = None
+    gs_index: int | None = None
+
+
+@dataclass
+class Merge:
+    """Unit results, in plan order, merged into the tables and findings of one pass."""
+
+    plan: Plan
+    offsets: chunking.Offsets = field(default_factory=chunking.Offsets)
+    files: dict[int, _FileState] = field(default_factory=dict)
+    batches: list[Batch] = field(default_factory=list)
+    skeletons: list[pl.DataFrame] = field(default_factory=list)
+    results: list[Results] = field(default_factory=list)
+    notes: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    faults: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+
+    def add(self, unit: Unit, r: UnitResult) -> None:
+        piece = unit.piece
+        n_prefix = piece.n_prefix if piece else 0
+        seen = dict(self.offsets.seen)
+        if n_prefix:
+            seen["ISA"] -= 1
+            seen["GS"] -= n_prefix - 1
+        state = self.files.setdefault(unit.first_id, _FileState()) if piece else None
+
+        def move(df: pl.DataFrame, mark: bool = False) -> pl.DataFrame:
+            df = _shift_keys(df, seen)
+            if state is None:
+                return df
+            if mark and n_prefix and "segment_index" in df.columns:
+                df = df.with_columns(_prefix=pl.col("segment_index") <= n_prefix)
+            heads = [state.isa_index, state.gs_index][:n_prefix]
+            return _shift_positions(df, n_prefix, heads, state.segments)
+
+        paths = [str(p) for p in unit.paths]  # as given (workers may see absolute paths)
+        files = r.files.with_columns(path=pl.Series(paths[: r.files.height], dtype=pl.String))
+        self.batches.append(Batch(files, pl.DataFrame(), move(r.transactions), move(r.claims),
+                                  move(r.lines), move(r.load_findings)))
+        skeleton = move(r.skeleton)
+        self.skeletons.append(skeleton)
+        self.results.append({c: None if f is None else move(f, mark=True)
+                             for c, f in r.results.items()})
+        for name, a in r.notes.items():
+            self.notes.setdefault(name, []).append(move(a))
+        for name, f in r.faults.items():
+            self.faults.setdefault(name, []).append(move(f, mark=True))
+        self.offsets.advance(r.counts)
+        if state is not None:
+            state.segments += r.segments
+            for seg_id, attr in (("ISA", "isa_index"), ("GS", "gs_index")):
+                idx = skeleton.filter(pl.col("seg_id") == seg_id)["seg_index"]
+                if idx.len():
+                    setattr(state, attr, int(idx[-1]))
+
+    def add_failed(self, unit: Unit, exc: BaseException) -> None:
+        """A single file whose check failed as a whole: unreadable (FILE001)."""
+        b = failed_file(unit.first_id, unit.paths[0], exc)  # type: ignore[arg-type]
+        self.batches.append(b)
+        self.skeletons.append(b.segments.select(_SKELETON_COLS))
+        self.results.append({})
+
+    def finish(self) -> tuple[Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+        """The merged context, every rule's findings (envelope trailer and batch rules run
+        here), the annotators' columns and faults."""
+        files = _one_row_per_file(pl.concat([b.files for b in self.batches], how="vertical_relaxed"))
+        skeleton = pl.concat(self.skeletons, how="vertical_relaxed")
+        batches, self.batches, self.skeletons = self.batches, [], []
+        tables = {}
+        for name in ("transactions", "claims", "lines"):  # one table at a time, parts freed
+            tables[name] = _concat([getattr(b, name) for b in batches])
+            for b in batches:
+                setattr(b, name, None)
+        merged = Batch(files=files, segments=skeleton, **tables,
+                       load_findings=F.concat([b.load_findings for b in batches]))
+        del batches
+        merged.split = SplitSegments(skeleton)
+        ctx = self.plan.context(merged)
+        found: Results = {}
+        for r in self.plan.rules:
+            if r.batch or r.code in ENVELOPE_TRAILERS:
+                found[r.code] = run_rule(ctx, r)
+            else:
+                parts = [f for unit in self.results if (f := unit.get(r.code)) is not None]
+                found[r.code] = _once(F.concat(parts)) if parts else None
+        notes = {k: _concat(v) for k, v in self.notes.items()}
+        faults = {k: _once(F.concat(v)) for k, v in self.faults.items()}
+        return ctx, found, notes, faults
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat([f for f in frames if f.width], how="vertical_relaxed")
+
+
+def _shift_keys(df: pl.DataFrame, seen: dict[str, int]) -> pl.DataFrame:
+    cols = [(pl.col(c) + seen[s]).cast(df.schema[c]).alias(c)
+            for c, s in chunking.KEYS.items() if c in df.columns and seen[s]]
+    return df.with_columns(cols) if cols else df
+
+
+def _positions(df: pl.DataFrame) -> list[str]:
+    """Columns holding segment positions (``seg_index``, ``segment_index``, ``*_index``)."""
+    return [c for c, t in df.schema.items() if (c.endswith("_index") or c == "seg_index")
+            and t.is_integer()]
+
+
+def _shift_positions(df: pl.DataFrame, n_prefix: int, heads: list[int | None],
+                     before: int) -> pl.DataFrame:
+    """A piece's positions as in the whole file: the prefix's are its headers', the rest
+    follow the ``before`` segments of the earlier pieces."""
+    cols = []
+    for c in _positions(df):
+        v = pl.col(c).cast(pl.Int64)
+        out = v - n_prefix + before
+        for i, head in enumerate(heads, start=1):
+            out = pl.when(v == i).then(pl.lit(head, pl.Int64)).otherwise(out)
+        cols.append(out.cast(df.schema[c]).alias(c))
+    return df.with_columns(cols) if cols else df
+
+
+def _once(df: pl.DataFrame) -> pl.DataFrame:
+    """Without a piece's repeats of what an earlier piece of its file found: findings on
+    its prefix headers, and whole-file INT001 findings of a failed check."""
+    marked = pl.col("_prefix").fill_null(False) if "_prefix" in df.columns else pl.lit(False)
+    repeat = marked | ((pl.col("rule") == FAILED) & pl.col("segment_index").is_null())
+    cols = [c for c in df.columns if c != "_prefix"]
+    if not df.height or not df.select(repeat.any()).item():
+        return df.select(cols)
+    first = pl.struct(cols).is_first_distinct()
+    return df.filter(~repeat | first).select(cols)
+
+
+def _one_row_per_file(files: pl.DataFrame) -> pl.DataFrame:
+    """The pieces of a cut file as one row (its interchanges summed)."""
+    if files.get_column("file_id").is_unique().all():
+        return files
+    return files.group_by("file_id", maintain_order=True).agg(
+        pl.col("path", "status", "error").first(), pl.col("interchanges").sum()
+    ).select(files.columns).cast(files.schema)
+
+
+def check_units(plan: Plan, units: list[Unit], run=None
+                ) -> tuple[Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    """Check ``units`` in this process, one at a time (or through ``run``, which takes the
+    units and returns each one's result or the exception it failed with, in order), then
+    merge them. A run of files that fails as a whole is checked again file by file; a file
+    that fails on its own (or any piece of it) becomes unreadable (FILE001)."""
+    done = (run or _run_here)(plan, units)
+    retry = [u for u, r in zip(units, done, strict=True) if isinstance(r, BaseException)
+             and u.piece is None and len(u.paths) > 1]
+    redo: dict[Unit, list] = {}
+    if retry:
+        for u in retry:
+            log.error("%s could not be checked (%s); checking them again file by file",
+                      u.describe(), _why(done[units.index(u)]))
+        singles = [s for u in retry for s in u.singles()]
+        again = (run or _run_here)(plan, singles)
+        pos = 0
+        for u in retry:
+            redo[u] = list(zip(singles[pos:pos + len(u.paths)], again[pos:pos + len(u.paths)],
+                               strict=True))
+            pos += len(u.paths)
+    flat: list[tuple[Unit, UnitResult | BaseException] | None] = []
+    for u, r in zip(units, done, strict=True):
+        flat += redo.get(u, [(u, r)])
+    del done, redo  # each result is dropped once merged: memory holds one copy of the tables
+    # A file one of whose pieces failed fails as a whole (as a whole-file read would).
+    broken = {u.first_id: r for u, r in flat if u.piece is not None and isinstance(r, BaseException)}
+    merge = Merge(plan)
+    for i, (u, r) in enumerate(flat):
+        flat[i] = None
+        if u.piece is not None and u.first_id in broken:
+            if u.first_id not in merge.files:
+                merge.files[u.first_id] = _FileState()
+                merge.add_failed(u, broken[u.first_id])
+            continue
+        if isinstance(r, BaseException):
+            merge.add_failed(u, r)
+        else:
+            merge.add(u, r)
+    return merge.finish()
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+
+
+def _run_here(plan: Plan, units: list[Unit]) -> list[UnitResult | BaseException]:
+    from ..errors import UsageError
+
+    out: list[UnitResult | BaseException] = []
+    for n, u in enumerate(units, start=1):
+        log.info("unit %d of %d: %s", n, len(units), u.describe())
+        try:
+            out.append(run_unit(plan, u))
+        except UsageError:
+            raise
+        except Exception as exc:
+            log.debug("traceback of the failure", exc_info=True)
+            out.append(exc)
+    return out
