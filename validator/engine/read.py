@@ -125,8 +125,10 @@ def read_segments(paths: Sequence[Path | Piece], first_id: int = 0) -> Batch:
     lf = pl.DataFrame(load_findings, schema=LOAD_SCHEMA) if load_findings else F.empty()
     split = SplitSegments(segs)
     isa = split.rows(["ISA"]).group_by("file_id").agg(interchanges=pl.len().cast(pl.Int64))
-    files_df = files_df.join(isa, on="file_id", how="left", maintain_order="left").with_columns(
-        pl.col("interchanges").fill_null(0))
+    count = segs.group_by("file_id").agg(segments=pl.len().cast(pl.Int64))
+    files_df = (files_df.join(isa, on="file_id", how="left", maintain_order="left")
+                .join(count, on="file_id", how="left", maintain_order="left")
+                .with_columns(pl.col("interchanges", "segments").fill_null(0)))
     return Batch(files_df, segs, tables.transactions(segs, split), None, None,  # type: ignore[arg-type]
                  F.conform(lf), split)
 
@@ -169,7 +171,8 @@ def _tables_file_by_file(batch: Batch, retain: Sequence[str]) -> Batch:
         status=pl.when(reason.is_not_null()).then(pl.lit("unreadable")).otherwise("status"),
         error=pl.coalesce(reason, "error"))
     files = files.with_columns(  # its segments are gone with it
-        pl.when(reason.is_null()).then("interchanges").otherwise(0).alias("interchanges"))
+        *(pl.when(reason.is_null()).then(c).otherwise(0).alias(c)
+          for c in ("interchanges", "segments")))
     found = pl.DataFrame({"file_id": list(failed), "rule": ["FILE001"] * len(failed),
                           "message": list(failed.values())}, schema=LOAD_SCHEMA)
     return replace(
@@ -200,7 +203,8 @@ def failed_file(file_id: int, path: Path, exc: Exception) -> Batch:
     log.error("%s: %s", path, msg)
     empty = build_tables(read_segments([], file_id))
     files = pl.DataFrame({"file_id": [file_id], "path": [str(path)], "status": ["unreadable"],
-                          "error": [msg], "interchanges": [0]}, schema=empty.files.schema)
+                          "error": [msg], "interchanges": [0], "segments": [0]},
+                         schema=empty.files.schema)
     found = pl.DataFrame({"file_id": [file_id], "rule": ["FILE001"], "message": [msg]},
                          schema=LOAD_SCHEMA)
     return replace(empty, files=files, load_findings=F.conform(found), split=None)

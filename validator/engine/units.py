@@ -115,6 +115,8 @@ def run_unit(plan: Plan, unit: Unit) -> UnitResult:
         counts["ISA"] -= 1
         counts["GS"] -= n_prefix - 1
         files = files.with_columns(pl.col("interchanges") - 1)
+    if unit.piece:  # the piece's own segments: the pieces' counts add up to the file's
+        files = files.with_columns(segments=pl.lit(b.segments.height - n_prefix, pl.Int64))
     return UnitResult(files, b.transactions, b.claims, b.lines, b.load_findings, skeleton,
                       part.results, part.annotations, part.faults, counts,
                       b.segments.height - n_prefix)
@@ -262,7 +264,7 @@ def _one_row_per_file(files: pl.DataFrame) -> pl.DataFrame:
     if files.get_column("file_id").is_unique().all():
         return files
     return files.group_by("file_id", maintain_order=True).agg(
-        pl.col("path", "status", "error").first(), pl.col("interchanges").sum()
+        pl.col("path", "status", "error").first(), pl.col("interchanges", "segments").sum()
     ).select(files.columns).cast(files.schema)
 
 

@@ -13,7 +13,7 @@ from ..x12.segments import SplitSegments
 class Batch:
     """Everything read from the inputs of one run."""
 
-    files: pl.DataFrame  # file_id, path, status, error, interchanges (ISA count)
+    files: pl.DataFrame  # file_id, path, status, error, interchanges (ISAs), segments
     segments: pl.DataFrame  # annotated segments (validator.x12.segments.annotate)
     transactions: pl.DataFrame
     claims: pl.DataFrame  # every CLM of every parsed file

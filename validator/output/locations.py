@@ -87,14 +87,12 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
 
 
 def _segment_counts(result: Result, file_ids: pl.Series) -> dict[int, int]:
-    """Segments per file as checked (none known when the run dropped its segments table,
-    as a run in chunks does): a file whose count differs has changed since."""
-    segs = result.batch.segments
-    if not segs.height or "seg_index" not in segs.columns:
+    """Segments per file as checked: a file whose count differs has changed since."""
+    files = result.batch.files
+    if "segments" not in files.columns:  # a batch built by hand
         return {}
-    counts = (segs.filter(pl.col("file_id").is_in(file_ids.implode()))
-              .group_by("file_id").agg(pl.col("seg_index").max()))
-    return dict(counts.iter_rows())
+    known = files.filter(pl.col("file_id").is_in(file_ids.implode()))
+    return dict(known.select("file_id", "segments").iter_rows())
 
 
 def _file_locations(spans: FileSpans, file_id: int, seg: np.ndarray,
