@@ -137,7 +137,7 @@ def test_kp_route_not_determined_is_not_fixed(tmp_path, fields):
     assert code == 0 and stdout == ""  # nothing to fix
     code, *_, out = fix(tmp_path, src)
     assert code == 1  # KP100 remains (an error without a safe fix)
-    assert not (out / src.name).exists() and log_rows(out) == []
+    assert (out / src.name).read_bytes() == src.read_bytes() and log_rows(out) == []
 
 
 def test_kp_roster_determines_the_route(tmp_path):
@@ -342,8 +342,8 @@ def test_inputs_untouched_and_idempotent(tmp_path):
     assert (code, stdout) == (0, "")
     out2 = tmp_path / "out2"
     code, *_ = run_cli(["fix", str(out / src.name), "--out", str(out2)])
-    assert code == 0 and sorted(p.name for p in out2.iterdir()) == ["fix-log.jsonl"]
-    assert log_rows(out2) == []
+    assert code == 0 and sorted(p.name for p in out2.iterdir()) == ["broken.edi", "fix-log.jsonl"]
+    assert log_rows(out2) == [] and (out2 / src.name).read_bytes() == (out / src.name).read_bytes()
 
 
 def test_diff_writes_nothing(tmp_path):
@@ -370,7 +370,8 @@ def test_folder_keeps_relative_names_and_gzip(tmp_path):
     # (the three files share ISA13 and claims: batch findings the fix has no answer for)
     code, *_, out = fix(tmp_path, inbox, extra=("--ignore", "ENV160,DUP"))
     assert code == 0
-    assert (out / "a" / "one.edi").exists() and not (out / "clean.edi").exists()
+    assert (out / "a" / "one.edi").exists()
+    assert (out / "clean.edi").read_bytes() == clean.read_bytes()  # the whole batch, as it is
     fixed_two = gzip.decompress((out / "two.edi.gz").read_bytes())
     assert fixed_two == (out / "a" / "one.edi").read_bytes().replace(b"PCN001", b"PCN002")
     assert {r["out"] for r in log_rows(out)} == {"a/one.edi", "two.edi.gz"}

@@ -117,12 +117,16 @@ def _refuse_overwrite(out_dir: Path, files: list[Path], names: dict[Path, str],
 
 
 def _write(out_dir: Path, result: fixing.FixRun, show_phi: bool) -> list[Path]:
-    """The fixed copies (the input's permissions, 0600 while written) and the audit log."""
+    """Every input (fixed, or copied as it is) with the input's permissions (0600 while
+    written), so that DIR holds the whole batch for ``split`` or submission, and the audit
+    log."""
     written: list[Path] = []
     try:
-        for src, data in result.fixed.items():
+        for src in result.files:
+            data = result.fixed.get(src)
             dest = out_dir / result.names[src]
-            atomic_write(dest, fixing.output_bytes(src, data), private=True)
+            atomic_write(dest, src.read_bytes() if data is None else fixing.output_bytes(src, data),
+                         private=True)
             os.chmod(dest, src.stat().st_mode & 0o777)
             written.append(dest)
         dest = out_dir / fixing.LOG_NAME

@@ -24,7 +24,9 @@ log = logging.getLogger("claims_validator")
 # Files a folder scan passes over: documentation and manifests living beside EDI files,
 # files still being written by a transfer, editors' backups, and this tool's own reports.
 DEFAULT_EXCLUDES = ("README*", "LICENSE*", "*.md", "*.tsv", "*.csv", "*.parquet", "*.license", ".*",
-                    "*.tmp", "*.part", "*.filepart", "~*", "claims-report-*")
+                    "*.tmp", "*.part", "*.filepart", "~*", "claims-report-*",
+                    # what ``fix`` and ``split`` write beside their 837s
+                    "fix-log.jsonl", "split-manifest.json")
 
 
 @dataclass

@@ -222,8 +222,8 @@ def split(result: Result, out: Path, fail_on: str, roots: Sequence[str],
 
 def _segments_by_file(result: Result) -> dict[int, pl.DataFrame]:
     segs = result.batch.segments
-    if not segs.height:  # a run read in chunks keeps no segments: each file is read again
-        return {}
+    if not segs.height or not set(ROW_COLUMNS) <= set(segs.columns):
+        return {}  # a run read in units keeps only envelope rows: each file is read again
     parts = segs.select(*ROW_COLUMNS, "raw", fid=pl.col("file_id")).partition_by(
         "fid", as_dict=True, include_key=False)
     return {k[0]: v for k, v in parts.items()}
