@@ -162,12 +162,8 @@ def kp101_payer_address(ctx: Context) -> pl.DataFrame:
     Available: `claims-validator fix` sets the payer address (2010BB N3, N4) to the route's
     mailing address (in capitals, the ZIP code as digits).
 
-    Not fixed when the route is not determined: the product (or POS tier) or the region is
-    unknown (KP160, KP161), or the plan counts as insured only by default while the claim
-    went to the self-funded payer ID {{ kp.routes["self-funded"].payer_id }} (it may be a
-    self-funded plan SBR04 does not name). The 2010BB loop is the subscriber's: it is
-    rewritten only when every claim under that subscriber needs the same route; otherwise
-    it is left as it is. Segments the loop lacks (N3/N4) are not added.
+    Not fixed when KP100's fix would not be made: the route is not determined, or the
+    subscriber's claims need different routes (`claims-validator rules KP100`).
     """
     cfg, m = _kp(ctx)
     if cfg is None:
