@@ -47,10 +47,21 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
     found = collect(plan, ctx, results, faults)
     claims = claim_status(ctx.batch.claims, found)
     for extra in notes.values():
-        claims = claims.join(extra, on="claim_key", how="left", maintain_order="left")
+        claims = with_note(claims, extra)
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, [*failed_rules(results), *faults],
                   plan.registry, options, selection)
+
+
+def with_note(claims: pl.DataFrame, note: pl.DataFrame) -> pl.DataFrame:
+    """``claims`` with an annotator's columns (``note``: ``claim_key`` and its columns),
+    joined on the key alone so that the claims table is not copied."""
+    cols = claims.select("claim_key").join(note, on="claim_key", how="left",
+                                           maintain_order="left")
+    clash = set(cols.columns) - {"claim_key"} & set(claims.columns)
+    if cols.height != claims.height or clash:  # (a claim annotated twice: as a join would)
+        return claims.join(note, on="claim_key", how="left", maintain_order="left")
+    return claims.hstack(cols.drop("claim_key").get_columns())
 
 
 def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int,

@@ -192,14 +192,16 @@ def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         "st_key").agg(_txn=pl.col("_r").max())
     fil = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_null()).group_by(
         "file_id").agg(_file=pl.col("_r").max())
-    out = (claims.join(own, on="claim_key", how="left", maintain_order="left")
+    # (joined on the keys alone: the claims table is not copied)
+    out = (claims.select("claim_key", "st_key", "file_id")
+           .join(own, on="claim_key", how="left", maintain_order="left")
            .join(txn, on="st_key", how="left", maintain_order="left")
            .join(fil, on="file_id", how="left", maintain_order="left"))
     worst = pl.max_horizontal("_own", "_txn", "_file")
-    return out.with_columns(
+    return claims.with_columns(out.select(
         status=pl.when(worst == 2).then(pl.lit("error"))
         .when(worst == 1).then(pl.lit("warning")).otherwise(pl.lit("pass"))
-    ).drop("_own", "_txn", "_file")
+    ).to_series())
 
 
 @dataclass

@@ -28,6 +28,7 @@ from ..model import chunking
 from ..model.batch import Batch
 from ..rules import findings as F
 from ..rules.api import Context
+from ..rules.generic import codesets, duplicates
 from ..x12.cut import Piece, cut
 from ..x12.segments import SplitSegments
 from .read import failed_file
@@ -40,6 +41,30 @@ log = logging.getLogger("claims_validator")
 ENVELOPE_TRAILERS = ("ENV110", "ENV120")
 SKELETON_IDS = ("ISA", "GS", "ST", "GE", "IEA")
 _SKELETON_COLS = ("file_id", "seg_index", "seg_id", "raw", "isa_key", "gs_key", "st_key", "in_txn")
+
+# Of a unit's claims (89 columns) and lines (17), the client keeps only what is still read
+# after the unit ran, so that its memory per claim stays small (issue #18): the keys, what
+# the reports show of a claim (validator.output.views.CLAIM_COLUMNS and the HTML report's
+# claim panel; the split tool and the 999 writer read keys and positions only) and what
+# the batch rules read (DUP401/DUP402 and the nightly keys, CODE513). Annotator columns
+# (the KP plugin's ``kp``) are computed in the unit. tests/test_unit_columns.py checks
+# that every claim or line column those readers name is kept, and that every output of a
+# run in units equals that of one pass.
+_KEYS = ("claim_key", "file_id", "st_key", "segment_index", "claim_id", "supported",
+         "transaction_type")
+_SHOWN = ("total_charge", "payer_id", "payer_name", "service_date_from", "service_date_to",
+          "patient_is_subscriber", "patient_last", "patient_first", "patient_birth",
+          "subscriber_last", "subscriber_first", "subscriber_birth", "member_id", "plan_name",
+          "claim_filing", "billing_name", "billing_npi", "facility_state", "billing_state")
+CLIENT_CLAIMS = tuple(dict.fromkeys((*_KEYS, *_SHOWN, *duplicates.CLAIM_COLUMNS,
+                                     *codesets.CLAIM_COLUMNS)))
+CLIENT_LINES = tuple(dict.fromkeys((*duplicates.LINE_COLUMNS, *codesets.LINE_COLUMNS)))
+
+
+def for_client(df: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``df`` with only its columns among ``columns``, in its order (the rest are not read
+    after a unit)."""
+    return df.select([c for c in df.columns if c in columns])
 
 
 @dataclass(frozen=True)
@@ -117,7 +142,8 @@ def run_unit(plan: Plan, unit: Unit) -> UnitResult:
         files = files.with_columns(pl.col("interchanges") - 1)
     if unit.piece:  # the piece's own segments: the pieces' counts add up to the file's
         files = files.with_columns(segments=pl.lit(b.segments.height - n_prefix, pl.Int64))
-    return UnitResult(files, b.transactions, b.claims, b.lines, b.load_findings, skeleton,
+    return UnitResult(files, b.transactions, for_client(b.claims, CLIENT_CLAIMS),
+                      for_client(b.lines, CLIENT_LINES), b.load_findings, skeleton,
                       part.results, part.annotations, part.faults, counts,
                       b.segments.height - n_prefix)
 
@@ -185,6 +211,7 @@ class Merge:
     def add_failed(self, unit: Unit, exc: BaseException) -> None:
         """A single file whose check failed as a whole: unreadable (FILE001)."""
         b = failed_file(unit.first_id, unit.paths[0], exc)  # type: ignore[arg-type]
+        b.claims, b.lines = for_client(b.claims, CLIENT_CLAIMS), for_client(b.lines, CLIENT_LINES)
         self.batches.append(b)
         self.skeletons.append(b.segments.select(_SKELETON_COLS))
         self.results.append({})

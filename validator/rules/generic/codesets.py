@@ -58,6 +58,14 @@ def _day(expr: pl.Expr) -> pl.Expr:
     return expr.dt.strftime(_DAY)
 
 
+# The claim and line columns code_set_dates, _through_date and CODE513 (a batch rule) read:
+# a run in units keeps them for the batch (see validator.engine.units.CLIENT_CLAIMS).
+CLAIM_COLUMNS = ("claim_key", "file_id", "claim_id", "segment_index", "transaction_type",
+                 "facility_code", "service_date_from", "service_date_to", "statement_from",
+                 "statement_to")
+LINE_COLUMNS = ("claim_key", "line_date_from")
+
+
 def code_set_dates(ctx: Context, claims: pl.DataFrame | None = None) -> pl.DataFrame:
     """``claim_key, date``: the dates that decide a claim's ICD-10 code set, one row each
     (for the claims of ``claims``, a frame with ``claim_key``; default: every claim).

@@ -24,6 +24,12 @@ _SAME = ("billing_npi", "payer_id", "member_id", "patient_last", "patient_first"
 _SAME_ID = ("claim_id", "billing_npi", "payer_id")
 _AMENDS = pl.col("frequency_code").is_in(["7", "8"]).fill_null(False)  # replacement, void
 
+# The claim and line columns DUP401, DUP402 and claim_keys read: a run in units keeps them
+# for the batch (see validator.engine.units.CLIENT_CLAIMS).
+CLAIM_COLUMNS = ("claim_key", "file_id", "st_key", "segment_index", "frequency_code",
+                 "total_charge", *_SAME_ID, *(s for s in _SAME if s not in _SAME_ID and s != "total"))
+LINE_COLUMNS = ("claim_key", "revenue_code", "procedure_code")
+
 
 def _procs(ctx: Context, claims: pl.DataFrame, every: bool = False) -> pl.DataFrame:
     """``claims`` (``every``: all of ``ctx.claims``) with ``procs``: its lines as "revenue
