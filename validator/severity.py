@@ -17,3 +17,5 @@ class Severity(StrEnum):
 
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")  # most severe first, as documented
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+# ``--fail-on`` -> the lowest rank that counts (``never``: none does).
+FAIL_ON: dict[str, int] = {"error": RANK["error"], "warning": RANK["warning"], "never": 99}

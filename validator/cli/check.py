@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import click
-import polars as pl
 
 from ..engine import DEFAULT_EXCLUDES, check
 from ..engine.inputs import scan_inputs
@@ -16,9 +15,10 @@ from ..errors import UsageError
 from ..output import views
 from ..output.atomic import reserve_names
 from ..output.writers import WRITERS
+from ..rules import findings as F
 from ..rules.api import RunOptions
 from ..rules.registry import Registry
-from ..severity import RANK
+from ..severity import FAIL_ON
 from ..tools import nightly
 from .cluster import cluster_options, executor_of
 from .common import (
@@ -155,12 +155,11 @@ def check_cmd(paths: tuple[str, ...], formats: tuple[str, ...], report_dir: Path
             click.echo(f"internal error: check(s) {', '.join(result.failed)} failed and did not "
                        "run (INT001 findings; run with -vv for details)", err=True)
             sys.exit(EXIT_USAGE)
-        threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
+        threshold = FAIL_ON[fail_on]
         worst = result.worst()
         if baseline:
             new = nightly.new_findings(result, baseline)
-            rank = new["severity"].replace_strict(RANK, return_dtype=pl.Int8)
-            worst = int(rank.max()) if new.height else -1
+            worst = F.worst(new)
             click.echo(f"baseline: {plural(new.height, 'finding')} not in {baseline} "
                        f"({plural(result.findings.height - new.height, 'finding')} in it)",
                        err=True)

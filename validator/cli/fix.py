@@ -19,10 +19,12 @@ from ..engine import DEFAULT_EXCLUDES
 from ..engine.inputs import scan_inputs
 from ..errors import UsageError
 from ..output.atomic import atomic_write
+from ..rules import findings as F
 from ..rules.api import RunOptions
 from ..rules.registry import Registry
-from ..severity import RANK
+from ..severity import FAIL_ON
 from ..tools import fix as fixing
+from ..tools.outputs import refuse_inputs
 from .cluster import cluster_options, executor_of
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, log, plural, setup_logging
 from .options import fail_on_option, log_options, rules_for, run_options, with_plugins
@@ -85,10 +87,9 @@ def fix_cmd(paths: tuple[str, ...], out_dir: Path | None, show_diff: bool, force
         sys.exit(EXIT_FINDINGS if result.fixed else EXIT_OK)
     assert out_dir is not None
     written = _write(out_dir, result, show_phi)
-    threshold = {"error": 2, "warning": 1, "never": 99}[fail_on]
+    threshold = FAIL_ON[fail_on]
     left = result.after if result.after is not None else result.before
-    rank = left["severity"].replace_strict(RANK, return_dtype=pl.Int8) if left.height else None
-    worst = int(rank.max()) if rank is not None else -1
+    worst = F.worst(left)
     if not quiet:
         click.echo(_summary(result, left), err=True)
     for p in written:
@@ -103,11 +104,7 @@ def _refuse_overwrite(out_dir: Path, files: list[Path], names: dict[Path, str],
     """Never write over an input; over an existing file of DIR only with --force. Checked
     before anything is fixed, for every file that might be written."""
     targets = [out_dir / names[f] for f in files] + [out_dir / fixing.LOG_NAME]
-    inputs = {os.path.realpath(f) for f in files}
-    for t in targets:
-        if os.path.realpath(t) in inputs:
-            raise UsageError(f"{t} is an input file: fix writes copies, never over its inputs; "
-                             "choose another --out folder")
+    refuse_inputs(targets, files)
     if not force:
         there = [t for t in targets if t.exists()]
         if there:

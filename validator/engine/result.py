@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..model.batch import Batch
+from ..rules import findings as F
 from ..rules.api import RunOptions
 from ..rules.registry import Registry
 from ..ruleset.model import Ruleset
-from ..severity import RANK
 
 if TYPE_CHECKING:
     from .run import Selection
@@ -33,6 +33,4 @@ class Result:
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""
-        if not self.findings.height:
-            return -1
-        return int(self.findings["severity"].replace_strict(RANK, return_dtype=pl.Int8).max())
+        return F.worst(self.findings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..severity import RANK
+
 # Internal schema. ``file_id``/``st_key``/``claim_key`` tie a finding to the batch tables;
 # renderers resolve them to paths and claim IDs.
 SCHEMA: dict[str, pl.DataType] = {
@@ -24,7 +26,13 @@ SCHEMA: dict[str, pl.DataType] = {
     "ig_code": pl.String(),
 }
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+def worst(found: pl.DataFrame) -> int:
+    """Highest severity rank among ``found`` (-1 when there are none)."""
+    if not found.height:
+        return -1
+    return int(found["severity"].replace_strict(RANK, return_dtype=pl.Int8).max())
 
 
 def empty() -> pl.DataFrame:

@@ -37,6 +37,7 @@ from ..rules.registry import Registry
 from ..ruleset.model import Ruleset
 from ..x12.load import COMP, ELEM, REP
 from ..x12.spans import FileSpans, locate
+from .outputs import below_roots
 
 log = logging.getLogger("claims_validator")
 MAX_PASSES = 10
@@ -78,17 +79,7 @@ class FixRun:
 def relative_names(files: Sequence[Path], inputs: Sequence[str]) -> dict[Path, str]:
     """Each file's name under ``--out``: its path below the folder named on the command
     line, else its file name. Two files that would get one name are a usage error."""
-    folders = [Path(p) for p in inputs if Path(p).is_dir()]
-    names: dict[Path, str] = {}
-    for f in files:
-        name = f.name
-        for d in folders:
-            try:
-                name = f.relative_to(d).as_posix()
-                break
-            except ValueError:
-                continue
-        names[f] = name
+    names = {f: n.as_posix() for f, n in below_roots(files, inputs).items()}
     seen: dict[str, Path] = {}
     for f, n in names.items():
         if n in seen:

@@ -28,16 +28,16 @@ from ..engine.read import read_segments
 from ..engine.result import Result
 from ..errors import UsageError
 from ..output.atomic import atomic_write
-from ..severity import RANK
+from ..severity import FAIL_ON, RANK
 from ..x12.load import ELEM, LoadError
 from ..x12.spans import locate
+from .outputs import below_roots, refuse_inputs
 from .split_x12 import DESTINATIONS, HELD, READY, ROW_COLUMNS, layout, plan_file, render
 
 log = logging.getLogger("claims_validator")
 
 MANIFEST = "split-manifest"
 UNREADABLE = "unreadable"
-THRESHOLD = {"error": RANK["error"], "warning": RANK["warning"], "never": 99}
 MANIFEST_COLUMNS = ("input", "claim_id", "segment_index", "destination", "output",
                     "output_segment_index", "isa13", "rules", "note")
 _MAX_CONTROL = 999_999_999
@@ -51,13 +51,7 @@ def output_names(paths: Sequence[Path], roots: Sequence[str]) -> dict[Path, Path
     (outputs are plain text). Inputs that would share a name (``a/x.edi`` and ``b/x.edi``
     named one by one) keep as many of their parent folders as tell them apart, and a
     ``-2``, ``-3``… suffix when even their full paths agree."""
-    folders = sorted((Path(os.path.abspath(r)) for r in roots if Path(r).is_dir()),
-                     key=lambda p: len(p.parts), reverse=True)  # the deepest folder first
-    names: dict[Path, Path] = {}
-    for p in paths:
-        full = Path(os.path.abspath(p))
-        base = next((f for f in folders if full.is_relative_to(f) and full != f), None)
-        names[p] = _plain(full.relative_to(base) if base else Path(full.name))
+    names = {p: _plain(n) for p, n in below_roots(paths, roots).items()}
     taken: dict[str, list[Path]] = {}
     for p, name in names.items():
         taken.setdefault(str(name).casefold(), []).append(p)  # apart on any file system
@@ -87,12 +81,7 @@ def _plain(name: Path) -> Path:
 def existing_outputs(out: Path, names: dict[Path, Path]) -> list[Path]:
     """Outputs of an earlier split that this one would write over. An output that would be
     one of the inputs themselves is a usage error (even with ``--force``)."""
-    inputs = {os.path.realpath(p) for p in names}
-    for n in names.values():
-        for d in DESTINATIONS:
-            if os.path.realpath(out / d / n) in inputs:
-                raise UsageError(f"{out / d / n} would overwrite an input file; choose another "
-                                 "--out folder")
+    refuse_inputs((out / d / n for n in names.values() for d in DESTINATIONS), names)
     cands = [out / f"{MANIFEST}.csv", out / f"{MANIFEST}.json"]
     cands += [out / d / n for n in names.values() for d in DESTINATIONS]
     return [p for p in cands if p.exists() or p.is_symlink()]
@@ -190,7 +179,7 @@ def input_control_numbers(result: Result) -> set[int]:
 def split(result: Result, out: Path, fail_on: str, roots: Sequence[str],
           held_control: int | None = None, force: bool = False) -> SplitSummary:
     """Write the ready and held outputs of every input of ``result`` and the manifest."""
-    threshold = THRESHOLD[fail_on]
+    threshold = FAIL_ON[fail_on]
     files = result.batch.files
     paths = [Path(p) for p in files["path"].to_list()]
     names = output_names(paths, roots)
