@@ -142,8 +142,7 @@ def _cut_texts(spans: FileSpans, starts: np.ndarray, ends: np.ndarray) -> pl.Ser
         joined = joined.replace(b"\r", b"").replace(b"\n", b"")
     texts = joined.decode("utf-8", errors="replace").split("\x1c") if len(starts) else []
     if len(texts) != len(starts):  # a segment holds \x1c itself (cannot come from X12)
-        texts = [spans.text(i) for i in range(1, len(spans) + 1)]
-        texts = [texts[int(k)] for k in np.searchsorted(spans.starts, starts)]
+        texts = [spans.text(int(k) + 1) for k in np.searchsorted(spans.starts, starts)]
     return pl.Series(texts, dtype=pl.String)
 
 

@@ -31,6 +31,7 @@ import polars as pl
 from ..engine import Plan, Result, Selection, check
 from ..errors import UsageError
 from ..model import chunking
+from ..output.phi import FILL  # a masked value (``***`` would read as separators)
 from ..rules import edits as E
 from ..rules.api import RunOptions
 from ..rules.registry import Registry
@@ -48,7 +49,6 @@ LOG_NAME = "fix-log.jsonl"
 PLAIN_SEGMENTS = ("ISA", "IEA", "GS", "GE", "ST", "SE", "BHT", "HI", "LX", "SV1", "SV2", "SV3",
                   "SVD")
 PLAIN_LOOPS = ("PR",)
-MASK = "#"  # a masked value (not ``***``: the element separator is often ``*``)
 
 
 @dataclass
@@ -232,12 +232,12 @@ def _apply(path: Path, edits: pl.DataFrame) -> tuple[bytes, list[dict]]:
 # -- showing edits: masked text, the diff, the audit log ----------------------------------
 
 def masked(text: str) -> str:
-    """Canonical segment text with every value :data:`MASK` (the segment ID and the
+    """Canonical segment text with every value :data:`~validator.output.phi.FILL` (the segment ID and the
     separators kept, so a change of structure still shows)."""
     head, _, rest = text.partition(ELEM)
     if not _:
         return head
-    parts = [REP.join(COMP.join(MASK if c else "" for c in r.split(COMP))
+    parts = [REP.join(COMP.join(FILL if c else "" for c in r.split(COMP))
                       for r in e.split(REP)) for e in rest.split(ELEM)]
     return head + ELEM + ELEM.join(parts)
 
