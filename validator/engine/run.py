@@ -31,7 +31,12 @@ log = logging.getLogger("claims_validator")
 # Rule families that read only the segments and transaction sets (never the claims or
 # lines tables): they can run while the tables are being built.
 SEGMENT_FAMILIES = ("envelope", "file")
-_RULE_THREADS = min(4, 2 * (os.cpu_count() or 1))
+# Rule families that read the whole unsplit segments table and nothing the other rules
+# derive (the implementation-guide engines): they run last, once the split segments and
+# the tables the other rules derived are freed, so that their working memory does not come
+# on top of those (the run's peak).
+LAST_FAMILIES = ("ig",)
+_RULE_THREADS = max(2, min(4, os.cpu_count() or 1))  # more threads than cores: more memory, no speed
 FAILED = "INT001"  # the finding of a check that stopped with an internal error
 
 Results = dict[str, pl.DataFrame | None]  # rule code -> its findings (None: nothing found)
@@ -77,7 +82,8 @@ class Plan:
     @property
     def retained(self) -> tuple[str, ...]:
         """Segment IDs the rules that run after the claim tables read: kept split."""
-        return self.registry.reads(r for r in self.rules if r.family not in SEGMENT_FAMILIES)
+        return self.registry.reads(r for r in self.rules
+                                   if r.family not in SEGMENT_FAMILIES + LAST_FAMILIES)
 
     def context(self, batch) -> Context:
         return Context(batch, self.ruleset, self.options, self.selection.enabled)
@@ -241,11 +247,24 @@ def check_part(plan: Plan, paths: Sequence[Path | Piece], first_id: int, batch_r
                  "" if c == 1 else "s", time.perf_counter() - t0)
         ctx = plan.context(batch)
         for r in run:
-            if r.code not in pending:
+            if r.code not in pending and r.family not in LAST_FAMILIES:
                 pending[r.code] = pool.submit(run_rule, ctx, r)
-        results = {r.code: pending[r.code].result() if r.code in pending else None
-                   for r in plan.rules}
-    return Part(ctx, results, *annotate(plan, ctx), counts)
+        results = {code: p.result() for code, p in pending.items()}
+        notes = annotate(plan, ctx)
+        last = [r for r in run if r.family in LAST_FAMILIES]
+        if last:
+            ctx = release(ctx)
+            results.update(zip([r.code for r in last],
+                               pool.map(lambda r: run_rule(ctx, r), last), strict=True))
+    return Part(ctx, {r.code: results.get(r.code) for r in plan.rules}, *notes, counts)
+
+
+def release(ctx: Context) -> Context:
+    """``ctx`` without what only the rules that already ran needed: the segments split
+    into elements and the tables derived from them (a fresh cache; the batch's tables stay)."""
+    if ctx.batch.split is not None:
+        ctx.batch.split.retain(())
+    return ctx.fresh()
 
 
 def annotate(plan: Plan, ctx: Context) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:

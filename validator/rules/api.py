@@ -209,6 +209,10 @@ class Context:
     _locks: dict[str, threading.RLock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
+    def fresh(self) -> Context:
+        """The same batch and settings with an empty cache of derived tables."""
+        return replace(self, _cache={}, _locks={}, _locks_guard=threading.Lock())
+
     def for_rule(self, r: Rule) -> Context:
         """The context a rule runs with: the same tables and cache, its own ``reads``."""
         return replace(self, reads=r.reads)
