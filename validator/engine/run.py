@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ import polars as pl
 from ..errors import UsageError
 from ..model import chunking
 from ..rules import findings as F
-from ..rules.api import Context, Rule, RunOptions
+from ..rules.api import ANY_SEGMENT, Context, Rule, RunOptions
 from ..rules.registry import Registry, matches
 from ..ruleset.model import Ruleset
 from ..severity import RANK
@@ -246,9 +248,11 @@ def check_part(plan: Plan, paths: Sequence[Path | Piece], first_id: int, batch_r
         log.info("read %d file%s, %d claim%s in %.2fs", n, "" if n == 1 else "s", c,
                  "" if c == 1 else "s", time.perf_counter() - t0)
         ctx = plan.context(batch)
-        for r in run:
-            if r.code not in pending and r.family not in LAST_FAMILIES:
-                pending[r.code] = pool.submit(run_rule, ctx, r)
+        rest = [r for r in run if r.code not in pending and r.family not in LAST_FAMILIES]
+        done = _Countdown(ctx, rest)
+        for r in rest:
+            pending[r.code] = pool.submit(run_rule, ctx, r)
+            pending[r.code].add_done_callback(lambda _f, r=r: done(r))
         results = {code: p.result() for code, p in pending.items()}
         notes = annotate(plan, ctx)
         last = [r for r in run if r.family in LAST_FAMILIES]
@@ -257,6 +261,28 @@ def check_part(plan: Plan, paths: Sequence[Path | Piece], first_id: int, batch_r
             results.update(zip([r.code for r in last],
                                pool.map(lambda r: run_rule(ctx, r), last), strict=True))
     return Part(ctx, {r.code: results.get(r.code) for r in plan.rules}, *notes, counts)
+
+
+class _Countdown:
+    """Frees a segment ID's split rows (and the tables derived from them) as soon as the
+    last of the rules that read it has finished, rather than at the end of the run."""
+
+    def __init__(self, ctx: Context, rules: Sequence[Rule]) -> None:
+        self.ctx = ctx
+        self.left = Counter(s for r in rules for s in set(r.reads) if s != ANY_SEGMENT)
+        self.lock = threading.Lock()
+
+    def __call__(self, r: Rule) -> None:
+        with self.lock:
+            gone = set()
+            for s in set(r.reads) - {ANY_SEGMENT}:
+                self.left[s] -= 1
+                if self.left[s] == 0:
+                    gone.add(s)
+        if gone and self.ctx.batch.split is not None:
+            self.ctx.batch.split.drop(gone)
+            self.ctx.forget(lambda name: name.startswith("segs:") and bool(
+                gone & set(name.split(":")[1].split(","))))
 
 
 def release(ctx: Context) -> Context:

@@ -213,6 +213,13 @@ class Context:
         """The same batch and settings with an empty cache of derived tables."""
         return replace(self, _cache={}, _locks={}, _locks_guard=threading.Lock())
 
+    def forget(self, which: Callable[[str], bool]) -> None:
+        """Drop the derived tables whose names ``which`` picks (no rule left needs them;
+        one asked for again is derived again)."""
+        with self._locks_guard:
+            for name in [n for n in self._cache if which(n)]:
+                self._cache.pop(name, None)
+
     def for_rule(self, r: Rule) -> Context:
         """The context a rule runs with: the same tables and cache, its own ``reads``."""
         return replace(self, reads=r.reads)

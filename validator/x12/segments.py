@@ -12,6 +12,7 @@ consumer selects (``with_el``), which keeps filters over millions of rows cheap.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 
 import polars as pl
 
@@ -305,6 +306,12 @@ class SplitSegments:
         """Free the split frames of every other segment ID (split again if asked for)."""
         with self._lock:
             self._done = {k: v for k, v in self._done.items() if k in seg_ids}
+
+    def drop(self, seg_ids: Collection[str]) -> None:
+        """Free the split frames of these IDs (split again if asked for)."""
+        with self._lock:
+            for s in seg_ids:
+                self._done.pop(s, None)
 
     def in_order(self, seg_ids: tuple[str, ...] | list[str]) -> pl.DataFrame:
         """The split rows of several IDs together, in document order (file, then segment
