@@ -220,14 +220,11 @@ def claims(segs: pl.DataFrame, txns: pl.DataFrame, split: SplitSegments | None =
     q = pl.col("q")  # the first element (qualifier), computed once per zone
     # 2000A-2010CA (outside claims); 2300/2310x (outside lines and 2320/2330 loops).
     outside, inside = _CLM.is_null(), _CLM.is_not_null() & _LX.is_null() & ~_IN_2320
-    zones: dict[tuple[str, bool], pl.DataFrame] = {}
 
     def _zone(seg_id: str, header: bool, cond: pl.Expr | None) -> pl.LazyFrame:
-        # Each zone of a segment ID is cut once: the fields below filter small frames.
-        if (seg_id, header) not in zones:
-            zones[seg_id, header] = z[seg_id].filter(outside if header else inside).with_columns(
-                q=el(1))
-        rows = zones[seg_id, header].lazy()
+        # A lazy filter of the split rows: no copy of a zone's rows is made, each query
+        # keeps only its own matches.
+        rows = z[seg_id].lazy().filter(outside if header else inside).with_columns(q=el(1))
         return rows if cond is None else rows.filter(cond)
 
     def head(seg_id: str, cond: pl.Expr) -> pl.LazyFrame:
