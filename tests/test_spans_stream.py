@@ -160,7 +160,7 @@ def test_memory_follows_the_block_not_the_file(tmp_path: Path, monkeypatch) -> N
         n = len(locate(path))
         wanted = np.arange(1, n + 1, 997)
         got: list[spans_stream.WantedSpans] = []
-        peaks.append(_traced_peak(lambda p=path, w=wanted: got.append(locate_wanted(p, w, 6))))
+        peaks.append(_traced_peak(lambda p=path, w=wanted, g=got: g.append(locate_wanted(p, w, 6))))
         assert got[0].count == n
     size = large.stat().st_size
     assert peaks[1] < 1.3 * peaks[0] and peaks[1] < size / 3, (peaks, size)
