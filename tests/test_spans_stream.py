@@ -106,9 +106,11 @@ def test_interchanges_with_other_delimiters_and_gzip(tmp_path: Path, block: int)
                 _same(p, wanted)
 
 
-def test_not_x12_and_missing(tmp_path: Path) -> None:
+def test_not_x12_and_missing(tmp_path: Path, block: int) -> None:
     for name, data in [("empty", b""), ("text", b"hello " * 5000), ("isa-cut", b"ISA*00*"),
-                       ("late-isa", b"x" * 30000 + build("P").encode())]:
+                       ("late-isa", b"x" * 30000 + build("P").encode()),
+                       ("word-isa", b"x" * 7 + b"LISA*" * 3000 + build("P").encode()),
+                       ("crlf-junk", b"\r\n" * 9000 + build("P").encode())]:
         path = tmp_path / name
         path.write_bytes(data)
         _same(path, np.array([1, 2]))

@@ -141,7 +141,8 @@ class _Stream:
             if start < 0 and len(buf) > 8:  # keep a few bytes: "ISA" may straddle blocks
                 cut = len(buf) - 8
                 self._advance(buf, cut)
-                buf, buf_at, skip = buf[cut:], buf_at + cut, 0
+                # (from 1: an ISA at 0 was looked at with the byte before it, and refused)
+                buf, buf_at, skip = buf[cut:], buf_at + cut, 1
         first = find_delimiters(buf, start)
         self._advance(buf, start)
         buf, buf_at = buf[start:], buf_at + start
