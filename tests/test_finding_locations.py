@@ -150,7 +150,7 @@ def test_computed_once_per_run(phi_result, monkeypatch):
     from validator.output import locations
 
     finding_locations(phi_result, show_phi=False)
-    monkeypatch.setattr(locations, "locate", lambda p: pytest.fail("located twice"))
+    monkeypatch.setattr(locations, "locate_wanted", lambda *a, **k: pytest.fail("located twice"))
     json_report.render(phi_result, show_phi=False)
     findings_table(phi_result, show_phi=False)
     html_report.render(phi_result, show_phi=False)

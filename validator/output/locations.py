@@ -2,10 +2,11 @@
 without line breaks, the byte offset) and the segment's text as written, PHI masked.
 
 The findings carry ``file_id`` and ``segment_index`` only; here each file with findings is
-re-read once (:func:`validator.x12.spans.locate`) and only the segments that have findings
-are looked at. A file that cannot be read any more (moved, deleted, no longer X12) gets
-null locations, never an error. The table is computed once per run (and PHI setting) and
-shared by every format written.
+re-read once, streaming (:func:`validator.x12.spans_stream.locate_wanted`: memory follows
+its blocks and the segments with findings, not the file), and only the segments that have
+findings (and the first bytes of a few before each) are kept. A file that cannot be read
+any more (moved, deleted, no longer X12) gets null locations, never an error. The table is
+computed once per run (and PHI setting) and shared by every format written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import polars as pl
 
 from ..engine.result import Result
 from ..x12.load import LoadError
-from ..x12.spans import FileSpans, locate
+from ..x12.spans_stream import WantedSpans, locate_wanted
 from .phi import CODE, UNKNOWN_ENTITY, mask_segments
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,9 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
         path = paths.get(file_id)
         if path is None:
             continue
+        seg = group["segment_index"].to_numpy().astype(np.int64)
         try:
-            spans = locate(path)
+            spans = locate_wanted(path, seg, before=_LOOKBACK, head=_PREFIX)
         except (LoadError, OSError) as exc:  # gone or changed since the check
             log.warning("%s: no finding locations (%s)", path,
                         getattr(exc, "message", None) or exc)
@@ -79,8 +81,7 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
         if counts.get(file_id, len(spans)) != len(spans):
             log.warning("%s: no finding locations (the file changed since it was checked)", path)
             continue
-        frames.append(_file_locations(spans, file_id, group["segment_index"].to_numpy(),
-                                      show_phi))
+        frames.append(_file_locations(spans, file_id, seg, show_phi))
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     return pl.concat(frames)
@@ -95,24 +96,26 @@ def _segment_counts(result: Result, file_ids: pl.Series) -> dict[int, int]:
     return dict(known.select("file_id", "segments").iter_rows())
 
 
-def _file_locations(spans: FileSpans, file_id: int, seg: np.ndarray,
+def _file_locations(spans: WantedSpans, file_id: int, seg: np.ndarray,
                     show_phi: bool) -> pl.DataFrame:
-    seg = seg[(seg >= 1) & (seg <= len(spans))].astype(np.int64)
-    lines = spans.lines(seg) if spans.multiline else None
+    seg = seg[(seg >= 1) & (seg <= len(spans))]
+    rows = spans.rows(seg)
+    lines = spans.lines[rows] if spans.multiline else None
     return pl.DataFrame({
         "file_id": pl.Series(np.full(len(seg), file_id), dtype=pl.UInt32),
         "segment_index": pl.Series(seg, dtype=pl.UInt32),
         "line": pl.Series(lines, dtype=pl.Int64) if lines is not None
         else pl.repeat(None, len(seg), dtype=pl.Int64, eager=True),
-        "offset": pl.Series(spans.starts[seg - 1], dtype=pl.Int64),
-        "segment_text": _texts(spans, seg, show_phi),
+        "offset": pl.Series(spans.starts[rows], dtype=pl.Int64),
+        "segment_text": _texts(spans, seg, rows, show_phi),
     })
 
 
-def _texts(spans: FileSpans, seg: np.ndarray, show_phi: bool) -> pl.Series:
-    """The segments as a person reads them (their own delimiters, no line breaks), PHI
-    masked unless ``show_phi``, at most :data:`TEXT_LIMIT` characters."""
-    text = _cut_texts(spans, spans.starts[seg - 1], spans.ends[seg - 1])
+def _texts(spans: WantedSpans, seg: np.ndarray, rows: np.ndarray, show_phi: bool) -> pl.Series:
+    """The segments ``seg`` (at ``rows`` of ``spans``) as a person reads them (their own
+    delimiters, no line breaks), PHI masked unless ``show_phi``, at most
+    :data:`TEXT_LIMIT` characters."""
+    text = _cut_texts(spans, rows)
     if not show_phi:
         # Interchanges may declare different element separators: mask each group with its own.
         first = np.array([x.first for x in spans.interchanges])
@@ -133,20 +136,22 @@ def _texts(spans: FileSpans, seg: np.ndarray, show_phi: bool) -> pl.Series:
     return text.alias("segment_text")
 
 
-def _cut_texts(spans: FileSpans, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
-    """``data[start:end]`` of each segment, line breaks removed, as text."""
+def _cut_texts(spans: WantedSpans, rows: np.ndarray) -> pl.Series:
+    """The bytes of each segment, line breaks removed, as text."""
     data = spans.data
-    joined = b"\x1c".join([data[s:e] for s, e in zip(starts.tolist(), ends.tolist(),
-                                                        strict=True)])
+    pieces = [data[a : a + n] for a, n in zip(spans.at[rows].tolist(), spans.size[rows].tolist(),
+                                              strict=True)]
+    joined = b"\x1c".join(pieces)
     if b"\n" in joined or b"\r" in joined:
         joined = joined.replace(b"\r", b"").replace(b"\n", b"")
-    texts = joined.decode("utf-8", errors="replace").split("\x1c") if len(starts) else []
-    if len(texts) != len(starts):  # a segment holds \x1c itself (cannot come from X12)
-        texts = [spans.text(int(k) + 1) for k in np.searchsorted(spans.starts, starts)]
+    texts = joined.decode("utf-8", errors="replace").split("\x1c") if len(rows) else []
+    if len(texts) != len(rows):  # a segment holds \x1c itself (cannot come from X12)
+        texts = [p.replace(b"\r", b"").replace(b"\n", b"").decode("utf-8", errors="replace")
+                 for p in pieces]
     return pl.Series(texts, dtype=pl.String)
 
 
-def _entities(spans: FileSpans, seg: np.ndarray, which: np.ndarray,
+def _entities(spans: WantedSpans, seg: np.ndarray, which: np.ndarray,
               elements: list[str]) -> pl.Series:
     """Per segment, the NM101 of the NM1 a few segments before it that opens its loop (an
     N3, N4 or REF follows its NM1 closely): looked up in the first bytes of the segments
@@ -155,8 +160,9 @@ def _entities(spans: FileSpans, seg: np.ndarray, which: np.ndarray,
     arr = np.frombuffer(spans.data, dtype=np.uint8)
     prev = seg[:, None] - np.arange(1, _LOOKBACK + 1)[None, :]  # n x LOOKBACK seg_indexes
     ok = prev >= 1
-    at = spans.starts[np.clip(prev, 1, None) - 1]
-    end = spans.ends[np.clip(prev, 1, None) - 1]
+    rows = spans.rows(np.clip(prev, 1, None))  # kept: their first _PREFIX bytes at least
+    at = spans.at[rows]
+    end = at + spans.size[rows]
     pos = at[..., None] + np.arange(_PREFIX)  # n x LOOKBACK x PREFIX byte offsets
     head = np.where(pos < end[..., None], arr[np.minimum(pos, len(arr) - 1)], 0).astype(np.uint8)
     head[~ok] = 0

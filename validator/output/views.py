@@ -43,8 +43,12 @@ def files_view(result: Result) -> pl.DataFrame:
 
 def claims_view(result: Result, extra: bool = True) -> pl.DataFrame:
     """Claims with the contract's columns (plus annotator columns such as ``kp``)."""
-    c = result.claims.join(result.batch.files.select("file_id", file="path"), on="file_id",
-                           how="left", maintain_order="left")
+    # The file's path joined to the key alone: a join of the whole claims table would copy
+    # every column of it (the largest table of a run) to keep a few (issue #18).
+    path = result.claims.select("file_id").join(
+        result.batch.files.select("file_id", file="path"), on="file_id", how="left",
+        maintain_order="left").get_column("file")
+    c = result.claims.with_columns(path)
     base = [
         "file", "claim_id", "transaction_type",
         pl.col("segment_index").cast(pl.Int64), "total_charge", "payer_id", "payer_name",
