@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import io
+import itertools
 import json
 import random
 import re
@@ -156,6 +157,70 @@ def test_loop_assignment_matches_pyx12_on_the_corpus(corpus):
         assert _pyx12_paths(block)[2:2 + meta["n"]] == native[meta["st_key"]], meta
         n += meta["n"]
     assert n > 1500
+
+
+def _token_streams(g: guide.Guide, rnd: random.Random, base: list[int]) -> list[list[int]]:
+    """Token streams around a valid set's ``base``: edited (tokens deleted, repeated,
+    swapped, replaced by random ones, unknown 0, CLM), cut or joined with others."""
+    clm = [t for t, (seg_id, _) in enumerate(g.tokens) if seg_id == "CLM"]
+    out = [list(base)]
+    for _ in range(30):
+        s = list(base)
+        for _ in range(rnd.choice([1, 2, 5, 20])):
+            i, j = rnd.randrange(len(s)), rnd.randrange(len(s))
+            op = rnd.random()
+            if op < 0.2:
+                del s[i]
+            elif op < 0.4:
+                s.insert(i, s[i])
+            elif op < 0.55:
+                s[i], s[j] = s[j], s[i]
+            elif op < 0.7:
+                s.insert(i, rnd.choice(clm))
+            elif op < 0.8:
+                s[i] = 0
+            else:
+                s[i] = rnd.randrange(g.n_tokens)
+        out.append(s)
+    out.append([rnd.randrange(g.n_tokens) for _ in range(500)])  # noise
+    out.append([rnd.choice(clm) for _ in range(50)])
+    out.append(base[: len(base) // 2])  # a set cut short
+    return out
+
+
+@pytest.mark.parametrize("vriic", GUIDES)
+def test_memoised_walk_equals_the_plain_walk(tmp_path, vriic):
+    """The walk memoised over chunks (cut before each CLM) gives the token-by-token walk's
+    outcomes and GE outcomes, on edited and random token streams, one set or many."""
+    from bench.generate import generate
+
+    g = guide.load(vriic)
+    f = tmp_path / "gen.837"
+    f.write_text(generate("P" if "X222" in vriic else "I", 40, seed=5, claims_per_st=20),
+                 encoding="ascii")
+    b = read_batch([f])
+    segs = b.segments.filter(pl.col("st_key").is_not_null())
+    toks = walk.tokens(g, segs)
+    # the reader's _sid path and the seg_id path give the same tokens
+    assert walk.tokens(g, segs.drop("_sid")).to_list() == toks.to_list()
+    sets = [toks.filter(segs["st_key"] == k).to_list() for k in segs["st_key"].unique(
+        maintain_order=True).to_list()]
+    rnd = random.Random(vriic)
+    streams = [s for base in sets for s in _token_streams(g, rnd, base)]
+    for group in ([s] for s in streams):  # one set at a time, then all together
+        _same_walk(g, group)
+    for k in (2, 7, len(streams)):
+        _same_walk(g, streams[:k])
+        _same_walk(g, [*streams[-k:], *streams[:k]])  # the same chunks from other states
+
+
+def _same_walk(g: guide.Guide, sets: list[list[int]]) -> None:
+    sets = [s for s in sets if s]
+    starts = list(itertools.accumulate([0, *map(len, sets[:-1])]))
+    toks = pl.Series([t for s in sets for t in s], dtype=pl.UInt32)
+    memo, plain = walk.walk(g, toks, starts), walk.walk_plain(g, toks, starts)
+    assert memo.outcomes.tolist() == plain.outcomes.tolist()
+    assert memo.ge == plain.ge and len(memo.ge) == len(sets)
 
 
 def _token(vriic: str, raw: str) -> tuple:
@@ -489,3 +554,19 @@ def test_segment_loops_for_other_rules(tmp_path):
     for prefix, loop in [("HL*1", "2000A"), ("NM1*85", "2010AA"), ("NM1*IL", "2010BA"),
                          ("CLM", "2300"), ("LX", "2400"), ("SV1", "2400"), ("SE", "ST_LOOP")]:
         assert got[index_of(P, prefix)] == loop, prefix
+
+
+@pytest.mark.parametrize("runs", [0, 1, 3, 30, 400])
+def test_take_gives_the_filtered_rows(runs):
+    """The segments of the sets to validate are taken as slices of the table (no copy) when
+    they form a few runs, else filtered: the same rows either way."""
+    from validator.rules.ig.native.run import _take
+
+    rnd = random.Random(runs)
+    keep = [False] * 1000
+    for a in rnd.sample(range(0, 1000, 2), runs):  # runs of 1 or 2 rows, some touching
+        keep[a:a + 2] = [True] * len(keep[a:a + 2])
+    df = pl.DataFrame({"i": range(1000), "s": [f"x{i}" for i in range(1000)]})
+    mask = pl.Series(keep, dtype=pl.Boolean).scatter([5], None)  # a null: not kept
+    assert _take(df, mask).equals(df.filter(mask.fill_null(False)))
+    assert _take(df, pl.Series([True] * 1000)).equals(df)

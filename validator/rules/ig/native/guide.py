@@ -18,6 +18,7 @@ from ....data import DATA_DIR as BASE_DATA_DIR
 DATA_DIR = BASE_DATA_DIR / "ig"
 _GUIDE = re.compile(r"^(\d{6})(X\d{3})")
 _LOCK = threading.Lock()
+CUT_IDS = ("CLM",)  # see Guide.cut_tokens
 
 
 @functools.cache
@@ -71,11 +72,9 @@ class Guide:
         table = [0] * (n * k)
         for i in range(n):
             table[i * k:(i + 1) * k] = [nf[i]] * k
+        placed = [o["n"] >= 0 for o in self.outcomes]
         for s, row in zip(d["starts"], d["table"], strict=True):
-            base = s * k
-            for t, o in enumerate(row):
-                if self.outcomes[o]["n"] >= 0:
-                    table[base + t] = o
+            table[s * k:(s + 1) * k] = [o if placed[o] else nf[s] for o in row]
         self.table = table
         self.next_node = [o["n"] for o in self.outcomes] + list(range(n))
         self.next_k = [v * k for v in self.next_node]
@@ -127,6 +126,13 @@ class Guide:
             if node["k"] == "S" and node.get("key"):
                 out[node["id"]] = (node["key"][0], node["key"][1])
         return out
+
+    @functools.cached_property
+    def cut_tokens(self) -> pl.Series:
+        """The tokens the walk's memo cuts the token stream before (a claim's CLM: claims
+        come in a few shapes, see :func:`.walk.walk`)."""
+        return pl.Series([i for i, t in enumerate(self.tokens) if t[0] in CUT_IDS],
+                         dtype=pl.UInt32)
 
     @functools.cached_property
     def token_index(self) -> dict[tuple[str | None, str | None], int]:

@@ -47,6 +47,7 @@ import re
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from ....x12.load import COMP, ELEM, REP
@@ -70,6 +71,7 @@ log = logging.getLogger("claims_validator")
 
 ENGINE_CODES = ("IG200", "IG201")
 ELEMENT_SLICE = 400_000  # segments checked together (distinct texts, patterns)
+TAKE_RUNS = 64  # more runs of segments to validate: copied (a filter) rather than sliced
 DYNAMIC_COLUMNS = 2_000  # more checks of one maybe-missing loop/segment: on whole columns
 _SEG_ID_OK = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 # One finding before it is placed: the row it is reported on (index into the guide's rows),
@@ -98,13 +100,27 @@ def validate(ctx: Context) -> pl.DataFrame:
     total = 0
     for vriic in sorted(todo["map"].unique().to_list()):
         keys = todo.filter(pl.col("map") == vriic)
-        part = every.select(cols).filter(pl.col("st_key").is_in(keys["st_key"].implode()))
+        part = _take(every.select(cols), every["st_key"].is_in(keys["st_key"].implode()))
         total += part.height
         frames.append(_validate_guide(load(vriic), part, keys))
     out = F.concat(frames)
     log.info("implementation-guide validation (native): %d transaction sets, %d segments, "
              "%d findings in %.2fs", todo.height, total, out.height, time.perf_counter() - t0)
     return out
+
+
+def _take(df: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
+    """The rows of ``df`` where ``keep`` is true: slices of it (no copy) when they form a few
+    runs, as the segments of transaction sets do between envelope segments."""
+    at = keep.fill_null(False).arg_true().to_numpy()
+    if len(at) == df.height:
+        return df
+    cuts = np.flatnonzero(np.diff(at) != 1) + 1
+    if len(cuts) >= TAKE_RUNS:
+        return df.filter(keep.fill_null(False))
+    bounds = [0, *cuts.tolist(), len(at)]
+    return pl.concat([df.slice(int(at[a]), b - a) for a, b in itertools.pairwise(bounds)],
+                     rechunk=False) if len(at) else df.clear()
 
 
 def segment_loops(ctx: Context) -> pl.DataFrame:
@@ -186,8 +202,8 @@ def _walk_errors(g: Guide, rows: pl.DataFrame, outs: list[int], starts: list[int
     out: list[tuple] = []
     # rows pyx12 did not place, and outcomes with "not used" messages: one by one (rare)
     nu = [i for i, x in enumerate(g.outcomes) if x["nu"]]
-    for r, raw, txn, o in rows.filter(~pl.col("found") | pl.col("o").is_in(nu)).select(
-            "row", "raw", "txn", "o").iter_rows():
+    for r, raw, txn, o in rows.lazy().filter(~pl.col("found") | pl.col("o").is_in(nu)).select(
+            "row", "raw", "txn", "o").collect().iter_rows():
         first = starts[txn]
         if o >= g.nf_base:
             prev = g.next_node[outs[r - 1]] if r > first else g.gs
@@ -200,8 +216,8 @@ def _walk_errors(g: Guide, rows: pl.DataFrame, outs: list[int], starts: list[int
     # required nodes passed over: one row per (row, candidate); those certainly missing and
     # those missing unless seen earlier at the same position (on whole columns when many)
     cand = _candidates(g)
-    hits = rows.filter(pl.col("o").is_in(cand["o"].unique().implode())).select(
-        "row", "txn", "o").join(cand, on="o")
+    hits = rows.lazy().filter(pl.col("o").is_in(cand["o"].unique().implode())).select(
+        "row", "txn", "o").collect().join(cand, on="o")
     static = hits.filter(pl.col("cls") == 0)
     firsts = pl.Series(starts, dtype=pl.Int64)
     for (c, loop), grp in hits.filter(pl.col("cls") == 1).group_by("c", "loop"):
@@ -303,8 +319,8 @@ def _loop_repeat(g: Guide, rows: pl.DataFrame) -> pl.DataFrame:
     n = g.nodes
     limited = [i for i, x in enumerate(n)
                if x["k"] == "L" and x["usage"] in ("R", "S") and x["max"] < 2147483647]
-    checks = rows.filter(pl.col("found") & (pl.col("chk") >= 0)).select(
-        "row", "txn", loop="chk")
+    checks = rows.lazy().filter(pl.col("found") & (pl.col("chk") >= 0)).select(
+        "row", "txn", loop="chk").collect()
     if not checks.height or not checks["loop"].is_in(limited).any():
         return pl.DataFrame(schema=ROW_SCHEMA)
     checks = checks.with_columns(depth=_lookup(g.depth, "loop", pl.Int32))
@@ -317,9 +333,16 @@ def _loop_repeat(g: Guide, rows: pl.DataFrame) -> pl.DataFrame:
     maxes = [x["max"] for x in n]
     ent = (checks.with_columns(inst=inst).filter(pl.col("loop").is_in(limited))
            .with_columns(key=pl.col("inst").cast(pl.Int64) * len(n) + pl.col("loop")))
-    # entries per (instance, loop): only the groups over the repeat are counted row by row
-    over = (ent.group_by("key").agg(size=pl.len(), loop=pl.col("loop").first())
-            .filter(pl.col("size") > _lookup(maxes, "loop", pl.Int64))["key"])
+    # a loop's entries in row order never go back to an earlier instance: an entry is over
+    # the repeat m when the entry m before it (of the same loop) is of the same instance;
+    # only the instances where that happens are counted row by row
+    by_loop = ent.select("loop", "key", max=_lookup(maxes, "loop", pl.Int64)).sort(
+        "loop", maintain_order=True)
+    over_max = pl.lit(False)
+    for m in sorted({maxes[x] for x in limited}):
+        same = (pl.col("key") == pl.col("key").shift(m)).fill_null(False)
+        over_max = over_max | ((pl.col("max") == m) & same)
+    over = by_loop.filter(over_max)["key"].unique()
     if not over.len():
         return pl.DataFrame(schema=ROW_SCHEMA)
     hit = (ent.filter(pl.col("key").is_in(over.implode()))
@@ -350,10 +373,13 @@ def _reader_errors(g: Guide, rows: pl.DataFrame, cursor_rows: set[int]) -> pl.Da
     cursor is on when it reads them (see :func:`_attach`)."""
     out: list[tuple] = []
     raw = pl.col("raw")
-    ids = rows["seg_id"].unique().to_list()
-    bad_ids = [i for i in ids if not _SEG_ID_OK.search(i)]
-    flagged = rows.filter(raw.str.ends_with(ELEM) | pl.col("seg_id").is_in(bad_ids)
-                          | raw.str.contains(f"^[^{ELEM}]*(?:{ELEM}[{ELEM}{COMP}]*)?$"))
+    bad_id = _bad_ids(rows)
+    # an empty segment (nothing but separators after its ID) has no ELEM or ends with a
+    # separator: the cheap tests pick the few rows the pattern then decides
+    maybe = rows.filter(raw.str.ends_with(ELEM) | raw.str.ends_with(COMP)
+                        | ~raw.str.contains(ELEM, literal=True) | bad_id)
+    flagged = maybe.filter(raw.str.ends_with(ELEM) | bad_id
+                           | raw.str.contains(f"^[^{ELEM}]*(?:{ELEM}[{ELEM}{COMP}]*)?$"))
     for r, rw in flagged.select("row", "raw").iter_rows():
         sid = rw.split(ELEM, 1)[0]
         if rw.endswith(ELEM):
@@ -372,12 +398,35 @@ def _reader_errors(g: Guide, rows: pl.DataFrame, cursor_rows: set[int]) -> pl.Da
     return _attach(rows, err, cursor_rows)
 
 
+def _id_in(rows: pl.DataFrame, seg_ids: list[str]) -> pl.Expr:
+    """Whether a row's segment ID is one of ``seg_ids``."""
+    return _id_where(rows, lambda seg_id: seg_id in seg_ids)
+
+
+def _bad_ids(rows: pl.DataFrame) -> pl.Expr:
+    """Whether a row's segment ID is not a valid one."""
+    return _id_where(rows, lambda seg_id: not _SEG_ID_OK.search(seg_id))
+
+
+def _id_where(rows: pl.DataFrame, test) -> pl.Expr:
+    """Whether ``test`` holds for a row's segment ID, worked out once per distinct ID (on
+    the reader's integer per ID, ``_sid``, when there)."""
+    if "_sid" in rows.columns:
+        firsts = rows["_sid"].arg_unique()
+        hits = [sid for sid, seg_id in zip(rows["_sid"].gather(firsts).to_list(),
+                                           rows["seg_id"].gather(firsts).to_list(), strict=True)
+                if test(seg_id)]
+        return pl.col("_sid").is_in(hits) if hits else pl.lit(False)
+    hits = [i for i in rows["seg_id"].unique().to_list() if test(i)]
+    return pl.col("seg_id").is_in(hits) if hits else pl.lit(False)
+
+
 def _hl_errors(rows: pl.DataFrame) -> list[tuple]:
     """pyx12's HL numbering: HL01 counts the set's HLs (HL1), HL02 names an HL on the path
     to the one before (HL2)."""
-    hl = rows.filter(pl.col("seg_id") == "HL").select(
+    hl = rows.lazy().filter(_id_in(rows, ["HL"])).select(
         "row", "txn", el=pl.col("raw").str.split_exact(ELEM, 2)).unnest("el").with_columns(
-        n=pl.int_range(1, pl.len() + 1).over("txn"))
+        n=pl.int_range(1, pl.len() + 1).over("txn")).collect()
     out = []
     for r, hl01, n in hl.filter(pl.col("field_1").is_null()
                                 | (pl.col("field_1") != pl.col("n").cast(pl.String))
@@ -440,8 +489,8 @@ def _lx_errors(rows: pl.DataFrame) -> list[tuple]:
     """pyx12's LX numbering: LX01 counts the LXs since the claim's CLM (from the set's start
     before the first CLM)."""
     sid = pl.col("seg_id")
-    lx = rows.filter(sid.is_in(["CLM", "LX"]) | pl.col("first")).select(
-        "row", "raw", start=(sid != "LX"), lx=(sid == "LX").cum_sum())
+    lx = rows.lazy().filter(_id_in(rows, ["CLM", "LX"]) | pl.col("first")).select(
+        "row", "raw", start=(sid != "LX"), lx=(sid == "LX").cum_sum()).collect()
     # LXs so far minus those before the current claim (or set)
     lx = lx.with_columns(
         n=pl.col("lx") - pl.when("start").then(pl.col("lx")).forward_fill()).filter(~pl.col("start"))
@@ -487,11 +536,11 @@ def _element_errors(g: Guide, rows: pl.DataFrame) -> pl.DataFrame:
     """Element checks of the placed segments (not ST/SE: pyx12 drops what it finds there),
     once per distinct (node, segment text): per node, the accept patterns pass the valid
     segments; the others are validated one by one."""
-    cand = rows.filter(pl.col("found") & ~pl.col("node").is_in([g.st, g.se])).select(
-        "row", "node", "raw")
+    checked = pl.col("found") & ~pl.col("node").is_in([g.st, g.se])
     bad_parts = []
-    for start in range(0, cand.height, ELEMENT_SLICE):  # slices: a bounded working set
-        distinct = cand.slice(start, ELEMENT_SLICE).select("node", "raw").unique()
+    for start in range(0, rows.height, ELEMENT_SLICE):  # slices: a bounded working set
+        distinct = rows.slice(start, ELEMENT_SLICE).lazy().filter(checked).select(
+            "node", "raw").unique().collect()
         queries = []
         for (nd,), part in distinct.group_by("node"):
             pats = segcheck.accept_patterns(g, nd)
@@ -510,9 +559,10 @@ def _element_errors(g: Guide, rows: pl.DataFrame) -> pl.DataFrame:
     err = pl.DataFrame(errs, orient="row", schema={
         "node": pl.Int32, "raw": pl.String, "level": pl.String, "code": pl.String,
         "text": pl.String, "value": pl.String, "ele": pl.Int64, "sub": pl.Int64})
-    return cand.join(err, on=["node", "raw"], how="inner").select(
+    return rows.lazy().filter(checked).select("row", "node", "raw").join(
+        err.lazy(), on=["node", "raw"], how="inner").select(
         pl.col("row").cast(pl.Int64), "level", "code", "text", "value", "ele", "sub",
-        ge=pl.lit(False))
+        ge=pl.lit(False)).collect()
 
 
 # ---------------------------------------------------------------- placing findings

@@ -2,10 +2,11 @@
 would put it on, and the walk's own errors.
 
 A segment's *token* (its ID and key value, see :mod:`.compile`) is worked out once per
-distinct segment start and gathered back on whole columns; the walk itself is one tight
-loop over integers per transaction set following the compiled table (``node, token ->
-outcome``), starting at the GS node as pyx12 does for a stand-alone interchange; after the
-SE a GE is walked too (what pyx12 finds missing at the end of the set it reports there).
+distinct segment start and gathered back on whole columns; the walk follows the compiled
+table (``node, token -> outcome``) from the GS node, as pyx12 does for a stand-alone
+interchange, once per distinct (node, run of tokens from one CLM to the next) — claims come
+in a few shapes — and the outcomes are gathered back on whole columns; after the SE a GE is
+walked too (what pyx12 finds missing at the end of the set it reports there).
 Everything else about the walk is static per outcome, except:
 
 - required segments/loops that share the walker's position with the node it is on
@@ -25,6 +26,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from ....x12.load import COMP, ELEM
@@ -41,28 +43,35 @@ def tokens(g: Guide, segs: pl.DataFrame) -> pl.Series:
     tf = g.token_frame
     alone = dict(zip(tf.filter(pl.col("key").is_null())["seg_id"],
                      tf.filter(pl.col("key").is_null())["token"], strict=True))
-    if "_sid" in segs.columns:  # the reader's integer per segment ID: a gather
-        ids = segs.select("_sid", "seg_id").unique()
-        by_sid = [0] * (int(ids["_sid"].max()) + 1 if ids.height else 1)
-        for sid, seg_id in ids.iter_rows():
-            by_sid[sid] = alone.get(seg_id, 0)
-        out = pl.Series(by_sid, dtype=pl.UInt32).gather(segs["_sid"])
+    # an integer per segment ID (the reader's ``_sid`` when there), and per such integer
+    # its token without a key and how its key is read: 0 none, 1 first element, 2 HL03
+    if "_sid" in segs.columns:
+        sid = segs["_sid"]
     else:
-        out = segs["seg_id"].replace_strict(alone, default=0, return_dtype=pl.UInt32)
-    keyed = [s for s, (element, _) in g.key_positions.items() if s in alone and element == 1]
-    hl = [s for s, (element, _) in g.key_positions.items() if s in alone and element != 1]
-    for seg_id in hl:  # HL: the key is the third element, after two numbers
-        at = segs.select(pl.arg_where(pl.col("seg_id") == seg_id)).to_series()
-        if at.len():
-            el = (segs["raw"].gather(at).str.split_exact(ELEM, 4).struct.field("field_3")
-                  .str.strip_chars_end(COMP))
-            codes = {k: t for (s, k), t in g.token_index.items() if s == seg_id and k}
-            out = out.scatter(at, el.replace_strict(codes, default=alone[seg_id],
-                                                    return_dtype=pl.UInt32)
-                              .fill_null(alone[seg_id]))
-    if not keyed:
-        return out
-    idx = segs.select(pl.arg_where(pl.col("seg_id").is_in(keyed))).to_series()
+        sid = segs["seg_id"].replace_strict(
+            {v: i for i, v in enumerate(segs["seg_id"].unique().to_list())},
+            return_dtype=pl.UInt32)
+    firsts = sid.arg_unique()
+    pairs = list(zip(sid.gather(firsts).to_list(), segs["seg_id"].gather(firsts).to_list(),
+                     strict=True))
+    size = max((i for i, _ in pairs), default=0) + 1
+    base, how = [0] * size, [0] * size
+    for i, seg_id in pairs:
+        base[i] = alone.get(seg_id, 0)
+        if base[i] and seg_id in g.key_positions:
+            how[i] = 1 if g.key_positions[seg_id][0] == 1 else 2
+    out = pl.Series(base, dtype=pl.UInt32).gather(sid)
+    kind = pl.Series(how, dtype=pl.UInt8).gather(sid)
+    for i, seg_id in pairs:  # HL: the key is the third element, after two numbers
+        if how[i] != 2:
+            continue
+        at = (sid == i).arg_true()
+        el = (segs["raw"].gather(at).str.split_exact(ELEM, 4).struct.field("field_3")
+              .str.strip_chars_end(COMP))
+        codes = {k: t for (s, k), t in g.token_index.items() if s == seg_id and k}
+        out = out.scatter(at, el.replace_strict(codes, default=base[i], return_dtype=pl.UInt32)
+                          .fill_null(base[i]))
+    idx = (kind == 1).arg_true()
     if not idx.len():
         return out
     raw = segs["raw"].gather(idx)
@@ -101,29 +110,85 @@ def _token_of(g: Guide, text: str, whole: bool) -> int | None:
 
 @dataclass
 class Walk:
-    """The outcome of every row (``outcomes``) and of the GE walked after each transaction
-    set (``ge``; one per set, in order)."""
+    """The outcome of every row (``outcomes``, uint32) and of the GE walked after each
+    transaction set (``ge``; one per set, in order)."""
 
-    outcomes: list[int]
+    outcomes: np.ndarray
     ge: list[int]
 
 
 def walk(g: Guide, toks: pl.Series, starts: list[int]) -> Walk:
-    """Walk each transaction set: rows ``starts[i] .. starts[i+1]-1`` of ``toks``."""
+    """Walk each transaction set: rows ``starts[i] .. starts[i+1]-1`` of ``toks``.
+
+    A walk's outcomes depend only on the node it starts on and the tokens it reads, and
+    claims come in a few shapes: the token stream is cut before every CLM (and at each
+    set's start), each distinct (node, chunk of tokens) is walked once, and every chunk's
+    outcomes are gathered from its entry. Same result as :func:`walk_plain`."""
+    n = toks.len()
+    if not n:
+        return Walk(np.zeros(0, dtype=np.uint32), [])
+    arr = toks.cast(pl.UInt16 if g.n_tokens <= 1 << 16 else pl.UInt32).to_numpy()
+    buf = arr.tobytes()  # a chunk's tokens as bytes: its memo key
+    width = arr.itemsize
+    first = np.zeros(n, dtype=bool)
+    first[starts] = True
+    bounds = np.flatnonzero(toks.is_in(g.cut_tokens.implode()).to_numpy() | first)
+    is_start = first[bounds].tolist()
+    bounds_l = [*bounds.tolist(), n]
+    table, next_k, gs_k, ge_tok = g.table, g.next_k, g.gs * g.n_tokens, g.token_ge
+    memo: dict[tuple[int, bytes], tuple[int, int]] = {}  # (node*k, chunk) -> (entry, end)
+    entries: list[list[int]] = []
+    entry_of = [0] * (len(bounds_l) - 1)
+    ge: list[int] = []
+    nk = gs_k
+    for i, (a, b) in enumerate(itertools.pairwise(bounds_l)):
+        if is_start[i]:
+            if i:
+                ge.append(table[nk + ge_tok])
+            nk = gs_k
+        key = (nk, buf[a * width:b * width])
+        hit = memo.get(key)
+        if hit is None:
+            outs, end = _walk_chunk(table, next_k, nk, arr[a:b].tolist())
+            hit = memo[key] = (len(entries), end)
+            entries.append(outs)
+        entry_of[i], nk = hit
+    ge.append(table[nk + ge_tok])
+    # row r of chunk i (starting at row a_i) takes entry e_i's outcome r - a_i
+    pool = np.fromiter(itertools.chain.from_iterable(entries), dtype=np.uint32)
+    small = max(n, len(pool)) < 1 << 31
+    offsets = np.cumsum([0, *map(len, entries)])[:-1]
+    shift = (offsets[np.asarray(entry_of, dtype=np.int64)] - bounds).astype(
+        np.int32 if small else np.int64)
+    at = np.repeat(shift, np.diff(np.asarray(bounds_l, dtype=np.int64)))
+    at += np.arange(n, dtype=at.dtype)
+    return Walk(pool[at], ge)
+
+
+def _walk_chunk(table: list[int], next_k: list[int], nk: int,
+                toks: list[int]) -> tuple[list[int], int]:
+    """The outcomes of walking ``toks`` from ``nk`` (node * n_tokens), and the end."""
+    out = []
+    app = out.append
+    for tok in toks:
+        o = table[nk + tok]
+        nk = next_k[o]
+        app(o)
+    return out, nk
+
+
+def walk_plain(g: Guide, toks: pl.Series, starts: list[int]) -> Walk:
+    """:func:`walk` token by token (the reference the memoised walk is tested against)."""
     table, next_k, k = g.table, g.next_k, g.n_tokens
     gs_k, ge_tok = g.gs * k, g.token_ge
     out: list[int] = []
-    app = out.append
     ge: list[int] = []
     bounds = [*starts, toks.len()]
     for a, b in itertools.pairwise(bounds):
-        nk = gs_k
-        for tok in toks.slice(a, b - a).to_list():
-            o = table[nk + tok]
-            nk = next_k[o]
-            app(o)
+        outs, nk = _walk_chunk(table, next_k, gs_k, toks.slice(a, b - a).to_list())
+        out += outs
         ge.append(table[nk + ge_tok])
-    return Walk(out, ge)
+    return Walk(np.asarray(out, dtype=np.uint32), ge)
 
 
 def dynamic_missing(g: Guide, outs: list[int], row: int, first: int, cand: list) -> bool:
