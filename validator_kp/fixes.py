@@ -51,9 +51,9 @@ def determined(ctx: Context, cfg: KPConfig) -> pl.DataFrame:
     loop), ``ok`` (the route is determined) and ``funding``."""
     kp = identify.kp_claims(ctx)
     self_funded_id = cfg.routes["self-funded"].payer_id
-    claims = ctx.claims.filter(pl.col("payer_nm1_index").is_not_null()).select(
+    claims = ctx.claims.lazy().filter(pl.col("payer_nm1_index").is_not_null()).select(
         "claim_key", "file_id", "payer_nm1_index", "payer_n3_index", "payer_n4_index",
-        sent=pl.col("payer_id").str.strip_chars()).join(kp, on="claim_key", how="left")
+        sent=pl.col("payer_id").str.strip_chars()).collect().join(kp, on="claim_key", how="left")
     doubt = ((pl.col("funding") == "insured") & (pl.col("source") != "roster")
              & (pl.col("sent") == self_funded_id))
     ok = (pl.col("member").fill_null(False) & pl.col("routed").fill_null(False)

@@ -20,8 +20,9 @@ _POS = {"SV1": "SV105", "SV3": "SV303"}
 
 def _lines(ctx: Context, cond: pl.Expr, *cols: str) -> pl.DataFrame:
     keys = ctx.claims.select("claim_key", "file_id", "st_key")
-    return ctx.lines.filter(cond).select("claim_key", "line_number", "service_index",
-                                         "service_segment", *cols).join(keys, on="claim_key")
+    return ctx.lines.lazy().filter(cond).select(
+        "claim_key", "line_number", "service_index", "service_segment", *cols,
+    ).collect().join(keys, on="claim_key")
 
 
 @rule("CODE504", "Place of service code is not in the CMS list", severity="error", snip=5,
@@ -45,11 +46,11 @@ def place_of_service(ctx: Context) -> pl.DataFrame:
     outpatient hospital, `23` emergency room, `20` urgent care…
     """
     codes = load_list("place_of_service.txt")
-    c = ctx.claims.filter(pl.col("transaction_type").is_in(["837P", "837D"])
-                          & pl.col("facility_code").is_not_null()
-                          & ~pl.col("facility_code").is_in(codes)).select(
+    c = ctx.claims.lazy().filter(pl.col("transaction_type").is_in(["837P", "837D"])
+                                 & pl.col("facility_code").is_not_null()
+                                 & ~pl.col("facility_code").is_in(codes)).select(
         "claim_key", "file_id", "st_key", "segment_index", segment_id=pl.lit("CLM"),
-        element=pl.lit("CLM05-1"), code="facility_code", where=pl.lit("claim"))
+        element=pl.lit("CLM05-1"), code="facility_code", where=pl.lit("claim")).collect()
     ln = _lines(ctx, pl.col("place_of_service").is_not_null()
                 & ~pl.col("place_of_service").is_in(codes), "place_of_service")
     ln = ln.select("claim_key", "file_id", "st_key", segment_index="service_index",

@@ -101,8 +101,8 @@ def code_set_dates(ctx: Context, claims: pl.DataFrame | None = None) -> pl.DataF
 
 def _through_date(ctx: Context) -> pl.DataFrame:
     """``claim_key, date``: 837I claims' discharge / through date (ICD-10-PCS)."""
-    return ctx.claims.filter(pl.col("transaction_type") == "837I").select(
-        "claim_key", date=pl.coalesce("statement_to", "service_date_to")).drop_nulls()
+    return ctx.claims.lazy().filter(pl.col("transaction_type") == "837I").select(
+        "claim_key", date=pl.coalesce("statement_to", "service_date_to")).drop_nulls().collect()
 
 
 # -- lookups -----------------------------------------------------------------------------------
@@ -636,11 +636,11 @@ def spans_release(ctx: Context) -> pl.DataFrame:
     if not octs:
         return no_findings()
     bill = pl.col("facility_code").str.slice(0, 2)
-    c = ctx.claims.filter(
+    c = ctx.claims.lazy().filter(
         ~((pl.col("transaction_type") == "837I") & bill.is_in(THROUGH_DATE_BILLS).fill_null(False))
     ).select("claim_key", "file_id", "st_key", "segment_index",
              lo=pl.coalesce("service_date_from", "statement_from"),
-             hi=pl.coalesce("service_date_to", "statement_to"))
+             hi=pl.coalesce("service_date_to", "statement_to")).collect()
     c = c.filter(pl.col("lo") < pl.col("hi"))
     if not c.height:
         return no_findings()

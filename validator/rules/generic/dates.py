@@ -225,9 +225,9 @@ def line_service_date(ctx: Context) -> pl.DataFrame:
     every line has the same date); send a dental predetermination with CLM19 = `PB`.
     """
     on_line, on_claim = _dated(ctx)
-    c = ctx.claims.filter(pl.col("transaction_type").is_in(["837P", "837D"])).select(
+    c = ctx.claims.lazy().filter(pl.col("transaction_type").is_in(["837P", "837D"])).select(
         "claim_key", "file_id", "st_key", "transaction_type",
-        claim_dated=pl.col("claim_key").is_in(on_claim.implode()))
+        claim_dated=pl.col("claim_key").is_in(on_claim.implode())).collect()
     bad = ctx.lines.filter(~pl.col("line_key").is_in(on_line.implode())).join(c, on="claim_key")
     dental = pl.col("transaction_type") == "837D"
     if bad.filter(dental).height:  # a dental claim-level date covers; a predetermination has none

@@ -245,9 +245,9 @@ def diagnosis_pointers(ctx: Context) -> pl.DataFrame:
     """
     d = diagnoses(ctx)
     n_dx = d.filter(pl.col("qual").is_in(POINTED)).group_by("claim_key").agg(n_dx=pl.len())
-    sv1 = ctx.lines.filter(pl.col("diagnosis_pointers").is_not_null()).select(
+    sv1 = ctx.lines.lazy().filter(pl.col("diagnosis_pointers").is_not_null()).select(
         "claim_key", "line_number", segment_index="service_index", segment_id=pl.lit("SV1"),
-        element=pl.lit("SV107"), ptr="diagnosis_pointers")
+        element=pl.lit("SV107"), ptr="diagnosis_pointers").collect()
     sv3 = segs(ctx, "SV3").filter(el(11).is_not_null() & pl.col("clm_key").is_not_null())
     sv3 = sv3.select(claim_key="clm_key", line_number=pl.lit(None, pl.String),
                      segment_index="seg_index", segment_id=pl.lit("SV3"), element=pl.lit("SV311"),

@@ -176,9 +176,9 @@ def probable_duplicate(ctx: Context) -> pl.DataFrame:
     Remove the repeated claim; if the service really happened twice that day, bill it once
     with units or the modifier the payer asks for (e.g. 76, 91).
     """
-    c = ctx.claims.filter(~_AMENDS).select(
+    c = ctx.claims.lazy().filter(~_AMENDS).select(
         "claim_key", "file_id", "st_key", "segment_index", "claim_id",
-        *(s for s in _SAME if s != "total"), total=cents(pl.col("total_charge")))
+        *(s for s in _SAME if s != "total"), total=cents(pl.col("total_charge"))).collect()
     sent = _earlier(ctx, "dup_key")
     if sent.height:  # the earliest earlier claim under another claim ID
         sent = sent.filter(pl.col("earlier_id") != pl.col("claim_id"))

@@ -43,11 +43,11 @@ def self_with_patient_loop(ctx: Context) -> pl.DataFrame:
     = 0); otherwise leave SBR02 empty and keep the patient's relationship in PAT01.
     """
     has_patient, sbr02 = pl.col("patient_hl").is_not_null(), pl.col("sbr02")
-    c = ctx.claims.filter(
+    c = ctx.claims.lazy().filter(
         pl.when(has_patient).then(sbr02 == "18")
         .otherwise(pl.col("sbr_index").is_not_null() & (sbr02 != "18").fill_null(True))
     ).select("claim_key", "file_id", "st_key", "segment_index", "subscriber_hl", "sbr02",
-             has_patient=has_patient)
+             has_patient=has_patient).collect()
     if not c.height:
         return pl.DataFrame()
     out = _sbr_2000b(ctx, c)
