@@ -271,3 +271,49 @@ def test_mask_segment_edge_cases():
     assert m("PAT*19****D8*20200101", "*") == "PAT*19****D8*2020####"
     assert re.fullmatch(r"NM1\*IL\*1\*D\.\*J\.\*\*\*\*MI\*###6789",
                         m("NM1*IL*1*DOE*JOHN****MI*W123456789", "*"))
+
+
+def _early_case(tmp_path: Path, long_name: bool) -> Result:
+    """A run with the implementation-guide rules: a trailing separator on the billing
+    provider's N4 (ENV154, found before the IG rules run) and, with ``long_name``, a
+    70-character NM103 that only the IG rules report."""
+    text = build("P")
+    if long_name:
+        text = re.sub(r"NM1\*85\*2\*[^*]*", "NM1*85*2*" + "A" * 70, text, count=1)
+    text = re.sub(r"(\nN4\*[^~]*)~", r"\1*~", text, count=1)
+    path = tmp_path / ("long.837" if long_name else "n4.837")
+    path.write_text(text)
+    return run([path], select=("ENV", "FILE", "KP", "IG"), ig=True)
+
+
+def test_segments_located_while_the_last_rules_run(tmp_path, monkeypatch):
+    """The segments with findings before the IG rules run are located meanwhile; when they
+    are all the report needs, the file is not read again, and the locations are those of a
+    late read."""
+    from dataclasses import replace
+
+    from validator.output import locations
+
+    result = _early_case(tmp_path, long_name=False)
+    assert set(result.findings["rule"]) >= {"ENV154"} and list(result.located) == [0]
+    late = finding_locations(replace(result, located={}), show_phi=False)
+    monkeypatch.setattr(locations, "locate_wanted", lambda *a, **k: pytest.fail("read again"))
+    early = finding_locations(result, show_phi=False)
+    assert early.height == 1 and early.equals(late)
+    assert early["segment_text"][0].startswith("N4*") and early["segment_text"][0].endswith("*")
+    assert early["line"][0] > 1
+
+
+def test_findings_of_the_last_rules_elsewhere_read_the_file_again(tmp_path):
+    """A finding of the IG rules on a segment not located early: the file is read again for
+    every segment, and every finding has its location."""
+    from dataclasses import replace
+
+    result = _early_case(tmp_path, long_name=True)
+    ig = result.findings.filter(pl.col("rule") == "IG200")
+    assert ig.height >= 1 and result.located[0][0].tolist() == [12]
+    assert 10 in ig["segment_index"].to_list()  # the NM1, located late only
+    loc = finding_locations(result, show_phi=True)
+    assert set(loc["segment_index"]) == set(result.findings["segment_index"].drop_nulls())
+    assert loc["line"].null_count() == 0
+    assert loc.equals(finding_locations(replace(result, located={}), show_phi=True))

@@ -42,15 +42,16 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
             units = plan_units(paths, c.unit_bytes(paths, options.chunk_bytes))
             log.info("dask: %d work units", len(units))
             ctx, results, notes, faults = check_units(plan, units, c.run)
+            located = {}
     else:
-        ctx, results, notes, faults = _check_here(plan, paths, options.chunk_bytes)
+        ctx, results, notes, faults, located = _check_here(plan, paths, options.chunk_bytes)
     found = collect(plan, ctx, results, faults)
     claims = claim_status(ctx.batch.claims, found)
     for extra in notes.values():
         claims = with_note(claims, extra)
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, [*failed_rules(results), *faults],
-                  plan.registry, options, selection)
+                  plan.registry, options, selection, located)
 
 
 def with_note(claims: pl.DataFrame, note: pl.DataFrame) -> pl.DataFrame:
@@ -64,17 +65,18 @@ def with_note(claims: pl.DataFrame, note: pl.DataFrame) -> pl.DataFrame:
     return claims.hstack(cols.drop("claim_key").get_columns())
 
 
-def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int,
-                ) -> tuple[Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int) -> tuple[
+        Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame], dict]:
     """In this process: one pass when the inputs fit in a chunk, else unit by unit."""
     units = plan_units(paths, chunk_bytes)
     if len(units) == 1 and units[0].piece is None:
         try:
-            single = check_part(plan, units[0].paths, 0, batch_rules=True)
-            return single.ctx, single.results, single.annotations, single.faults
+            single = check_part(plan, units[0].paths, 0, batch_rules=True, locate=True)
+            return (single.ctx, single.results, single.annotations, single.faults,
+                    single.located)
         except UsageError:
             raise
         except Exception as exc:  # a reader bug must not stop the batch: file by file
             log_failure("the batch", exc)
             units = units[0].singles()
-    return check_units(plan, units)
+    return *check_units(plan, units), {}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -30,6 +31,8 @@ class Result:
     registry: Registry | None = None  # the rules, annotators and panels of the run
     options: RunOptions = field(default_factory=RunOptions)
     selection: Selection | None = None  # which rules ran, at what severity
+    # file_id -> (segments, spans located while the last rules ran; see run.locate_early)
+    located: dict[int, tuple[Any, Future]] = field(default_factory=dict)
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""

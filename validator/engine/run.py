@@ -12,20 +12,23 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ..errors import UsageError
 from ..model import chunking
+from ..model.batch import Batch
 from ..rules import findings as F
 from ..rules.api import ANY_SEGMENT, Context, Rule, RunOptions
 from ..rules.registry import Registry, matches
 from ..ruleset.model import Ruleset
 from ..severity import RANK
 from ..x12.cut import Piece
+from ..x12.spans_stream import LOOKBACK, PREFIX, locate_wanted
 from .read import build_tables, read_segments
 
 log = logging.getLogger("claims_validator")
@@ -223,10 +226,12 @@ class Part:
     annotations: dict[str, pl.DataFrame]
     faults: dict[str, pl.DataFrame]
     counts: dict[str, int]  # segments per ID that keys count (see chunking.Offsets)
+    # file_id -> (the segments asked for, their spans being located; see locate_early)
+    located: dict[int, tuple[np.ndarray, Future]] = field(default_factory=dict)
 
 
 def check_part(plan: Plan, paths: Sequence[Path | Piece], first_id: int, batch_rules: bool,
-               exclude: Collection[str] = ()) -> Part:
+               exclude: Collection[str] = (), locate: bool = False) -> Part:
     """Read ``paths`` (file IDs from ``first_id``) and run the rules on them; ``batch``
     rules only with ``batch_rules``, none of the rules coded in ``exclude`` (their entries
     are None otherwise).
@@ -256,11 +261,37 @@ def check_part(plan: Plan, paths: Sequence[Path | Piece], first_id: int, batch_r
         results = {code: p.result() for code, p in pending.items()}
         notes = annotate(plan, ctx)
         last = [r for r in run if r.family in LAST_FAMILIES]
+        located = locate_early(batch, results) if locate and last else {}
         if last:
             ctx = release(ctx)
             results.update(zip([r.code for r in last],
                                pool.map(lambda r: run_rule(ctx, r), last), strict=True))
-    return Part(ctx, {r.code: results.get(r.code) for r in plan.rules}, *notes, counts)
+    return Part(ctx, {r.code: results.get(r.code) for r in plan.rules}, *notes, counts,
+                located)
+
+
+_LOCATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locate")
+
+
+def locate_early(batch: Batch, results: Results) -> dict[int, tuple[np.ndarray, Future]]:
+    """Start locating the segments that have findings so far (file positions, text; see
+    validator.output.locations) on a thread of its own, while the last rules run: a file
+    whose last findings fall on segments located here is not read again for its report.
+    Only whole files (not pieces), whose segment positions are the file's."""
+    frames = [f.select("file_id", "segment_index") for f in results.values()
+              if f is not None and f.height]
+    if not frames:
+        return {}
+    wanted = pl.concat(frames).drop_nulls().unique().sort("file_id", "segment_index")
+    paths = dict(batch.files.filter(pl.col("status") == "parsed")
+                 .select("file_id", "path").iter_rows())
+    out = {}
+    for (file_id,), group in wanted.group_by("file_id", maintain_order=True):
+        if file_id in paths:
+            seg = group["segment_index"].to_numpy().astype(np.int64)
+            out[file_id] = (seg, _LOCATOR.submit(locate_wanted, paths[file_id], seg,
+                                                 LOOKBACK, PREFIX))
+    return out
 
 
 class _Countdown:

@@ -19,7 +19,7 @@ import polars as pl
 
 from ..engine.result import Result
 from ..x12.load import LoadError
-from ..x12.spans_stream import WantedSpans, locate_wanted
+from ..x12.spans_stream import LOOKBACK, PREFIX, WantedSpans, locate_wanted
 from .phi import CODE, UNKNOWN_ENTITY, mask_segments
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,7 @@ LOCATION_COLUMNS = ["line", "offset", "segment_text"]
 SCHEMA = {"file_id": pl.UInt32, "segment_index": pl.UInt32, "line": pl.Int64,
           "offset": pl.Int64, "segment_text": pl.String}
 TEXT_LIMIT = 500  # characters of a segment's text shown (a longer one ends with "…")
-_LOOKBACK = 6  # segments looked back for the NM1 that opens a segment's loop
-_PREFIX = 16  # first bytes of a segment read for its ID and first element
+_LOOKBACK, _PREFIX = LOOKBACK, PREFIX  # the look-back for N3/N4/REF (see spans_stream)
 _LOOP_STARTS = frozenset({"ISA", "GS", "ST", "SE", "HL", "SBR", "CLM", "LX", "LIN", "SVD"})
 
 # (id(result), id(findings), show_phi) -> table; an entry goes when its result does.
@@ -73,7 +72,8 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
             continue
         seg = group["segment_index"].to_numpy().astype(np.int64)
         try:
-            spans = locate_wanted(path, seg, before=_LOOKBACK, head=_PREFIX)
+            spans = _early(result, file_id, seg) or locate_wanted(path, seg, before=_LOOKBACK,
+                                                                  head=_PREFIX)
         except (LoadError, OSError) as exc:  # gone or changed since the check
             log.warning("%s: no finding locations (%s)", path,
                         getattr(exc, "message", None) or exc)
@@ -85,6 +85,18 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     return pl.concat(frames)
+
+
+def _early(result: Result, file_id: int, seg: np.ndarray) -> WantedSpans | None:
+    """The spans the check located while the last rules ran (see
+    validator.engine.run.check_part), when they hold every segment ``seg`` asks for."""
+    early = result.located.get(file_id)
+    if early is None or not np.isin(seg, early[0]).all():
+        return None
+    try:
+        return early[1].result()
+    except (LoadError, OSError):  # read again, which says why
+        return None
 
 
 def _segment_counts(result: Result, file_ids: pl.Series) -> dict[int, int]:

@@ -59,6 +59,10 @@ class WantedSpans:
         return np.searchsorted(self.index, seg_indexes)
 
 
+LOOKBACK = 6  # segments looked back for the NM1 that opens a segment's loop (locations)
+PREFIX = 16  # first bytes of those segments kept (their ID and first element)
+
+
 def locate_wanted(path: Path | str, wanted: np.ndarray, before: int = 0,
                   head: int = 16) -> WantedSpans:
     """The segments ``wanted`` (1-based seg_indexes; those past the file's end are left
