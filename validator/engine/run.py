@@ -282,16 +282,21 @@ def locate_early(batch: Batch, results: Results) -> dict[int, tuple[np.ndarray, 
               if f is not None and f.height]
     if not frames:
         return {}
-    wanted = pl.concat(frames).drop_nulls().unique().sort("file_id", "segment_index")
-    paths = dict(batch.files.filter(pl.col("status") == "parsed")
-                 .select("file_id", "path").iter_rows())
-    out = {}
-    for (file_id,), group in wanted.group_by("file_id", maintain_order=True):
-        if file_id in paths:
-            seg = group["segment_index"].to_numpy().astype(np.int64)
-            out[file_id] = (seg, _LOCATOR.submit(locate_wanted, paths[file_id], seg,
-                                                 LOOKBACK, PREFIX))
-    return out
+    return {file_id: (seg, _LOCATOR.submit(locate_wanted, path, seg, LOOKBACK, PREFIX))
+            for file_id, path, seg in segments_by_file(pl.concat(frames), batch.files)}
+
+
+def segments_by_file(findings: pl.DataFrame, files: pl.DataFrame,
+                     ) -> list[tuple[int, str, np.ndarray]]:
+    """``(file_id, path, segment indexes)`` of every parsed file of ``files`` that
+    ``findings`` name segments of: the distinct indexes, sorted (int64)."""
+    wanted = (findings.select("file_id", "segment_index").drop_nulls().unique()
+              .sort("file_id", "segment_index"))
+    paths = dict(files.filter(pl.col("status") == "parsed").select("file_id", "path")
+                 .iter_rows())
+    return [(file_id, paths[file_id], group["segment_index"].to_numpy().astype(np.int64))
+            for (file_id,), group in wanted.group_by("file_id", maintain_order=True)
+            if file_id in paths]
 
 
 class _Countdown:
@@ -312,8 +317,7 @@ class _Countdown:
                     gone.add(s)
         if gone and self.ctx.batch.split is not None:
             self.ctx.batch.split.drop(gone)
-            self.ctx.forget(lambda name: name.startswith("segs:") and bool(
-                gone & set(name.split(":")[1].split(","))))
+            self.ctx.forget_split(gone)
 
 
 def release(ctx: Context) -> Context:

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from ..engine.result import Result
+from ..engine.run import segments_by_file
 from ..x12.load import LoadError
 from ..x12.spans_stream import LOOKBACK, PREFIX, WantedSpans, locate_wanted
 from .phi import CODE, UNKNOWN_ENTITY, mask_segments
@@ -28,7 +29,6 @@ LOCATION_COLUMNS = ["line", "offset", "segment_text"]
 SCHEMA = {"file_id": pl.UInt32, "segment_index": pl.UInt32, "line": pl.Int64,
           "offset": pl.Int64, "segment_text": pl.String}
 TEXT_LIMIT = 500  # characters of a segment's text shown (a longer one ends with "…")
-_LOOKBACK, _PREFIX = LOOKBACK, PREFIX  # the look-back for N3/N4/REF (see spans_stream)
 _LOOP_STARTS = frozenset({"ISA", "GS", "ST", "SE", "HL", "SBR", "CLM", "LX", "LIN", "SVD"})
 
 # (id(result), id(findings), show_phi) -> table; an entry goes when its result does.
@@ -58,22 +58,15 @@ def with_locations(findings: pl.DataFrame, result: Result, show_phi: bool | None
 
 
 def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
-    wanted = (result.findings.select("file_id", "segment_index")
-              .drop_nulls().unique().sort("file_id", "segment_index"))
-    if not wanted.height:
+    wanted = segments_by_file(result.findings, result.batch.files)
+    if not wanted:
         return pl.DataFrame(schema=SCHEMA)
-    paths = dict(result.batch.files.filter(pl.col("status") == "parsed")
-                 .select("file_id", "path").iter_rows())
-    counts = _segment_counts(result, wanted["file_id"].unique())
+    counts = _segment_counts(result, pl.Series([file_id for file_id, _, _ in wanted]))
     frames = []
-    for (file_id,), group in wanted.group_by("file_id", maintain_order=True):
-        path = paths.get(file_id)
-        if path is None:
-            continue
-        seg = group["segment_index"].to_numpy().astype(np.int64)
+    for file_id, path, seg in wanted:
         try:
-            spans = _early(result, file_id, seg) or locate_wanted(path, seg, before=_LOOKBACK,
-                                                                  head=_PREFIX)
+            spans = _early(result, file_id, seg) or locate_wanted(path, seg, before=LOOKBACK,
+                                                                  head=PREFIX)
         except (LoadError, OSError) as exc:  # gone or changed since the check
             log.warning("%s: no finding locations (%s)", path,
                         getattr(exc, "message", None) or exc)
@@ -170,27 +163,27 @@ def _entities(spans: WantedSpans, seg: np.ndarray, which: np.ndarray,
     before it, whole-array. :data:`UNKNOWN_ENTITY` when a broken segment comes first; null
     when a loop start (HL, CLM…) or nothing comes first."""
     arr = np.frombuffer(spans.data, dtype=np.uint8)
-    prev = seg[:, None] - np.arange(1, _LOOKBACK + 1)[None, :]  # n x LOOKBACK seg_indexes
+    prev = seg[:, None] - np.arange(1, LOOKBACK + 1)[None, :]  # n x LOOKBACK seg_indexes
     ok = prev >= 1
-    rows = spans.rows(np.clip(prev, 1, None))  # kept: their first _PREFIX bytes at least
+    rows = spans.rows(np.clip(prev, 1, None))  # kept: their first PREFIX bytes at least
     at = spans.at[rows]
     end = at + spans.size[rows]
-    pos = at[..., None] + np.arange(_PREFIX)  # n x LOOKBACK x PREFIX byte offsets
+    pos = at[..., None] + np.arange(PREFIX)  # n x LOOKBACK x PREFIX byte offsets
     head = np.where(pos < end[..., None], arr[np.minimum(pos, len(arr) - 1)], 0).astype(np.uint8)
     head[~ok] = 0
     head[head == 0x1C] = 0  # the joiner below
-    heads = np.ascontiguousarray(head).view(f"S{_PREFIX}").ravel().tolist()
+    heads = np.ascontiguousarray(head).view(f"S{PREFIX}").ravel().tolist()
     flat = pl.Series(b"\x1c".join(heads).decode("latin-1").split("\x1c"))  # IDs are ASCII
     frame = pl.DataFrame({"h": flat,
-                          "el": pl.Series(np.repeat(np.array(elements)[which], _LOOKBACK))})
+                          "el": pl.Series(np.repeat(np.array(elements)[which], LOOKBACK))})
     frame = frame.with_columns(pl.col("h").str.replace_all(r"[\r\n]", ""))
     head_els = pl.col("h").str.split(pl.col("el"))
     frame = frame.select(id=head_els.list.first(), q=head_els.list.get(1, null_on_oob=True))
     # Row-major (segment, k): column k holds the k-th segment before each one.
-    cols = {f"{c}{k}": frame[c].gather_every(_LOOKBACK, offset=k)
-            for c in ("id", "q") for k in range(_LOOKBACK)}
+    cols = {f"{c}{k}": frame[c].gather_every(LOOKBACK, offset=k)
+            for c in ("id", "q") for k in range(LOOKBACK)}
     ent = pl.lit(None, pl.String)
-    for k in reversed(range(_LOOKBACK)):  # the nearest segment decides
+    for k in reversed(range(LOOKBACK)):  # the nearest segment decides
         sid, q = pl.col(f"id{k}"), pl.col(f"q{k}")
         ent = (pl.when(sid == "").then(ent)  # before the file's first segment
                .when(sid == "NM1").then(pl.when(q.str.contains(CODE)).then(q)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +37,7 @@ CheckFn = Callable[["Context"], pl.DataFrame]
 # A fix: the context (tables, ruleset, options) and this rule's findings in, the edits that
 # resolve them out (see :mod:`validator.rules.edits`).
 FixFn = Callable[["Context", pl.DataFrame], pl.DataFrame]
+_SPLIT_KEY = "segs:"  # derived-cache names of segs() results: segs:ID,ID:supported
 ANY_SEGMENT = "*"  # ``reads=("*",)``: the rule scans the whole segments table
 ALL_TYPES = ("837P", "837I", "837D")
 
@@ -213,11 +214,13 @@ class Context:
         """The same batch and settings with an empty cache of derived tables."""
         return replace(self, _cache={}, _locks={}, _locks_guard=threading.Lock())
 
-    def forget(self, which: Callable[[str], bool]) -> None:
-        """Drop the derived tables whose names ``which`` picks (no rule left needs them;
-        one asked for again is derived again)."""
+    def forget_split(self, seg_ids: Collection[str]) -> None:
+        """Drop the tables :meth:`segs` derived from the split rows of any of ``seg_ids``
+        (no rule left reads them; one asked for again is derived again)."""
+        gone = set(seg_ids)
         with self._locks_guard:
-            for name in [n for n in self._cache if which(n)]:
+            for name in [n for n in self._cache if n.startswith(_SPLIT_KEY)
+                         and gone & set(n.split(":")[1].split(","))]:
                 self._cache.pop(name, None)
 
     def for_rule(self, r: Rule) -> Context:
@@ -253,7 +256,7 @@ class Context:
             s = store.in_order(seg_ids)
             return s if not supported else s.filter(self._supported_keys(s))
 
-        return self.derived(f"segs:{','.join(seg_ids)}:{supported}", build)
+        return self.derived(f"{_SPLIT_KEY}{','.join(seg_ids)}:{supported}", build)
 
     def _supported_keys(self, s: pl.DataFrame) -> pl.Expr:
         if self._all_supported():  # only segments outside every set to drop, if any
