@@ -13,7 +13,8 @@ from helpers import REPO, SAMPLE_CLAIMS, doc_without_run, load_ruleset, run_cli,
 from polars.testing import assert_frame_equal
 
 from validator.engine import Selection, check, collect_inputs
-from validator.engine.units import CLIENT_CLAIMS, CLIENT_LINES
+from validator.engine.claim_store import KEY_COLUMNS
+from validator.engine.units import CLIENT_CLAIMS
 from validator.model.chunking import parse_size, plan
 from validator.output.json_report import chunks as json_chunks
 from validator.rules.api import RunOptions
@@ -30,15 +31,16 @@ def _assert_same(paths, chunk_bytes):
     assert len(plan(paths, chunk_bytes)) > 1
     for name in ("files", "transactions"):
         assert_frame_equal(getattr(parts.batch, name), getattr(whole.batch, name))
-    # A run in units keeps only the claim and line columns still read after a unit.
-    for name, kept in (("claims", CLIENT_CLAIMS), ("lines", CLIENT_LINES)):
-        table = getattr(parts.batch, name)
-        assert table.columns == [c for c in getattr(whole.batch, name).columns if c in kept]
-        assert_frame_equal(table, getattr(whole.batch, name).select(table.columns))
-    assert_frame_equal(parts.findings, whole.findings)
-    # status and the kp annotation
-    assert_frame_equal(parts.claims, whole.claims.select(parts.claims.columns))
-    assert set(whole.claims.columns) - set(parts.claims.columns) <= set(whole.batch.claims.columns)
+    # A run in units keeps in memory only its claims' key columns; the other columns the
+    # reports, tools and batch rules read are in its store (claim_frame), as in one pass.
+    assert parts.batch.claims.columns == list(KEY_COLUMNS)
+    assert_frame_equal(parts.batch.claims, whole.batch.claims.select(KEY_COLUMNS))
+    assert parts.claims.columns == [*KEY_COLUMNS, "status"]
+    kept = [c for c in whole.claims.columns if c in CLIENT_CLAIMS or c == "status"
+            or c in whole.annotator_columns()]
+    assert parts.annotator_columns() == whole.annotator_columns()
+    assert_frame_equal(parts.claim_frame(kept), whole.claims.select(kept))
+    assert parts.batch.lines.height == 0
     doc = lambda r: {k: v for k, v in json.loads(b"".join(json_chunks(r))).items()  # noqa: E731
                      if k != "run"}  # (when and how long: the rest must be equal)
     assert doc(parts) == doc(whole)

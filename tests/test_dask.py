@@ -169,12 +169,14 @@ def test_failed_piece_fails_its_file_failed_run_of_files_retried(batch):
         return [RuntimeError("worker lost") if (u.piece and u.piece.index == 1)
                 or len(u.paths) > 1 else run_unit(plan, u) for u in todo]
 
-    ctx, _, _, _ = check_units(plan, units, run)
+    merged = check_units(plan, units, run)
+    ctx = merged.ctx
     files = ctx.batch.files
     assert files["status"].to_list() == ["unreadable", "parsed", "parsed"]
     assert "worker lost" in files["error"][0]
     assert calls == [len(units), 2]  # the run of two files again, one by one
     assert ctx.batch.claims.filter(pl.col("file_id") == 0).height == 0  # its pieces are gone
+    assert merged.store.rows == ctx.batch.claims.height > 0  # (from the store too)
 
 
 # -- Dask ------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from ..errors import UsageError
 from ..rules.api import Context, RunOptions
 from ..rules.registry import Registry, discover
 from ..ruleset.model import Ruleset
+from .claim_store import ClaimStore
 from .result import Result
 from .run import Plan, Results, Selection, check_part, claim_status, collect, failed_rules, log_failure
-from .units import check_units, plan_units
+from .units import check_units, plan_units, with_note
 
 log = logging.getLogger("claims_validator")
 
@@ -41,42 +42,37 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
         with cluster(options.scheduler, options.jobs) as c:
             units = plan_units(paths, c.unit_bytes(paths, options.chunk_bytes))
             log.info("dask: %d work units", len(units))
-            ctx, results, notes, faults = check_units(plan, units, c.run)
-            located = {}
+            m = check_units(plan, units, c.run)
+        ctx, results, notes, faults, located, store = m.ctx, m.results, {}, m.faults, {}, m.store
+        del m
     else:
-        ctx, results, notes, faults, located = _check_here(plan, paths, options.chunk_bytes)
+        ctx, results, notes, faults, located, store = _check_here(plan, paths,
+                                                                  options.chunk_bytes)
+    failed = [*failed_rules(results), *faults]
     found = collect(plan, ctx, results, faults)
+    del results  # (the rules' own tables: the findings are one table now)
     claims = claim_status(ctx.batch.claims, found)
     for extra in notes.values():
         claims = with_note(claims, extra)
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
-                  time.perf_counter() - t0, [*failed_rules(results), *faults],
-                  plan.registry, options, selection, located)
-
-
-def with_note(claims: pl.DataFrame, note: pl.DataFrame) -> pl.DataFrame:
-    """``claims`` with an annotator's columns (``note``: ``claim_key`` and its columns),
-    joined on the key alone so that the claims table is not copied."""
-    cols = claims.select("claim_key").join(note, on="claim_key", how="left",
-                                           maintain_order="left")
-    clash = set(cols.columns) - {"claim_key"} & set(claims.columns)
-    if cols.height != claims.height or clash:  # (a claim annotated twice: as a join would)
-        return claims.join(note, on="claim_key", how="left", maintain_order="left")
-    return claims.hstack(cols.drop("claim_key").get_columns())
+                  time.perf_counter() - t0, failed, plan.registry, options, selection,
+                  located, store)
 
 
 def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int) -> tuple[
-        Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame], dict]:
+        Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame], dict,
+        ClaimStore | None]:
     """In this process: one pass when the inputs fit in a chunk, else unit by unit."""
     units = plan_units(paths, chunk_bytes)
     if len(units) == 1 and units[0].piece is None:
         try:
             single = check_part(plan, units[0].paths, 0, batch_rules=True, locate=True)
             return (single.ctx, single.results, single.annotations, single.faults,
-                    single.located)
+                    single.located, None)
         except UsageError:
             raise
         except Exception as exc:  # a reader bug must not stop the batch: file by file
             log_failure("the batch", exc)
             units = units[0].singles()
-    return *check_units(plan, units), {}
+    m = check_units(plan, units)
+    return m.ctx, m.results, {}, m.faults, {}, m.store

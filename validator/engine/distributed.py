@@ -150,30 +150,30 @@ class Cluster:
         share = max(MIN_UNIT, total // (self.size() * UNITS_PER_WORKER) + 1)
         return min(share, chunk_bytes) if chunk_bytes > 0 else share
 
-    def run(self, plan: Plan, units: list[Unit]) -> list[UnitResult | BaseException]:
-        """Each unit's result (or the exception it failed with twice), in order. Ctrl-C
-        cancels the cluster's tasks."""
-        distributed = _import_dask()
+    def run(self, plan: Plan, units: list[Unit]) -> Iterator[UnitResult | BaseException]:
+        """Each unit's result (or the exception it failed with twice), in order, as each
+        is needed: the client holds the results it has not merged yet only, the rest wait on
+        the workers. Ctrl-C cancels the cluster's tasks."""
         work = self.client.scatter(Work.of(plan), broadcast=True)
         futures = [self.client.submit(check_remote, work, u.absolute(), retries=RETRIES,
                                       pure=False, key=f"claims-unit-{i}-{os.urandom(4).hex()}")
                    for i, u in enumerate(units)]
-        out: dict[str, UnitResult | BaseException] = {}
         try:
-            for fut in distributed.as_completed(futures):
+            for i, fut in enumerate(futures):
+                out: UnitResult | BaseException
                 try:
-                    out[fut.key] = fut.result()
+                    out = fut.result()
                 except UsageError:
                     raise
                 except Exception as exc:
-                    log.error("dask: %s failed (%s: %s)", units[futures.index(fut)].describe(),
+                    log.error("dask: %s failed (%s: %s)", units[i].describe(),
                               type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
-                    out[fut.key] = exc
+                    out = exc
                 fut.release()
-        except BaseException:  # Ctrl-C (or a usage error): stop the cluster's work
+                yield out
+        except BaseException:  # Ctrl-C, a usage error, or the merge gave up: stop the work
             self.client.cancel(futures)
             raise
-        return [out[f.key] for f in futures]
 
 
 def _size(path: Path) -> int:

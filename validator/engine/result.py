@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from ..rules import findings as F
 from ..rules.api import RunOptions
 from ..rules.registry import Registry
 from ..ruleset.model import Ruleset
+from .claim_store import ClaimStore
 
 if TYPE_CHECKING:
     from .run import Selection
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
 class Result:
     batch: Batch
     findings: pl.DataFrame
-    claims: pl.DataFrame  # batch claims plus ``status`` (and annotator columns)
+    # batch claims plus ``status`` (and annotator columns); in a run in units only the key
+    # columns (claim_store.KEY_COLUMNS) and ``status``: read the rest with claim_frame()
+    claims: pl.DataFrame
     ruleset: Ruleset
     inputs: list[str]
     started: float
@@ -33,6 +37,60 @@ class Result:
     selection: Selection | None = None  # which rules ran, at what severity
     # file_id -> (segments, spans located while the last rules ran; see run.locate_early)
     located: dict[int, tuple[Any, Future]] = field(default_factory=dict)
+    store: ClaimStore | None = None  # the claims' other columns, in a run in units
+
+    def claim_schema(self) -> dict[str, pl.DataType]:
+        """Every claim column of the run (those of the store too), in output order."""
+        if self.store is None:
+            return dict(self.claims.schema)
+        base = {c: t for c, t in self.store.schema.items() if c not in self.store.notes}
+        return {**base, **self.claims.schema, **{c: self.store.schema[c] for c in self.store.notes}}
+
+    def annotator_columns(self) -> list[str]:
+        """The annotators' claim columns (e.g. ``kp``), in order."""
+        if self.store is not None:
+            return [c for c in self.store.notes if c in self.store.schema]
+        known = set(self.batch.claims.columns) | {"status"}
+        return [c for c in self.claims.columns if c not in known]
+
+    def claim_parts(self, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
+        """``columns`` of every claim, in claims order, a unit at a time (one frame when
+        the run held its claims whole)."""
+        if self.store is None:
+            yield self.claims.select(columns)
+            return
+        mine = [c for c in columns if c in self.claims.columns and c not in self.store.schema]
+        stored = [c for c in columns if c not in mine]
+        for offset, df in self.store.iter(stored):
+            if mine:
+                df = df.hstack(self.claims.slice(offset, df.height).select(mine).get_columns())
+            yield df.select(columns)
+
+    def claim_frame(self, columns: Sequence[str], keys: pl.Series | None = None,
+                    where: pl.Expr | None = None) -> pl.DataFrame:
+        """``columns`` of every claim (claims order), of the claims whose key is in
+        ``keys`` (in the order of ``keys``, a missing key gives nulls), or of the claims
+        ``where`` is true for."""
+        cols = list(dict.fromkeys(columns))
+        if keys is not None:
+            cols = ["claim_key", *(c for c in cols if c != "claim_key")]
+        if self.store is None:
+            df = self.claims.select(cols) if where is None else self.claims.filter(where).select(cols)
+        elif keys is not None and where is None:
+            mine = [c for c in cols if c in self.claims.columns and c not in self.store.schema]
+            df = self.store.frame([c for c in cols if c not in mine], keys)
+            if mine:
+                df = df.join(self.claims.select("claim_key", *mine), on="claim_key", how="left",
+                             maintain_order="left").select(cols)
+        else:
+            parts = [p if where is None else p.filter(where) for p in self.claim_parts(cols)]
+            df = pl.concat(parts, how="vertical_relaxed", rechunk=True) if parts else \
+                self.store.empty(cols)
+        if keys is None:
+            return df.select(columns)
+        out = pl.DataFrame({"claim_key": keys}).join(df, on="claim_key", how="left",
+                                                     maintain_order="left")
+        return out.select(list(dict.fromkeys(columns)))
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ..model import chunking
@@ -32,6 +33,7 @@ from ..rules.api import Context
 from ..rules.generic import codesets, duplicates
 from ..x12.cut import Piece, cut
 from ..x12.segments import SplitSegments
+from .claim_store import KEY_COLUMNS, ClaimStore
 from .read import failed_file
 from .run import FAILED, Plan, Results, check_part, run_rule
 
@@ -191,8 +193,25 @@ class _FileState:
 
 
 @dataclass
+class Merged:
+    """A run in units, merged: the context of the batch rules (its claims: the key columns,
+    or every column of every claim when a batch rule needs them all), every rule's
+    findings, the annotators' faults, and the store holding the claims' columns."""
+
+    ctx: Context
+    results: Results
+    faults: dict[str, pl.DataFrame]
+    store: ClaimStore
+
+
+@dataclass
 class Merge:
-    """Unit results, in plan order, merged into the tables and findings of one pass."""
+    """Unit results, in plan order, merged into the tables and findings of one pass.
+
+    A unit's claims (with the annotators' columns) and lines go to a :class:`ClaimStore`
+    on disk as they arrive; memory keeps their key columns, and the batch rules' keys
+    (see :attr:`validator.rules.api.Rule.batch_keys`), so that the client's memory does
+    not grow with the claims' columns (issue #18)."""
 
     plan: Plan
     offsets: chunking.Offsets = field(default_factory=chunking.Offsets)
@@ -200,8 +219,32 @@ class Merge:
     batches: list[Batch] = field(default_factory=list)  # (tables packed: see Packed)
     skeletons: list[pl.DataFrame] = field(default_factory=list)
     results: list[dict[str, Frame | None]] = field(default_factory=list)
-    notes: dict[str, list[Frame]] = field(default_factory=dict)
     faults: dict[str, list[Frame]] = field(default_factory=dict)
+    store: ClaimStore = field(default_factory=ClaimStore)
+    line_store: ClaimStore = field(default_factory=ClaimStore)
+    keys: list[pl.DataFrame] = field(default_factory=list)  # the claims' key columns
+    hashes: list[pl.DataFrame] = field(default_factory=list)  # the batch rules' keys, hashed
+    batch_keys: list[pl.Expr] | None = None  # None: the batch rules read every claim
+
+    def __post_init__(self) -> None:
+        batch = [r for r in self.plan.rules if r.batch]
+        if self.plan.options.earlier is None and all(r.batch_keys for r in batch):
+            self.batch_keys = [e for r in batch for e in r.batch_keys()]  # type: ignore[misc]
+
+    def _keep(self, claims: pl.DataFrame, lines: pl.DataFrame,
+              notes: dict[str, pl.DataFrame]) -> None:
+        """A unit's claims (keys shifted) into the store, its keys into memory."""
+        self.keys.append(for_client(claims, KEY_COLUMNS))
+        if self.batch_keys and claims.height:
+            k = claims.select("claim_key", *(e.alias(f"_k{i}") for i, e in
+                                             enumerate(self.batch_keys)))
+            self.hashes.append(k.with_columns(
+                pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash()).alias(c)
+                for c, t in k.schema.items() if c != "claim_key" and t != pl.Boolean))
+        for note in notes.values():
+            claims = with_note(claims, note)
+        self.store.add(claims, notes=list(notes_columns(notes)))
+        self.line_store.add(lines)
 
     def add(self, unit: Unit, r: UnitResult) -> None:
         piece = unit.piece
@@ -226,14 +269,14 @@ class Merge:
 
         paths = [str(p) for p in unit.paths]  # as given (workers may see absolute paths)
         files = r.files.with_columns(path=pl.Series(paths[: r.files.height], dtype=pl.String))
-        self.batches.append(Batch(files, pl.DataFrame(), move(r.transactions), move(r.claims),
-                                  move(r.lines), move(r.load_findings)))
+        self._keep(shift(unpack(r.claims)), shift(unpack(r.lines)),
+                   {name: shift(unpack(a)) for name, a in r.notes.items()})
+        self.batches.append(Batch(files, pl.DataFrame(), move(r.transactions), pl.DataFrame(),
+                                  pl.DataFrame(), move(r.load_findings)))
         skeleton = shift(r.skeleton)
         self.skeletons.append(skeleton)
         self.results.append({c: None if f is None else move(f, mark=True)
                              for c, f in r.results.items()})
-        for name, a in r.notes.items():
-            self.notes.setdefault(name, []).append(move(a))
         for name, f in r.faults.items():
             self.faults.setdefault(name, []).append(move(f, mark=True))
         self.offsets.advance(r.counts)
@@ -244,26 +287,55 @@ class Merge:
                 if idx.len():
                     setattr(state, attr, int(idx[-1]))
 
+    def checkpoint(self) -> tuple:
+        """Where the merge stands (see :meth:`rollback`)."""
+        return (len(self.batches), len(self.skeletons), len(self.results), len(self.keys),
+                len(self.hashes), len(self.store.parts), len(self.line_store.parts),
+                {k: len(v) for k, v in self.faults.items()}, dict(self.offsets.seen))
+
+    def rollback(self, mark: tuple) -> None:
+        """Forget what was merged since ``mark`` (the pieces of a file that then failed)."""
+        nb, ns, nr, nk, nh, nc, nl, nf, seen = mark
+        for items, n in ((self.batches, nb), (self.skeletons, ns), (self.results, nr),
+                         (self.keys, nk), (self.hashes, nh), (self.store.parts, nc),
+                         (self.line_store.parts, nl),
+                         *((v, nf.get(k, 0)) for k, v in self.faults.items())):
+            del items[n:]
+        self.offsets.seen = dict(seen)
+
     def add_failed(self, unit: Unit, exc: BaseException) -> None:
         """A single file whose check failed as a whole: unreadable (FILE001)."""
         b = failed_file(unit.first_id, unit.paths[0], exc)  # type: ignore[arg-type]
-        b.claims, b.lines = for_client(b.claims, CLIENT_CLAIMS), for_client(b.lines, CLIENT_LINES)
+        self._keep(for_client(b.claims, CLIENT_CLAIMS), for_client(b.lines, CLIENT_LINES), {})
+        b.claims = b.lines = pl.DataFrame()
         self.batches.append(b)
         self.skeletons.append(b.segments.select(_SKELETON_COLS))
         self.results.append({})
 
-    def finish(self) -> tuple[Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    def finish(self) -> Merged:
         """The merged context, every rule's findings (envelope trailer and batch rules run
-        here), the annotators' columns and faults."""
+        here), the annotators' faults and the claims' store."""
         files = _one_row_per_file(pl.concat([b.files for b in self.batches], how="vertical_relaxed"))
         skeleton = pl.concat(self.skeletons, how="vertical_relaxed")
         batches, self.batches, self.skeletons = self.batches, [], []
-        tables = {}
-        for name in ("transactions", "claims", "lines"):  # one table at a time, parts freed
-            tables[name] = _concat([unpack(getattr(b, name)) for b in batches])
-            for b in batches:
-                setattr(b, name, None)
-        merged = Batch(files=files, segments=skeleton, **tables,
+        transactions = _concat([unpack(b.transactions) for b in batches])
+        keys = pl.concat(self.keys, how="vertical_relaxed", rechunk=True) if self.keys else \
+            self.store.empty(KEY_COLUMNS)
+        self.keys = []
+        base = [c for c in self.store.schema if c not in self.store.notes]
+        if self.batch_keys is None:  # every claim, for a batch rule without keys (--state)
+            claims = self.store.frame(base)
+            lines = self.line_store.frame(list(self.line_store.schema))
+        else:
+            wanted = _candidates(pl.concat(self.hashes, how="vertical_relaxed") if self.hashes
+                                 else pl.DataFrame())
+            self.hashes = []
+            claims = self.store.frame(base, wanted)
+            lines = self.line_store.frame(list(self.line_store.schema), wanted)
+            log.info("the batch-wide rules read %d of the %d claims (those their keys select)",
+                     claims.height, keys.height)
+        merged = Batch(files=files, segments=skeleton, transactions=transactions,
+                       claims=claims, lines=lines,
                        load_findings=F.concat([unpack(b.load_findings) for b in batches]))
         del batches
         merged.split = SplitSegments(skeleton)
@@ -275,9 +347,50 @@ class Merge:
             else:
                 parts = [unpack(f) for unit in self.results if (f := unit.get(r.code)) is not None]
                 found[r.code] = _once(F.concat(parts)) if parts else None
-        notes = {k: _concat([unpack(f) for f in v]) for k, v in self.notes.items()}
+        if self.batch_keys is not None:  # the outputs read the store; memory keeps the keys
+            merged.claims = keys.select(c for c in KEY_COLUMNS if c in keys.columns)
+            merged.lines = lines.head(0)
+            ctx = self.plan.context(merged)
         faults = {k: _once(F.concat([unpack(f) for f in v])) for k, v in self.faults.items()}
-        return ctx, found, notes, faults
+        return Merged(ctx, found, faults, self.store)
+
+
+def _candidates(keys: pl.DataFrame) -> pl.Series:
+    """The claims the batch rules read: those sharing a key with another claim, or whose
+    Boolean key is true (key columns ``_k0``, ``_k1``…, see Merge._keep). Shared hashes are
+    found by sorting (numpy): a hash table over every claim took ~100 B a claim."""
+    cols = [c for c in keys.columns if c.startswith("_k")]
+    if not cols or not keys.height:
+        return pl.Series("claim_key", [], pl.UInt32)
+    hit = np.zeros(keys.height, dtype=bool)
+    for c in cols:
+        col = keys.get_column(c)
+        if col.dtype == pl.Boolean:
+            hit |= col.fill_null(False).to_numpy()
+            continue
+        values = col.fill_null(0).to_numpy()  # (a null: hash 0, told apart below)
+        present = col.is_not_null().to_numpy()
+        ordered = np.sort(values[present])
+        shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        if len(shared):
+            hit |= present & np.isin(values, shared)
+    return keys.get_column("claim_key").filter(pl.Series(hit))
+
+
+def notes_columns(notes: dict[str, pl.DataFrame]) -> list[str]:
+    """The columns the annotators' tables add (all but ``claim_key``)."""
+    return [c for note in notes.values() for c in note.columns if c != "claim_key"]
+
+
+def with_note(claims: pl.DataFrame, note: pl.DataFrame) -> pl.DataFrame:
+    """``claims`` with an annotator's columns (``note``: ``claim_key`` and its columns),
+    joined on the key alone so that the claims table is not copied."""
+    cols = claims.select("claim_key").join(note, on="claim_key", how="left",
+                                           maintain_order="left")
+    clash = set(cols.columns) - {"claim_key"} & set(claims.columns)
+    if cols.height != claims.height or clash:  # (a claim annotated twice: as a join would)
+        return claims.join(note, on="claim_key", how="left", maintain_order="left")
+    return claims.hstack(cols.drop("claim_key").get_columns())
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -333,63 +446,60 @@ def _one_row_per_file(files: pl.DataFrame) -> pl.DataFrame:
     ).select(files.columns).cast(files.schema)
 
 
-def check_units(plan: Plan, units: list[Unit], run=None
-                ) -> tuple[Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+def check_units(plan: Plan, units: list[Unit], run=None) -> Merged:
     """Check ``units`` in this process, one at a time (or through ``run``, which takes the
-    units and returns each one's result or the exception it failed with, in order), then
-    merge them. A run of files that fails as a whole is checked again file by file; a file
-    that fails on its own (or any piece of it) becomes unreadable (FILE001)."""
-    done = (run or _run_here)(plan, units)
-    retry = [u for u, r in zip(units, done, strict=True) if isinstance(r, BaseException)
-             and u.piece is None and len(u.paths) > 1]
-    redo: dict[Unit, list] = {}
-    if retry:
-        for u in retry:
-            log.error("%s could not be checked (%s); checking them again file by file",
-                      u.describe(), _why(done[units.index(u)]))
-        singles = [s for u in retry for s in u.singles()]
-        again = (run or _run_here)(plan, singles)
-        pos = 0
-        for u in retry:
-            redo[u] = list(zip(singles[pos:pos + len(u.paths)], again[pos:pos + len(u.paths)],
-                               strict=True))
-            pos += len(u.paths)
-    flat: list[tuple[Unit, UnitResult | BaseException] | None] = []
-    for u, r in zip(units, done, strict=True):
-        flat += redo.get(u, [(u, r)])
-    del done, redo  # each result is dropped once merged: memory holds one copy of the tables
-    # A file one of whose pieces failed fails as a whole (as a whole-file read would).
-    broken = {u.first_id: r for u, r in flat if u.piece is not None and isinstance(r, BaseException)}
+    units and gives each one's result or the exception it failed with, in order), merging
+    each result as it comes: the client never holds more than the result being merged. A
+    run of files that fails as a whole is checked again file by file; a file that fails on
+    its own (or any piece of it) becomes unreadable (FILE001)."""
+    run = run or _run_here
     merge = Merge(plan)
-    for i, (u, r) in enumerate(flat):
-        flat[i] = None
-        if u.piece is not None and u.first_id in broken:
-            if u.first_id not in merge.files:
+    broken: set[int] = set()  # cut files one of whose pieces failed
+    start: tuple | None = None  # the merge before the first piece of the current cut file
+    for u, r in zip(units, run(plan, units), strict=True):
+        if u.piece is not None:
+            if u.first_id in broken:
+                continue
+            if u.piece.index == 0:
+                start = merge.checkpoint()
+            if isinstance(r, BaseException):  # the whole file fails, as a whole read would
+                merge.rollback(start)
                 merge.files[u.first_id] = _FileState()
-                merge.add_failed(u, broken[u.first_id])
+                merge.add_failed(u, r)
+                broken.add(u.first_id)
+                continue
+        elif isinstance(r, BaseException) and len(u.paths) > 1:
+            log.error("%s could not be checked (%s); checking them again file by file",
+                      u.describe(), _why(r))
+            singles = u.singles()
+            for s, again in zip(singles, run(plan, singles), strict=True):
+                _add(merge, s, again)
             continue
-        if isinstance(r, BaseException):
-            merge.add_failed(u, r)
-        else:
-            merge.add(u, r)
+        _add(merge, u, r)
+        del r  # (merged: dropped)
     return merge.finish()
+
+
+def _add(merge: Merge, u: Unit, r: UnitResult | BaseException) -> None:
+    if isinstance(r, BaseException):
+        merge.add_failed(u, r)
+    else:
+        merge.add(u, r)
 
 
 def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
 
-def _run_here(plan: Plan, units: list[Unit]) -> list[UnitResult | BaseException]:
+def _run_here(plan: Plan, units: list[Unit]) -> Iterator[UnitResult | BaseException]:
     from ..errors import UsageError
 
-    out: list[UnitResult | BaseException] = []
     for n, u in enumerate(units, start=1):
         log.info("unit %d of %d: %s", n, len(units), u.describe())
         try:
-            out.append(run_unit(plan, u))
+            yield run_unit(plan, u)
         except UsageError:
             raise
         except Exception as exc:
             log.debug("traceback of the failure", exc_info=True)
-            out.append(exc)
-    return out
+            yield exc

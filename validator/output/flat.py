@@ -49,9 +49,10 @@ def findings_table(result: Result, show_phi: bool | None = None) -> pl.DataFrame
     """One row per finding with its claim's key fields (and annotator fields, e.g. kp_*),
     then the finding's location (``line``, ``offset``, ``segment_text``: PHI masked unless
     ``show_phi``, which defaults to the run's option)."""
-    claims = claims_view(result).drop("file", "claim_id", "file_id")
-    claims = claims.rename({k: v for k, v in CLAIM_FIELDS.items()})
     found = findings_view(result, locations=True, show_phi=show_phi)
+    keys = found.get_column("claim_key").drop_nulls().unique(maintain_order=True)
+    claims = claims_view(result, keys=keys).drop("file", "claim_id", "file_id")
+    claims = claims.rename({k: v for k, v in CLAIM_FIELDS.items()})
     out = found.join(claims, on="claim_key", how="left", maintain_order="left").drop("claim_key", "file_id")
     # The code-set data of the run (ICD-10-CM/PCS releases, ZIP data), named on every row.
     out = _scalar(out).with_columns(code_sets=pl.lit(codesets.summary_line()))
@@ -127,8 +128,8 @@ def junit(result: Result) -> ET.Element:
     by_file = loose.group_by("file_id").agg(_f=pl.struct(cols))
     by_txn = loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(
         _t=pl.struct(cols))
-    claims = (result.claims.select("claim_key", "file_id", "st_key", "claim_id", "segment_index",
-                                   "transaction_type", "status")
+    claims = (result.claim_frame(["claim_key", "file_id", "st_key", "claim_id", "segment_index",
+                                  "transaction_type", "status"])
               .join(own, on="claim_key", how="left", maintain_order="left")
               .join(by_txn, on="st_key", how="left", maintain_order="left")
               .sort("file_id", "segment_index"))

@@ -122,10 +122,10 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
     """Columnar claim panel data for the claims in ``keys`` (in that order), with the
     columns and descriptions of the plugins' panels (see :func:`_panel_columns`)."""
     panels = _panels(result)
-    wanted = [col for col in CLAIM_PANEL_COLUMNS if col in result.claims.columns]
+    schema = result.claim_schema()
+    wanted = [col for col in CLAIM_PANEL_COLUMNS if col in schema]
     wanted += [p.column for p in panels if p.column not in wanted]
-    c = pl.DataFrame({"claim_key": keys}).join(result.claims.select(wanted), on="claim_key",
-                                               how="left", maintain_order="left")
+    c = result.claim_frame(wanted, keys)
     subscriber_is_patient = pl.col("patient_is_subscriber").fill_null(False) | (
         pl.col("patient_last").is_null() & pl.col("patient_first").is_null())
     patient = phi.person_expr("patient_last", "patient_first", show_phi)
@@ -178,7 +178,7 @@ def _panels(result: Result) -> list[Panel]:
     """The registered panels whose struct column the run's claims carry."""
     registry: Registry = result.registry or discover()
     return [p for col, p in registry.panels.items()
-            if isinstance(result.claims.schema.get(col), pl.Struct)]
+            if isinstance(result.claim_schema().get(col), pl.Struct)]
 
 
 def _as_text(s: pl.Series) -> pl.Series:
@@ -210,7 +210,7 @@ def _panel_columns(panel: Panel, c: pl.DataFrame,
     exprs = [overrides.get(n, struct.struct.field(n)).alias(f"{panel.column}.{n}") for n in present]
     cols = [_as_text(s) for s in c.select(exprs).iter_columns()] if exprs else []
     flag = None
-    if _has_flag(panel, result.claims):
+    if _has_flag(panel, result.claim_schema()):
         flag = f"{panel.column}.{panel.flag}"
         cols.insert(0, c.select(struct.struct.field(panel.flag).alias(flag)).to_series())
     fields = [{"name": n, "label": panel.labels.get(n, n.replace("_", " ")),
@@ -219,18 +219,20 @@ def _panel_columns(panel: Panel, c: pl.DataFrame,
                   "absent": list(panel.absent) if panel.absent else None, "extras": extras}
 
 
-def _has_flag(panel: Panel, claims: pl.DataFrame) -> bool:
+def _has_flag(panel: Panel, schema: dict[str, pl.DataType]) -> bool:
     """Whether ``panel``'s struct column carries its boolean flag field."""
-    fields = {f.name: f.dtype for f in claims.schema[panel.column].fields}
+    fields = {f.name: f.dtype for f in schema[panel.column].fields}  # type: ignore[attr-defined]
     return panel.flag is not None and fields.get(panel.flag) == pl.Boolean
 
 
 def _flagged(result: Result) -> pl.Series:
     """Keys of the claims a panel's flag marks (the page shows them even without findings)."""
-    claims = result.claims
-    keys = [claims.filter(pl.col(p.column).struct.field(p.flag).fill_null(False))["claim_key"]
-            for p in _panels(result) if _has_flag(p, claims)]
-    return pl.concat(keys) if keys else claims["claim_key"].head(0)
+    schema = result.claim_schema()
+    keys = [result.claim_frame(["claim_key", p.column],
+                               where=pl.col(p.column).struct.field(p.flag).fill_null(False)
+                               )["claim_key"]
+            for p in _panels(result) if _has_flag(p, schema)]
+    return pl.concat(keys) if keys else result.claims["claim_key"].head(0)
 
 
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:

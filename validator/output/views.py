@@ -6,6 +6,8 @@ HTML renderers start from the same views so that every output tells the same sto
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from ..engine.result import Result
@@ -41,34 +43,55 @@ def files_view(result: Result) -> pl.DataFrame:
     ).sort("file_id")
 
 
-def claims_view(result: Result, extra: bool = True) -> pl.DataFrame:
-    """Claims with the contract's columns (plus annotator columns such as ``kp``)."""
+_VIEW_READS = ("claim_key", "file_id", "claim_id", "transaction_type", "segment_index",
+               "total_charge", "payer_id", "payer_name", "service_date_from",
+               "service_date_to", "status")
+
+
+def claims_view(result: Result, extra: bool = True, keys: pl.Series | None = None
+                ) -> pl.DataFrame:
+    """Claims with the contract's columns (plus annotator columns such as ``kp``); with
+    ``keys``, those claims only (in that order)."""
+    extras = result.annotator_columns() if extra else []
+    if keys is None and result.store is not None:
+        parts = list(claims_view_parts(result, extra))
+        return pl.concat(parts, how="vertical_relaxed", rechunk=True)
+    c = result.claim_frame([*_VIEW_READS, *extras], keys)
+    return _view(result, c, extras)
+
+
+def claims_view_parts(result: Result, extra: bool = True) -> Iterator[pl.DataFrame]:
+    """:func:`claims_view` a unit at a time (one frame when the run held its claims whole):
+    a run in units never holds every claim's columns at once."""
+    extras = result.annotator_columns() if extra else []
+    for c in result.claim_parts([*_VIEW_READS, *extras]):
+        yield _view(result, c, extras)
+
+
+def _view(result: Result, c: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
     # The file's path joined to the key alone: a join of the whole claims table would copy
     # every column of it (the largest table of a run) to keep a few (issue #18).
-    path = result.claims.select("file_id").join(
+    path = c.select("file_id").join(
         result.batch.files.select("file_id", file="path"), on="file_id", how="left",
         maintain_order="left").get_column("file")
-    c = result.claims.with_columns(path)
+    c = c.with_columns(path)
     base = [
         "file", "claim_id", "transaction_type",
         pl.col("segment_index").cast(pl.Int64), "total_charge", "payer_id", "payer_name",
         pl.col("service_date_from").dt.to_string("%Y-%m-%d"),
         pl.col("service_date_to").dt.to_string("%Y-%m-%d"), "status",
     ]
-    extras = [col for col in result.claims.columns if col in _annotator_columns(result)]
-    return c.select(*base, "claim_key", "file_id", *(extras if extra else []))
-
-
-def _annotator_columns(result: Result) -> set[str]:
-    return set(result.claims.columns) - set(result.batch.claims.columns) - {"status"}
+    return c.select(*base, "claim_key", "file_id", *extras)
 
 
 def findings_view(result: Result, locations: bool = False,
-                  show_phi: bool | None = None) -> pl.DataFrame:
+                  show_phi: bool | None = None, findings: pl.DataFrame | None = None
+                  ) -> pl.DataFrame:
     """Findings with the contract's columns; with ``locations`` also ``line``, ``offset``
     and ``segment_text`` (see :mod:`validator.output.locations`; PHI masked unless
-    ``show_phi``, which defaults to the run's option)."""
-    f = result.findings
+    ``show_phi``, which defaults to the run's option). ``findings``: some rows of
+    ``result.findings`` only (a slice: the view of the whole, a slice at a time)."""
+    f = result.findings if findings is None else findings
     files = result.batch.files.select("file_id", file="path")
     ids = result.batch.claims.select("claim_key", "claim_id")
     out = (f.join(files, on="file_id", how="left", maintain_order="left")

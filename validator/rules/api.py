@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -86,6 +86,12 @@ class Rule:
     # Safe fix (ruff style): ``fix(ctx, findings)`` gives, for this rule's findings that
     # have exactly one right answer, the segments to rewrite (``claims-validator fix``).
     fix: FixFn | None = None
+    # A batch rule's claim keys: expressions over a claim's columns, each a key (a String;
+    # null when the claim is not compared) or a Boolean (the claim is read). A run in units
+    # gives such a rule only the claims that share a key with another claim of the batch or
+    # whose Boolean is true, with their lines (the client does not hold every claim);
+    # a batch rule without keys sees every claim. ``() -> []``: it reads no claim.
+    batch_keys: Callable[[], Sequence[pl.Expr]] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -147,7 +153,8 @@ def _quoted_sections(doc: str) -> frozenset[str]:
 def rule(code: str, title: str, *, severity: str, snip: int, family: str,
          applies_to: tuple[str, ...] = ALL_TYPES, raises: tuple[str, ...] = (),
          batch: bool = False, reads: tuple[str, ...] = (),
-         fix: FixFn | None = None) -> Callable[[CheckFn], Rule]:
+         fix: FixFn | None = None,
+         batch_keys: Callable[[], Sequence[pl.Expr]] | None = None) -> Callable[[CheckFn], Rule]:
     """Decorator: make ``fn`` the check of rule ``code``; its docstring is the doc.
 
     A check may return findings for the sibling codes in ``raises`` (set in its ``rule``
@@ -155,11 +162,13 @@ def rule(code: str, title: str, *, severity: str, snip: int, family: str,
     across files and sees the whole batch even when it is read in chunks. ``fix`` makes
     the rule fixable (``claims-validator fix``): it gets the rule's findings and returns
     the edits (:func:`validator.rules.edits.edits`) for those with one right answer.
+    ``batch_keys`` spare a run in units from gathering every claim for a batch rule (see
+    :attr:`Rule.batch_keys`).
     """
 
     def wrap(fn: CheckFn) -> Rule:
         return Rule(code, title, severity, snip, family, fn, inspect.cleandoc(fn.__doc__ or ""),
-                    applies_to, raises, batch, reads, fix)
+                    applies_to, raises, batch, reads, fix, batch_keys)
 
     return wrap
 

@@ -620,7 +620,7 @@ _CONTROL = (
 
 
 @rule("ENV160", "Control number used twice", severity="error", snip=1, family="envelope",
-      batch=True)
+      batch=True, batch_keys=list)  # (reads the transaction sets, no claim)
 def control_number_reused(ctx: Context) -> pl.DataFrame:
     """
     ## What it does

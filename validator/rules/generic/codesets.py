@@ -64,6 +64,7 @@ CLAIM_COLUMNS = ("claim_key", "file_id", "claim_id", "segment_index", "transacti
                  "facility_code", "service_date_from", "service_date_to", "statement_from",
                  "statement_to")
 LINE_COLUMNS = ("claim_key", "line_date_from")
+_DATES = ("service_date_from", "service_date_to", "statement_from", "statement_to")
 
 
 def code_set_dates(ctx: Context, claims: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -663,8 +664,14 @@ def spans_release(ctx: Context) -> pl.DataFrame:
                                   release, _day(pl.col("oct1"))))
 
 
+def _late() -> list[pl.Expr]:
+    """The claims CODE513 reads (see Rule.batch_keys): dated after the code-set data."""
+    _, end = codesets.coverage("icd10cm")
+    return [pl.max_horizontal(*_DATES) > end]
+
+
 @rule("CODE513", "Service dates after the end of the code-set data", severity="info", snip=5,
-      family=FAMILY, batch=True)
+      family=FAMILY, batch=True, batch_keys=_late)
 @data_doc
 def after_coverage(ctx: Context) -> pl.DataFrame:
     """
@@ -688,8 +695,7 @@ def after_coverage(ctx: Context) -> pl.DataFrame:
     """
     _, end = codesets.coverage("icd10cm")
     # Only claims with a date after the end can have a code-set date after it.
-    late = ctx.claims.filter(pl.max_horizontal("service_date_from", "service_date_to",
-                                                "statement_from", "statement_to") > end)
+    late = ctx.claims.filter(pl.max_horizontal(*_DATES) > end)
     if not late.height:
         return no_findings()
     dates = code_set_dates(ctx, late).filter(pl.col("date") > end)

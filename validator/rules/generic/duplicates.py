@@ -31,6 +31,14 @@ CLAIM_COLUMNS = ("claim_key", "file_id", "st_key", "segment_index", "frequency_c
 LINE_COLUMNS = ("claim_key", "revenue_code", "procedure_code")
 
 
+def _batch_keys() -> list[pl.Expr]:
+    """What DUP401 and DUP402 compare claims by (see Rule.batch_keys): the claim ID with
+    provider and payer; the claim-level fields of :data:`_SAME` (lines aside)."""
+    return [pl.when(pl.col("claim_id").is_not_null()).then(key_text(*_SAME_ID)),
+            pl.when(~_AMENDS).then(key_text(*(s for s in _SAME if s != "total"),
+                                            cents(pl.col("total_charge"))))]
+
+
 def _procs(ctx: Context, claims: pl.DataFrame, every: bool = False) -> pl.DataFrame:
     """``claims`` (``every``: all of ``ctx.claims``) with ``procs``: its lines as "revenue
     code:procedure", sorted (837I lines may carry no HCPCS at all)."""
@@ -87,7 +95,7 @@ _SENT = pl.col("sent").dt.strftime("%Y-%m-%d")
 
 
 @rule("DUP401", "Claim ID (CLM01) reused in the batch by the same billing provider and payer",
-      severity="error", snip=4, family=FAMILY, batch=True)
+      severity="error", snip=4, family=FAMILY, batch=True, batch_keys=_batch_keys)
 def claim_id_reused(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -149,7 +157,7 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
 
 
 @rule("DUP402", "Probable duplicate claim under another claim ID", severity="warning", snip=4,
-      family=FAMILY, batch=True)
+      family=FAMILY, batch=True, batch_keys=_batch_keys)
 def probable_duplicate(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
