@@ -7,16 +7,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import polars as pl
-
 from ..errors import UsageError
-from ..rules.api import Context, RunOptions
+from ..rules.api import RunOptions
 from ..rules.registry import Registry, discover
 from ..ruleset.model import Ruleset
-from .claim_store import ClaimStore
 from .result import Result
-from .run import Plan, Results, Selection, check_part, claim_status, collect, failed_rules, log_failure
-from .units import check_units, plan_units, with_note
+from .run import Plan, Selection, check_part, claim_status, collect, failed_rules, log_failure
+from .units import Merged, check_units, plan_units, with_note
 
 log = logging.getLogger("claims_validator")
 
@@ -43,36 +40,31 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
             units = plan_units(paths, c.unit_bytes(paths, options.chunk_bytes))
             log.info("dask: %d work units", len(units))
             m = check_units(plan, units, c.run)
-        ctx, results, notes, faults, located, store = m.ctx, m.results, {}, m.faults, {}, m.store
-        del m
     else:
-        ctx, results, notes, faults, located, store = _check_here(plan, paths,
-                                                                  options.chunk_bytes)
-    failed = [*failed_rules(results), *faults]
-    found = collect(plan, ctx, results, faults)
+        m = _check_here(plan, paths, options.chunk_bytes)
+    ctx, results, m.results = m.ctx, m.results, {}
+    failed = [*failed_rules(results), *m.faults]
+    found = collect(plan, ctx, results, m.faults)
     del results  # (the rules' own tables: the findings are one table now)
     claims = claim_status(ctx.batch.claims, found)
-    for extra in notes.values():
+    for extra in m.notes.values():
         claims = with_note(claims, extra)
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, failed, plan.registry, options, selection,
-                  located, store)
+                  m.located, m.store)
 
 
-def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int) -> tuple[
-        Context, Results, dict[str, pl.DataFrame], dict[str, pl.DataFrame], dict,
-        ClaimStore | None]:
+def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int) -> Merged:
     """In this process: one pass when the inputs fit in a chunk, else unit by unit."""
     units = plan_units(paths, chunk_bytes)
     if len(units) == 1 and units[0].piece is None:
         try:
             single = check_part(plan, units[0].paths, 0, batch_rules=True, locate=True)
-            return (single.ctx, single.results, single.annotations, single.faults,
-                    single.located, None)
+            return Merged(single.ctx, single.results, single.faults, None, single.annotations,
+                          single.located)
         except UsageError:
             raise
         except Exception as exc:  # a reader bug must not stop the batch: file by file
             log_failure("the batch", exc)
             units = units[0].singles()
-    m = check_units(plan, units)
-    return m.ctx, m.results, {}, m.faults, {}, m.store
+    return check_units(plan, units)

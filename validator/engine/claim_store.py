@@ -44,10 +44,10 @@ class ClaimStore:
     """Tables of rows keyed by ``claim_key``, added a unit at a time and read back a part
     at a time; the files live in a temporary folder removed with the store."""
 
-    def __init__(self, notes: Sequence[str] = ()) -> None:
+    def __init__(self) -> None:
         self.parts: list[_Part] = []
         self.schema: dict[str, pl.DataType] = {}
-        self.notes = list(notes)  # annotator columns (e.g. ``kp``), last in the schema
+        self.notes: list[str] = []  # annotator columns (e.g. ``kp``), last in the schema
         self._dir: Path | None = None
 
     @property
@@ -76,17 +76,17 @@ class ClaimStore:
         if not df.height:
             return
         keys = df.get_column("claim_key")
-        source: Path | bytes
+        source: Path | bytes | None = None
         folder = self._folder()
-        try:
-            if folder is None:
-                raise OSError("no folder")
-            source = folder / f"{len(self.parts):06d}.arrow"
-            df.write_ipc(source, compression="lz4")
-        except OSError as exc:
-            if folder is not None:
+        if folder is not None:
+            try:
+                source = folder / f"{len(self.parts):06d}.arrow"
+                df.write_ipc(source, compression="lz4")
+            except OSError as exc:
                 log.warning("could not write the claims to %s (%s): kept in memory, "
                             "compressed", folder, exc)
+                source = None
+        if source is None:
             buf = io.BytesIO()
             df.write_ipc(buf, compression="lz4")
             source = buf.getvalue()

@@ -53,13 +53,18 @@ class Result:
         known = set(self.batch.claims.columns) | {"status"}
         return [c for c in self.claims.columns if c not in known]
 
+    def _in_memory(self, columns: Sequence[str]) -> list[str]:
+        """Of ``columns``, those only the in-memory claims table holds (``status``)."""
+        stored = self.store.schema if self.store is not None else {}
+        return [c for c in columns if c in self.claims.columns and c not in stored]
+
     def claim_parts(self, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
         """``columns`` of every claim, in claims order, a unit at a time (one frame when
         the run held its claims whole)."""
         if self.store is None:
             yield self.claims.select(columns)
             return
-        mine = [c for c in columns if c in self.claims.columns and c not in self.store.schema]
+        mine = self._in_memory(columns)
         stored = [c for c in columns if c not in mine]
         for offset, df in self.store.iter(stored):
             if mine:
@@ -77,7 +82,7 @@ class Result:
         if self.store is None:
             df = self.claims.select(cols) if where is None else self.claims.filter(where).select(cols)
         elif keys is not None and where is None:
-            mine = [c for c in cols if c in self.claims.columns and c not in self.store.schema]
+            mine = self._in_memory(cols)
             df = self.store.frame([c for c in cols if c not in mine], keys)
             if mine:
                 df = df.join(self.claims.select("claim_key", *mine), on="claim_key", how="left",

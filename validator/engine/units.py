@@ -194,14 +194,17 @@ class _FileState:
 
 @dataclass
 class Merged:
-    """A run in units, merged: the context of the batch rules (its claims: the key columns,
-    or every column of every claim when a batch rule needs them all), every rule's
-    findings, the annotators' faults, and the store holding the claims' columns."""
+    """A run's checked batch: the context (in units, that of the batch rules, whose claims
+    are the key columns, or every column of every claim when a batch rule needs them all),
+    every rule's findings, the annotators' faults and columns, and the store holding the
+    claims' columns in units. A single pass gives one too (see engine.check)."""
 
     ctx: Context
     results: Results
     faults: dict[str, pl.DataFrame]
-    store: ClaimStore
+    store: ClaimStore | None  # (None: a single pass, whose claims are all in ctx)
+    notes: dict[str, pl.DataFrame] = field(default_factory=dict)  # (in the store in units)
+    located: dict = field(default_factory=dict)  # (single pass: see run.locate_early)
 
 
 @dataclass
@@ -476,7 +479,7 @@ def check_units(plan: Plan, units: list[Unit], run=None) -> Merged:
                 _add(merge, s, again)
             continue
         _add(merge, u, r)
-        del r  # (merged: dropped)
+        del r  # (freed before the next unit is checked)
     return merge.finish()
 
 
@@ -496,10 +499,12 @@ def _run_here(plan: Plan, units: list[Unit]) -> Iterator[UnitResult | BaseExcept
 
     for n, u in enumerate(units, start=1):
         log.info("unit %d of %d: %s", n, len(units), u.describe())
+        out: UnitResult | BaseException
         try:
-            yield run_unit(plan, u)
+            out = run_unit(plan, u)
         except UsageError:
             raise
         except Exception as exc:
             log.debug("traceback of the failure", exc_info=True)
-            yield exc
+            out = exc
+        yield out

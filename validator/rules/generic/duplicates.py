@@ -31,11 +31,16 @@ CLAIM_COLUMNS = ("claim_key", "file_id", "st_key", "segment_index", "frequency_c
 LINE_COLUMNS = ("claim_key", "revenue_code", "procedure_code")
 
 
-def _batch_keys() -> list[pl.Expr]:
-    """What DUP401 and DUP402 compare claims by (see Rule.batch_keys): the claim ID with
-    provider and payer; the claim-level fields of :data:`_SAME` (lines aside)."""
-    return [pl.when(pl.col("claim_id").is_not_null()).then(key_text(*_SAME_ID)),
-            pl.when(~_AMENDS).then(key_text(*(s for s in _SAME if s != "total"),
+def _id_key() -> list[pl.Expr]:
+    """What DUP401 compares claims by (see Rule.batch_keys): the claim ID with provider
+    and payer."""
+    return [pl.when(pl.col("claim_id").is_not_null()).then(key_text(*_SAME_ID))]
+
+
+def _same_key() -> list[pl.Expr]:
+    """What DUP402 compares claims by (see Rule.batch_keys): the claim-level fields of
+    :data:`_SAME` (lines aside)."""
+    return [pl.when(~_AMENDS).then(key_text(*(s for s in _SAME if s != "total"),
                                             cents(pl.col("total_charge"))))]
 
 
@@ -95,7 +100,7 @@ _SENT = pl.col("sent").dt.strftime("%Y-%m-%d")
 
 
 @rule("DUP401", "Claim ID (CLM01) reused in the batch by the same billing provider and payer",
-      severity="error", snip=4, family=FAMILY, batch=True, batch_keys=_batch_keys)
+      severity="error", snip=4, family=FAMILY, batch=True, batch_keys=_id_key)
 def claim_id_reused(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
@@ -157,7 +162,7 @@ def claim_id_reused(ctx: Context) -> pl.DataFrame:
 
 
 @rule("DUP402", "Probable duplicate claim under another claim ID", severity="warning", snip=4,
-      family=FAMILY, batch=True, batch_keys=_batch_keys)
+      family=FAMILY, batch=True, batch_keys=_same_key)
 def probable_duplicate(ctx: Context) -> pl.DataFrame:
     """
     ## What it does
