@@ -150,7 +150,8 @@ def test_computed_once_per_run(phi_result, monkeypatch):
     from validator.output import locations
 
     finding_locations(phi_result, show_phi=False)
-    monkeypatch.setattr(locations, "locate_wanted", lambda *a, **k: pytest.fail("located twice"))
+    monkeypatch.setattr(locations, "locate_wanted_parts",
+                        lambda *a, **k: pytest.fail("located twice"))
     json_report.render(phi_result, show_phi=False)
     findings_table(phi_result, show_phi=False)
     html_report.render(phi_result, show_phi=False)
@@ -297,7 +298,8 @@ def test_segments_located_while_the_last_rules_run(tmp_path, monkeypatch):
     result = _early_case(tmp_path, long_name=False)
     assert set(result.findings["rule"]) >= {"ENV154"} and list(result.located) == [0]
     late = finding_locations(replace(result, located={}), show_phi=False)
-    monkeypatch.setattr(locations, "locate_wanted", lambda *a, **k: pytest.fail("read again"))
+    monkeypatch.setattr(locations, "locate_wanted_parts",
+                        lambda *a, **k: pytest.fail("read again"))
     early = finding_locations(result, show_phi=False)
     assert early.height == 1 and early.equals(late)
     assert early["segment_text"][0].startswith("N4*") and early["segment_text"][0].endswith("*")

@@ -17,7 +17,7 @@ from test_spans import LAYOUTS, _mutated
 from validator.x12 import spans_stream
 from validator.x12.load import LoadError
 from validator.x12.spans import locate
-from validator.x12.spans_stream import locate_wanted
+from validator.x12.spans_stream import locate_wanted, locate_wanted_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,3 +167,52 @@ def test_memory_follows_the_block_not_the_file(tmp_path: Path, monkeypatch) -> N
     size = large.stat().st_size
     assert peaks[1] < 1.3 * peaks[0] and peaks[1] < size / 3, (peaks, size)
     assert _traced_peak(lambda: locate(large).lines(np.arange(1, 10))) > size
+
+
+def _same_in_parts(path: Path, wanted: np.ndarray, before: int, rows: int) -> None:
+    """locate_wanted_parts gives, part by part, what locate_wanted gives at once: each
+    wanted segment once (in the part that passed it), with its look-back segments."""
+    try:
+        whole = locate_wanted(path, wanted, before=before)
+    except LoadError:
+        with pytest.raises(LoadError):
+            list(locate_wanted_parts(path, wanted, before=before, rows=rows))
+        return
+    w = np.unique(wanted[(wanted >= 1) & (wanted <= whole.count)])
+    done, seen, last = 0, [], None
+    for part in locate_wanted_parts(path, wanted, before=before, rows=rows):
+        mine = w[(w > done) & (w <= part.count)]
+        for i in mine.tolist():  # the segment and its look-back, as in the whole
+            for j in range(max(i - before, 1), i + 1):
+                k, r = part.rows(np.array([j]))[0], whole.rows(np.array([j]))[0]
+                assert part.index[k] == j
+                assert (part.starts[k], part.ends[k]) == (whole.starts[r], whole.ends[r])
+                assert part.data[part.at[k]: part.at[k] + part.size[k]] == \
+                    whole.data[whole.at[r]: whole.at[r] + whole.size[r]]
+            r, k = whole.rows(np.array([i]))[0], part.rows(np.array([i]))[0]
+            lines = part.lines if part.lf_seen or not part.multiline else part.lines_cr
+            seen.append((i, int(lines[k]) if whole.multiline else None))
+        done, last = part.count, part
+    assert last is not None and last.count == whole.count
+    assert last.multiline == whole.multiline
+    expect = [(i, int(whole.lines[whole.rows(np.array([i]))[0]]) if whole.multiline else None)
+              for i in w.tolist()]
+    assert seen == expect
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_parts_layouts(tmp_path: Path, layout: str, block: int) -> None:
+    path = tmp_path / "c.edi"
+    path.write_bytes(LAYOUTS[layout](build("P") + build("I") + build("P")).encode())
+    n = len(locate(path))
+    for wanted in _wanted(n, 5):
+        for rows in (1, 5, 1000):
+            _same_in_parts(path, wanted, 6, rows)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_parts_mutated(tmp_path: Path, seed: int, block: int) -> None:
+    path = tmp_path / "m.edi"
+    path.write_bytes(_mutated(seed))
+    for wanted in _wanted(_size(path), seed):
+        _same_in_parts(path, wanted, seed % 7, 1 + seed % 4)

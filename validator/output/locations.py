@@ -20,7 +20,7 @@ import polars as pl
 from ..engine.result import Result
 from ..engine.run import segments_by_file
 from ..x12.load import LoadError
-from ..x12.spans_stream import LOOKBACK, PREFIX, WantedSpans, locate_wanted
+from ..x12.spans_stream import LOOKBACK, PREFIX, WantedSpans, locate_wanted_parts
 from .phi import CODE, UNKNOWN_ENTITY, mask_segments
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 LOCATION_COLUMNS = ["line", "offset", "segment_text"]
 SCHEMA = {"file_id": pl.UInt32, "segment_index": pl.UInt32, "line": pl.Int64,
           "offset": pl.Int64, "segment_text": pl.String}
+PART_ROWS = 200_000  # segments kept (with the look-back ones) per part of a streamed file
 TEXT_LIMIT = 500  # characters of a segment's text shown (a longer one ends with "…")
 _LOOP_STARTS = frozenset({"ISA", "GS", "ST", "SE", "HL", "SBR", "CLM", "LX", "LIN", "SVD"})
 
@@ -65,19 +66,41 @@ def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
     frames = []
     for file_id, path, seg in wanted:
         try:
-            spans = _early(result, file_id, seg) or locate_wanted(path, seg, before=LOOKBACK,
-                                                                  head=PREFIX)
+            early = _early(result, file_id, seg)
+            located = _file_locations(early, file_id, seg, show_phi) if early else \
+                _streamed(path, file_id, seg, show_phi)
         except (LoadError, OSError) as exc:  # gone or changed since the check
             log.warning("%s: no finding locations (%s)", path,
                         getattr(exc, "message", None) or exc)
             continue
-        if counts.get(file_id, len(spans)) != len(spans):
+        count, table = located if isinstance(located, tuple) else (len(early), located)
+        if counts.get(file_id, count) != count:
             log.warning("%s: no finding locations (the file changed since it was checked)", path)
             continue
-        frames.append(_file_locations(spans, file_id, seg, show_phi))
+        frames.append(table)
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     return pl.concat(frames)
+
+
+def _streamed(path: str, file_id: int, seg: np.ndarray, show_phi: bool
+              ) -> tuple[int, pl.DataFrame]:
+    """The file's segment count and the locations of ``seg``, located in parts of
+    :data:`PART_ROWS` segments as the file streams by (issue #18: the segments kept for a
+    large file's findings, with their look-back, took ~0.7 KB a finding at once)."""
+    frames, done, last = [], 0, None
+    for part in locate_wanted_parts(path, seg, before=LOOKBACK, head=PREFIX, rows=PART_ROWS):
+        mine = seg[(seg > done) & (seg <= part.count)]
+        if len(mine):
+            frames.append(_file_locations(part, file_id, mine, show_phi).with_columns(
+                _cr=pl.Series(part.lines_cr[part.rows(mine)], dtype=pl.Int64)))
+        done, last = part.count, part
+    if last is None or not frames:
+        return (last.count if last else 0), pl.DataFrame(schema=SCHEMA)
+    table = pl.concat(frames)
+    line = (pl.col("line") if last.lf_seen else pl.col("_cr")) if last.multiline else \
+        pl.lit(None, pl.Int64)
+    return last.count, table.with_columns(line.alias("line")).drop("_cr")
 
 
 def _early(result: Result, file_id: int, seg: np.ndarray) -> WantedSpans | None:
@@ -105,7 +128,8 @@ def _file_locations(spans: WantedSpans, file_id: int, seg: np.ndarray,
                     show_phi: bool) -> pl.DataFrame:
     seg = seg[(seg >= 1) & (seg <= len(spans))]
     rows = spans.rows(seg)
-    lines = spans.lines[rows] if spans.multiline else None
+    # (a part gives its lines: which count holds is known at the file's end, see _streamed)
+    lines = spans.lines[rows] if spans.multiline or spans.lines_cr is not None else None
     return pl.DataFrame({
         "file_id": pl.Series(np.full(len(seg), file_id), dtype=pl.UInt32),
         "segment_index": pl.Series(seg, dtype=pl.UInt32),

@@ -50,6 +50,10 @@ class WantedSpans:
     data: bytes
     at: np.ndarray
     size: np.ndarray
+    # In parts (see :func:`locate_wanted_parts`): ``lines`` counted in LFs, these in CRs,
+    # and whether an LF was seen so far (lines count in CRs only in a file without LFs).
+    lines_cr: np.ndarray | None = None
+    lf_seen: bool = False
 
     def __len__(self) -> int:
         return self.count
@@ -77,6 +81,28 @@ def locate_wanted(path: Path | str, wanted: np.ndarray, before: int = 0,
     return _Stream(Path(path), keep, full, head).run()
 
 
+def locate_wanted_parts(path: Path | str, wanted: np.ndarray, before: int = 0,
+                        head: int = 16, rows: int = 200_000) -> Iterator[WantedSpans]:
+    """:func:`locate_wanted` in parts of about ``rows`` kept segments, as the stream
+    passes them: memory follows ``rows``, not the number of wanted segments.
+
+    Each part holds the segments kept up to its ``count`` (the segments passed so far)
+    since the previous part's ``count``, and the last ``before`` kept segments of the
+    previous parts (the look-back of its first wanted segments). Whether the file has
+    lines, and of which kind, is known only at its end: a part gives ``lines`` counted in
+    LFs and ``lines_cr`` in CRs; the last part's ``multiline`` and ``lf_seen`` tell which
+    counts."""
+    wanted = _sorted_unique(np.asarray(wanted, dtype=np.int64))
+    wanted = wanted[wanted >= 1]
+    back = (wanted[:, None] - np.arange(1, before + 1)[None, :]).ravel()
+    keep = _sorted_unique(np.concatenate([wanted, back[back >= 1]]))
+    del back
+    at = np.minimum(np.searchsorted(wanted, keep), max(len(wanted) - 1, 0))
+    full = wanted[at] == keep if len(wanted) else np.zeros(len(keep), dtype=bool)
+    del at, wanted
+    return _Stream(Path(path), keep, full, head, flush=max(rows, 1), carry=before).parts()
+
+
 def _sorted_unique(a: np.ndarray) -> np.ndarray:
     if len(a) > 1 and not (a[1:] > a[:-1]).all():
         a = np.sort(a)
@@ -87,9 +113,12 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
 class _Stream:
     """One pass over a file: state carried from block to block."""
 
-    def __init__(self, path: Path, keep: np.ndarray, full: np.ndarray, head: int) -> None:
+    def __init__(self, path: Path, keep: np.ndarray, full: np.ndarray, head: int,
+                 flush: int = 0, carry: int = 0) -> None:
         self.path = path
         self.keep, self.full, self.head = keep, full, head
+        self.flush, self.carry = flush, carry  # (parts: see locate_wanted_parts)
+        self.pending = 0  # kept segments not given in a part yet
         self.count = 0  # segments cut so far
         self.lf = self.cr = 0  # LF and CR bytes before the buffer
         self.interchanges: list[Interchange] = []
@@ -118,6 +147,9 @@ class _Stream:
                 first = f.read(BLOCK)
 
     def run(self) -> WantedSpans:
+        return next(self.parts())
+
+    def parts(self) -> Iterator[WantedSpans]:
         blocks = self._blocks()
         buf, eof = b"", False
 
@@ -179,6 +211,8 @@ class _Stream:
             raw_end = end + (int(np.searchsorted(crlf, end, side="left")) if crlf is not None
                              else 0)
             self._cut(buf, buf_at, norm, end, term, crlf, raw_end)
+            if self.flush and self.pending >= self.flush:
+                yield self._result()
             buf, buf_at = buf[raw_end:], buf_at + raw_end
             if nxt >= 0:
                 isa_here, after_term = True, False
@@ -190,7 +224,7 @@ class _Stream:
             else:
                 isa_here, after_term = False, True
         self._advance(buf, len(buf))
-        return self._result()
+        yield self._result()
 
     def _advance(self, buf: bytes, end: int) -> None:
         """Count the line breaks of ``buf[:end]``, which the stream has passed. (CRs only
@@ -239,6 +273,7 @@ class _Stream:
             self.out_bytes.append(b"".join([buf[x:y] for x, y in zip(s_k.tolist(), cut.tolist(),
                                                                     strict=True)]))
             self.out_size.append(cut - s_k)
+            self.pending += len(rows)
             self.lf += lf_passed
             if not self.lf:
                 self.cr += buf.count(b"\r", 0, raw_end)
@@ -247,6 +282,8 @@ class _Stream:
         self.count += n
 
     def _result(self) -> WantedSpans:
+        """The kept segments not given yet (all of them, in one run); in parts, the last
+        ``carry`` are kept for the next part too."""
         def cat(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
@@ -254,10 +291,26 @@ class _Stream:
         size = cat(self.out_size)
         at = np.zeros(len(size), dtype=np.int64)
         np.cumsum(size[:-1], out=at[1:])
-        lines = cat(self.out_lf if self.lf else self.out_cr) + 1
-        return WantedSpans(str(self.path), self.count, bool(self.lf or self.cr),
-                           self.interchanges, self.keep[rows], cat(self.out_starts),
-                           cat(self.out_ends), lines, b"".join(self.out_bytes), at, size)
+        lf, cr = cat(self.out_lf) + 1, cat(self.out_cr) + 1
+        data = b"".join(self.out_bytes)
+        parts = bool(self.flush)
+        spans = WantedSpans(str(self.path), self.count, bool(self.lf or self.cr),
+                            list(self.interchanges), self.keep[rows], cat(self.out_starts),
+                            cat(self.out_ends), lf if self.lf or parts else cr, data, at,
+                            size, cr if parts else None, bool(self.lf))
+        self.pending = 0
+        lists = (self.out_rows, self.out_starts, self.out_ends, self.out_lf, self.out_cr,
+                 self.out_size)
+        for out in lists:
+            out.clear()
+        self.out_bytes.clear()
+        if parts and self.carry and len(rows):  # the next part's look-back
+            k = max(len(rows) - self.carry, 0)
+            for out, a in zip(lists, (rows, spans.starts, spans.ends, lf - 1, cr - 1, size),
+                              strict=True):
+                out.append(a[k:])
+            self.out_bytes.append(data[int(at[k]):])
+        return spans
 
 
 def _before(buf: bytes, byte: bytes, at: np.ndarray, end: int) -> tuple[np.ndarray, int]:
