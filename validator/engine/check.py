@@ -43,15 +43,21 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
     else:
         m = _check_here(plan, paths, options.chunk_bytes)
     ctx, results, m.results = m.ctx, m.results, {}
-    failed = [*failed_rules(results), *m.faults]
-    found = collect(plan, ctx, results, m.faults)
+    if m.findings is not None:  # in units: the findings are on disk, finished
+        failed = [*m.failed, *m.faults]
+        found = None
+        claims = claim_status(ctx.batch.claims, m.findings.keys(
+            ["claim_key", "st_key", "file_id", "severity"]))
+    else:
+        failed = [*failed_rules(results), *m.faults]
+        found = collect(plan, ctx, results, m.faults)
+        claims = claim_status(ctx.batch.claims, found)
     del results  # (the rules' own tables: the findings are one table now)
-    claims = claim_status(ctx.batch.claims, found)
     for extra in m.notes.values():
         claims = with_note(claims, extra)
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, failed, plan.registry, options, selection,
-                  m.located, m.store)
+                  m.located, m.store, m.findings)
 
 
 def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int) -> Merged:

@@ -36,15 +36,17 @@ class _Part:
     source: Path | bytes  # an IPC file, or its bytes when it could not be written
     columns: tuple[str, ...]
     rows: int
-    lo: int  # smallest and largest claim_key
+    lo: int  # smallest and largest key (claim_key; 0 and -1 in a store without keys)
     hi: int
 
 
 class ClaimStore:
-    """Tables of rows keyed by ``claim_key``, added a unit at a time and read back a part
-    at a time; the files live in a temporary folder removed with the store."""
+    """Tables of rows keyed by ``claim_key`` (or by nothing: ``keyed=False``), added a unit
+    at a time and read back a part at a time; the files live in a temporary folder removed
+    with the store."""
 
-    def __init__(self) -> None:
+    def __init__(self, keyed: bool = True) -> None:
+        self.keyed = keyed
         self.parts: list[_Part] = []
         self.schema: dict[str, pl.DataType] = {}
         self.notes: list[str] = []  # annotator columns (e.g. ``kp``), last in the schema
@@ -75,7 +77,6 @@ class ClaimStore:
                        **{c: self.schema[c] for c in self.notes if c in self.schema}}
         if not df.height:
             return
-        keys = df.get_column("claim_key")
         source: Path | bytes | None = None
         folder = self._folder()
         if folder is not None:
@@ -90,11 +91,16 @@ class ClaimStore:
             buf = io.BytesIO()
             df.write_ipc(buf, compression="lz4")
             source = buf.getvalue()
-        self.parts.append(_Part(source, tuple(df.columns), df.height, int(keys.min()),
-                                int(keys.max())))
+        lo, hi = (0, -1) if not self.keyed else (int(df.get_column("claim_key").min()),
+                                                 int(df.get_column("claim_key").max()))
+        self.parts.append(_Part(source, tuple(df.columns), df.height, lo, hi))
+
+    def read(self, index: int, columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` of part ``index`` (those it lacks as nulls)."""
+        return self._read(self.parts[index], columns)
 
     def _read(self, part: _Part, columns: Sequence[str]) -> pl.DataFrame:
-        have = [c for c in columns if c in part.columns] or ["claim_key"]
+        have = [c for c in columns if c in part.columns] or [part.columns[0]]
         src = io.BytesIO(part.source) if isinstance(part.source, bytes) else part.source
         df = pl.read_ipc(src, columns=have)
         missing = [pl.lit(None, self.schema[c]).alias(c) for c in columns if c not in have]

@@ -15,6 +15,7 @@ from ..rules.api import RunOptions
 from ..rules.registry import Registry
 from ..ruleset.model import Ruleset
 from .claim_store import ClaimStore
+from .finding_store import FindingStore
 
 if TYPE_CHECKING:
     from .run import Selection
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 @dataclass
 class Result:
     batch: Batch
-    findings: pl.DataFrame
+    # Every finding (one table, sorted; see run.finish). In a run in units, None until
+    # read: the findings are in ``finding_store`` (see finding_slices and finding_keys).
+    findings: pl.DataFrame  # type: ignore[assignment]
     # batch claims plus ``status`` (and annotator columns); in a run in units only the key
     # columns (claim_store.KEY_COLUMNS) and ``status``: read the rest with claim_frame()
     claims: pl.DataFrame
@@ -38,6 +41,28 @@ class Result:
     # file_id -> (segments, spans located while the last rules ran; see run.locate_early)
     located: dict[int, tuple[Any, Future]] = field(default_factory=dict)
     store: ClaimStore | None = None  # the claims' other columns, in a run in units
+    finding_store: FindingStore | None = None  # the findings, in a run in units
+
+    def finding_slices(self, rows: int) -> Iterator[pl.DataFrame]:
+        """Every finding, in order, ``rows`` at a time (from disk in a run in units)."""
+        if self._findings is None and self.finding_store is not None:
+            yield from self.finding_store.slices(rows)
+            return
+        f = self.findings
+        for at in range(0, f.height, rows):
+            yield f.slice(at, rows)
+
+    def finding_keys(self, columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` of every finding (in order) among ``file_id``, ``segment_index``,
+        ``rule``, ``claim_key``, ``st_key`` and ``severity``: without reading the findings
+        of a run in units."""
+        if self._findings is None and self.finding_store is not None:
+            return self.finding_store.keys(columns)
+        return self.findings.select(columns)
+
+    @property
+    def finding_count(self) -> int:
+        return self.finding_keys(["rule"]).height
 
     def claim_schema(self) -> dict[str, pl.DataType]:
         """Every claim column of the run (those of the store too), in output order."""
@@ -99,4 +124,20 @@ class Result:
 
     def worst(self) -> int:
         """Highest severity rank present (-1 when there are no findings)."""
+        if self._findings is None and self.finding_store is not None:
+            return self.finding_store.worst()
         return F.worst(self.findings)
+
+
+def _findings(self: Result) -> pl.DataFrame:
+    if self._findings is None and self.finding_store is not None:
+        self._findings = self.finding_store.frame()  # (read whole when asked for whole)
+    return self._findings
+
+
+def _set_findings(self: Result, value: pl.DataFrame | None) -> None:
+    self._findings = value
+
+
+# (``findings`` is a field of the constructor, read from the store when first asked for)
+Result.findings = property(_findings, _set_findings)  # type: ignore[assignment]

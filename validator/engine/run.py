@@ -171,8 +171,14 @@ def run_rules(plan: Plan, ctx: Context) -> pl.DataFrame:
     return collect(plan, ctx, found)
 
 
-def finish(plan: Plan, found: pl.DataFrame) -> pl.DataFrame:
-    """Drop disabled codes, apply registry severities/overrides and SNIP levels, sort."""
+# The findings' order: by file, segment (a file's own findings first) and rule, and in
+# the order the rules gave them (see engine.finding_store for a run in units).
+ORDER = ("file_id", "segment_index", "rule")
+
+
+def finish(plan: Plan, found: pl.DataFrame, sort: bool = True) -> pl.DataFrame:
+    """Drop disabled codes, apply registry severities/overrides and SNIP levels, sort
+    (unless not ``sort``)."""
     rules, sel = plan.registry.rules, plan.selection
     meta = pl.DataFrame(
         {
@@ -188,8 +194,7 @@ def finish(plan: Plan, found: pl.DataFrame) -> pl.DataFrame:
         severity=pl.coalesce("severity", "_sev"),
         snip_level=pl.coalesce("snip_level", "_snip"),
     ).drop("_sev", "_snip")
-    return found.sort(["file_id", "segment_index", "rule"], nulls_last=False,
-                      maintain_order=True)
+    return found.sort(ORDER, nulls_last=False, maintain_order=True) if sort else found
 
 
 def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:

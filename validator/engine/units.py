@@ -34,8 +34,9 @@ from ..rules.generic import codesets, duplicates
 from ..x12.cut import Piece, cut
 from ..x12.segments import SplitSegments
 from .claim_store import KEY_COLUMNS, ClaimStore
+from .finding_store import TIE, FindingStore, tagged
 from .read import failed_file
-from .run import FAILED, Plan, Results, check_part, run_rule
+from .run import FAILED, Plan, Results, check_part, finish, run_rule
 
 log = logging.getLogger("claims_validator")
 
@@ -200,11 +201,13 @@ class Merged:
     claims' columns in units. A single pass gives one too (see engine.check)."""
 
     ctx: Context
-    results: Results
+    results: Results  # (in units: empty, the findings are in ``findings``)
     faults: dict[str, pl.DataFrame]
     store: ClaimStore | None  # (None: a single pass, whose claims are all in ctx)
     notes: dict[str, pl.DataFrame] = field(default_factory=dict)  # (in the store in units)
     located: dict = field(default_factory=dict)  # (single pass: see run.locate_early)
+    findings: FindingStore | None = None  # in units: every finding, finished
+    failed: list[str] = field(default_factory=list)  # in units: the rules that raised
 
 
 @dataclass
@@ -221,8 +224,10 @@ class Merge:
     files: dict[int, _FileState] = field(default_factory=dict)
     batches: list[Batch] = field(default_factory=list)  # (tables packed: see Packed)
     skeletons: list[pl.DataFrame] = field(default_factory=list)
-    results: list[dict[str, Frame | None]] = field(default_factory=list)
     faults: dict[str, list[Frame]] = field(default_factory=dict)
+    findings: FindingStore = field(default_factory=FindingStore)
+    failed: set[str] = field(default_factory=set)  # rules that raised (INT001) in a unit
+    units: int = 0  # units merged so far (the findings' tie-break, see finding_store.TIE)
     store: ClaimStore = field(default_factory=ClaimStore)
     line_store: ClaimStore = field(default_factory=ClaimStore)
     keys: list[pl.DataFrame] = field(default_factory=list)  # the claims' key columns
@@ -248,6 +253,32 @@ class Merge:
             claims = with_note(claims, note)
         self.store.add(claims, notes=list(notes_columns(notes)))
         self.line_store.add(lines)
+
+    def _findings(self, load: pl.DataFrame | None, results: dict[str, pl.DataFrame],
+                  skeleton: pl.DataFrame) -> None:
+        """A unit's findings, finished, into the findings store: loose (see
+        validator.engine.finding_store) those without a segment, on an ISA or GS header,
+        or repeating an earlier piece's (:func:`_once`, applied when the store closes)."""
+        unit, self.units = self.units, self.units + 1
+        frames = [tagged(load, 0, unit)] if load is not None and load.height else []
+        for i, r in enumerate(self.plan.rules, start=1):
+            f = results.get(r.code)
+            if f is not None and f.height:
+                frames.append(tagged(f, i, unit))
+                if (f.get_column("rule") == FAILED).any():
+                    self.failed.add(r.code)
+        if not frames:
+            return
+        df = finish(self.plan, F.concat(frames), sort=False)
+        heads = skeleton.filter(pl.col("seg_id").is_in(["ISA", "GS"])).select(
+            pl.col("file_id").cast(pl.UInt32), pl.col("seg_index").cast(pl.UInt32)
+            .alias("segment_index"), _head=pl.lit(True)).unique()
+        df = df.join(heads, on=["file_id", "segment_index"], how="left", maintain_order="left")
+        df = df.with_columns((_repeat(df) | pl.col("segment_index").is_null()
+                              | pl.col("_head").fill_null(False)).alias("_head"))
+        loose = pl.col("_head")
+        keep = [c for c in df.columns if c not in ("_prefix", "_head")]
+        self.findings.add(df.filter(~loose).select(keep), df.filter(loose).drop("_head"))
 
     def add(self, unit: Unit, r: UnitResult) -> None:
         piece = unit.piece
@@ -275,11 +306,12 @@ class Merge:
         self._keep(shift(unpack(r.claims)), shift(unpack(r.lines)),
                    {name: shift(unpack(a)) for name, a in r.notes.items()})
         self.batches.append(Batch(files, pl.DataFrame(), move(r.transactions), pl.DataFrame(),
-                                  pl.DataFrame(), move(r.load_findings)))
+                                  pl.DataFrame(), pl.DataFrame()))
         skeleton = shift(r.skeleton)
         self.skeletons.append(skeleton)
-        self.results.append({c: None if f is None else move(f, mark=True)
-                             for c, f in r.results.items()})
+        self._findings(shift(unpack(r.load_findings)),
+                       {c: shift(unpack(f), mark=True) for c, f in r.results.items()
+                        if f is not None}, skeleton)
         for name, f in r.faults.items():
             self.faults.setdefault(name, []).append(move(f, mark=True))
         self.offsets.advance(r.counts)
@@ -292,28 +324,31 @@ class Merge:
 
     def checkpoint(self) -> tuple:
         """Where the merge stands (see :meth:`rollback`)."""
-        return (len(self.batches), len(self.skeletons), len(self.results), len(self.keys),
-                len(self.hashes), len(self.store.parts), len(self.line_store.parts),
-                {k: len(v) for k, v in self.faults.items()}, dict(self.offsets.seen))
+        return (len(self.batches), len(self.skeletons), self.findings.checkpoint(),
+                len(self.keys), len(self.hashes), len(self.store.parts),
+                len(self.line_store.parts), {k: len(v) for k, v in self.faults.items()},
+                dict(self.offsets.seen), set(self.failed))
 
     def rollback(self, mark: tuple) -> None:
         """Forget what was merged since ``mark`` (the pieces of a file that then failed)."""
-        nb, ns, nr, nk, nh, nc, nl, nf, seen = mark
-        for items, n in ((self.batches, nb), (self.skeletons, ns), (self.results, nr),
-                         (self.keys, nk), (self.hashes, nh), (self.store.parts, nc),
+        nb, ns, found, nk, nh, nc, nl, nf, seen, failed = mark
+        for items, n in ((self.batches, nb), (self.skeletons, ns), (self.keys, nk),
+                         (self.hashes, nh), (self.store.parts, nc),
                          (self.line_store.parts, nl),
                          *((v, nf.get(k, 0)) for k, v in self.faults.items())):
             del items[n:]
+        self.findings.rollback(found)
         self.offsets.seen = dict(seen)
+        self.failed = failed
 
     def add_failed(self, unit: Unit, exc: BaseException) -> None:
         """A single file whose check failed as a whole: unreadable (FILE001)."""
         b = failed_file(unit.first_id, unit.paths[0], exc)  # type: ignore[arg-type]
         self._keep(for_client(b.claims, CLIENT_CLAIMS), for_client(b.lines, CLIENT_LINES), {})
-        b.claims = b.lines = pl.DataFrame()
+        self._findings(b.load_findings, {}, b.segments.select(_SKELETON_COLS))
+        b.claims = b.lines = b.load_findings = pl.DataFrame()
         self.batches.append(b)
         self.skeletons.append(b.segments.select(_SKELETON_COLS))
-        self.results.append({})
 
     def finish(self) -> Merged:
         """The merged context, every rule's findings (envelope trailer and batch rules run
@@ -338,24 +373,31 @@ class Merge:
             log.info("the batch-wide rules read %d of the %d claims (those their keys select)",
                      claims.height, keys.height)
         merged = Batch(files=files, segments=skeleton, transactions=transactions,
-                       claims=claims, lines=lines,
-                       load_findings=F.concat([unpack(b.load_findings) for b in batches]))
+                       claims=claims, lines=lines, load_findings=F.empty())
         del batches
         merged.split = SplitSegments(skeleton)
         ctx = self.plan.context(merged)
-        found: Results = {}
-        for r in self.plan.rules:
+        late = []  # the batch-wide and envelope trailer rules' findings, then the faults
+        for i, r in enumerate(self.plan.rules, start=1):
             if r.batch or r.code in ENVELOPE_TRAILERS:
-                found[r.code] = run_rule(ctx, r)
-            else:
-                parts = [unpack(f) for unit in self.results if (f := unit.get(r.code)) is not None]
-                found[r.code] = _once(F.concat(parts)) if parts else None
+                f = run_rule(ctx, r)
+                if f is not None and f.height:
+                    late.append(tagged(f, i))
+                    if (f.get_column("rule") == FAILED).any():
+                        self.failed.add(r.code)
         if self.batch_keys is not None:  # the outputs read the store; memory keeps the keys
             merged.claims = keys.select(c for c in KEY_COLUMNS if c in keys.columns)
             merged.lines = lines.head(0)
             ctx = self.plan.context(merged)
         faults = {k: _once(F.concat([unpack(f) for f in v])) for k, v in self.faults.items()}
-        return Merged(ctx, found, faults, self.store)
+        base = len(self.plan.rules) + 1
+        late += [tagged(f, base + k) for k, f in enumerate(faults.values()) if f.height]
+        loose = [_once_loose(F.concat(self.findings.loose))] if self.findings.loose else []
+        if late:
+            loose.append(finish(self.plan, F.concat(late), sort=False))
+        self.findings.close(F.concat(loose) if loose else tagged(F.empty(), 0))
+        failed = [r.code for r in self.plan.rules if r.code in self.failed]
+        return Merged(ctx, {}, faults, self.store, findings=self.findings, failed=failed)
 
 
 def _candidates(keys: pl.DataFrame) -> pl.Series:
@@ -428,11 +470,31 @@ def _shift_positions(df: pl.DataFrame, n_prefix: int, heads: list[int | None],
     return df.with_columns(cols) if cols else df
 
 
-def _once(df: pl.DataFrame) -> pl.DataFrame:
-    """Without a piece's repeats of what an earlier piece of its file found: findings on
-    its prefix headers, and whole-file INT001 findings of a failed check."""
+def _repeat(df: pl.DataFrame) -> pl.Expr:
+    """Findings that may repeat what an earlier piece of their file found: on its prefix
+    headers, and whole-file INT001 findings of a failed check."""
     marked = pl.col("_prefix").fill_null(False) if "_prefix" in df.columns else pl.lit(False)
-    repeat = marked | ((pl.col("rule") == FAILED) & pl.col("segment_index").is_null())
+    return marked | ((pl.col("rule") == FAILED) & pl.col("segment_index").is_null())
+
+
+def _once_loose(df: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_once` over the loose findings of every unit, rule by rule (the loader's are
+    never dropped). Every finding a repeat can equal is loose: it has no segment, or its
+    segment is an ISA or GS header (see Merge._findings)."""
+    repeat = _repeat(df) & (pl.col("_src") > 0)
+    cols = [c for c in df.columns if c != "_prefix"]
+    if not df.height or not df.select(repeat.any()).item():
+        return df.select(cols)
+    df = df.sort(TIE)
+    same = [c for c in cols if c not in TIE]
+    first = pl.struct(same).is_first_distinct().over("_src")
+    return df.filter(~repeat | first).select(cols)
+
+
+def _once(df: pl.DataFrame) -> pl.DataFrame:
+    """Without a piece's repeats of what an earlier piece of its file found (see
+    :func:`_repeat`)."""
+    repeat = _repeat(df)
     cols = [c for c in df.columns if c != "_prefix"]
     if not df.height or not df.select(repeat.any()).item():
         return df.select(cols)

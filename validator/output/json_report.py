@@ -135,10 +135,10 @@ def chunks(result: Result, show_phi: bool | None = None) -> Iterator[bytes]:
     yield b', "findings": '
     # A slice of findings at a time: the view (joined to files, claims and locations) of
     # every finding at once took ~0.4 KB a finding.
-    found = result.findings
-    yield from _pieces((findings_view(result, True, show_phi, found.slice(at, FINDINGS_SLICE))
-                        .drop("claim_key", "file_id")
-                        for at in range(0, max(found.height, 1), FINDINGS_SLICE)), {})
+    # (read from disk a slice at a time in a run in units)
+    slices = result.finding_slices(FINDINGS_SLICE)
+    yield from _pieces((findings_view(result, True, show_phi, f).drop("claim_key", "file_id")
+                        for f in slices), {})
     yield b"}\n"
 
 

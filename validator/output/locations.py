@@ -40,7 +40,8 @@ def finding_locations(result: Result, show_phi: bool | None = None) -> pl.DataFr
     """``file_id, segment_index, line, offset, segment_text`` for every distinct segment
     that has a finding (rows only for the segments found in their file)."""
     show = result.options.show_phi if show_phi is None else show_phi
-    key = (id(result), id(result.findings), show)
+    found = result.finding_store if result._findings is None else result._findings
+    key = (id(result), id(found), show)
     if key not in _CACHE:
         _CACHE[key] = _compute(result, show)
         weakref.finalize(result, _CACHE.pop, key, None)
@@ -59,7 +60,8 @@ def with_locations(findings: pl.DataFrame, result: Result, show_phi: bool | None
 
 
 def _compute(result: Result, show_phi: bool) -> pl.DataFrame:
-    wanted = segments_by_file(result.findings, result.batch.files)
+    wanted = segments_by_file(result.finding_keys(["file_id", "segment_index"]),
+                              result.batch.files)
     if not wanted:
         return pl.DataFrame(schema=SCHEMA)
     counts = _segment_counts(result, pl.Series([file_id for file_id, _, _ in wanted]))

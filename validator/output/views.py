@@ -112,7 +112,7 @@ def findings_view(result: Result, locations: bool = False,
 
 
 def summary(result: Result) -> dict:
-    sev = result.findings.group_by("severity").agg(n=pl.len())
+    sev = result.finding_keys(["severity"]).group_by("severity").agg(n=pl.len())
     counts = {s: 0 for s in ("error", "warning", "info")}
     counts.update({r["severity"]: r["n"] for r in sev.iter_rows(named=True)})
     status = result.claims["status"] if result.claims.height else pl.Series([], dtype=pl.String)
@@ -127,6 +127,6 @@ def summary(result: Result) -> dict:
 
 
 def top_rules(result: Result, n: int = 5) -> list[tuple[str, int]]:
-    counts = result.findings.group_by("rule").agg(n=pl.len()).sort(["n", "rule"],
-                                                                   descending=[True, False])
+    counts = result.finding_keys(["rule"]).group_by("rule").agg(n=pl.len()).sort(
+        ["n", "rule"], descending=[True, False])
     return [(r, k) for r, k in counts.head(n).iter_rows()]
