@@ -144,7 +144,7 @@ def test_a_failing_batch_step_costs_only_the_file_at_fault(tmp_path, monkeypatch
     assert res.batch.files["status"].to_list() == ["parsed", "unreadable", "parsed"]
     assert res.batch.files["error"][1].startswith("internal error while reading the file: "
                                                   "RuntimeError: annotation broke")
-    assert res.claims["claim_id"].to_list() == ["PCNA", "PCNC"]
+    assert res.claim_frame(["claim_id"])["claim_id"].to_list() == ["PCNA", "PCNC"]
     assert res.claims["file_id"].to_list() == [0, 2]
     f = res.findings.filter(res.findings["file_id"] == 1)
     assert f["rule"].to_list() == ["FILE001"]

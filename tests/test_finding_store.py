@@ -103,3 +103,28 @@ def test_a_run_in_units_reads_its_findings_from_disk(tmp_path):
     assert units.worst() == one.worst() and units.finding_count == one.findings.height
     assert units._findings is None  # (the index answered)
     assert_frame_equal(units.findings, one.findings)
+
+
+def test_claim_status_a_slice_of_claims_at_a_time(monkeypatch):
+    """Claims get their status a slice at a time: the same as all at once, whatever the
+    slice (own findings, the transaction set's and the file's)."""
+    from validator.engine import run
+
+    rng = random.Random(5)
+    n = 40
+    claims = pl.DataFrame({"claim_key": range(n), "st_key": [k // 4 for k in range(n)],
+                           "file_id": [k // 16 for k in range(n)]},
+                          schema={"claim_key": pl.UInt32, "st_key": pl.UInt32,
+                                  "file_id": pl.UInt32})
+    rows = [(rng.choice([None, rng.randrange(n)]), rng.randrange(10), rng.randrange(3),
+             rng.choice(["error", "warning", "info"])) for _ in range(25)]
+    found = pl.DataFrame(
+        [(c, None if c is None and rng.random() < .3 else s, f, sev) for c, s, f, sev in rows],
+        schema={"claim_key": pl.UInt32, "st_key": pl.UInt32, "file_id": pl.UInt32,
+                "severity": pl.String}, orient="row")
+    whole = run.claim_status(claims, found)
+    assert set(whole["status"]) == {"pass", "warning", "error"}
+    for rows_at_a_time in (1, 7, n):
+        monkeypatch.setattr(run, "STATUS_ROWS", rows_at_a_time)
+        assert_frame_equal(run.claim_status(claims, found), whole)
+    assert run.claim_status(claims.head(0), found)["status"].dtype == pl.String

@@ -3,7 +3,7 @@
 A run in units (a large batch, a file cut in pieces, a Dask run) would otherwise hold every
 claim's row on the client until the reports are written: ~650 bytes a claim, 1.5 GB for a
 2.3M-claim file. The client keeps in memory only the keys each output joins on
-(:data:`KEY_COLUMNS`, ~40 bytes a claim, see :class:`validator.engine.result.Result`); the
+(:data:`KEY_COLUMNS`, 12 bytes a claim, see :class:`validator.engine.result.Result`); the
 other columns (what the reports show of a claim, the annotators' columns such as ``kp``)
 are written here, one LZ4-compressed Arrow IPC file a unit (~100 bytes a claim), and read
 back a unit at a time, or only for the claims a report or a batch rule needs.
@@ -26,9 +26,10 @@ import polars as pl
 
 log = logging.getLogger("claims_validator")
 
-# What the client keeps in memory of every claim of a run in units: the keys the outputs
-# join on, and the claim ID the findings carry.
-KEY_COLUMNS = ("claim_key", "file_id", "st_key", "segment_index", "claim_id")
+# What the client keeps in memory of every claim of a run in units: the keys that give a
+# claim its status (its own findings, its transaction set's and its file's). The claim ID
+# and position are read from the store for the claims a report shows.
+KEY_COLUMNS = ("claim_key", "file_id", "st_key")
 
 
 @dataclass

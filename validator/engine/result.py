@@ -105,7 +105,10 @@ class Result:
         if keys is not None:
             cols = ["claim_key", *(c for c in cols if c != "claim_key")]
         if self.store is None:
-            df = self.claims.select(cols) if where is None else self.claims.filter(where).select(cols)
+            df = self.claims
+            if keys is not None:  # (the claims of ``keys`` first: the join then hashes few)
+                df = df.filter(pl.col("claim_key").is_in(keys.drop_nulls().unique().implode()))
+            df = (df if where is None else df.filter(where)).select(cols)
         elif keys is not None and where is None:
             mine = self._in_memory(cols)
             df = self.store.frame([c for c in cols if c not in mine], keys)

@@ -197,6 +197,9 @@ def finish(plan: Plan, found: pl.DataFrame, sort: bool = True) -> pl.DataFrame:
     return found.sort(ORDER, nulls_last=False, maintain_order=True) if sort else found
 
 
+STATUS_ROWS = 1 << 19  # claims given their status at a time
+
+
 def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """Each claim's worst severity over its own findings and those of its transaction
     set and file (an envelope error rejects every claim inside)."""
@@ -208,16 +211,17 @@ def claim_status(claims: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         "st_key").agg(_txn=pl.col("_r").max())
     fil = f.filter(pl.col("claim_key").is_null() & pl.col("st_key").is_null()).group_by(
         "file_id").agg(_file=pl.col("_r").max())
-    # (joined on the keys alone: the claims table is not copied)
-    out = (claims.select("claim_key", "st_key", "file_id")
-           .join(own, on="claim_key", how="left", maintain_order="left")
-           .join(txn, on="st_key", how="left", maintain_order="left")
-           .join(fil, on="file_id", how="left", maintain_order="left"))
     worst = pl.max_horizontal("_own", "_txn", "_file")
-    return claims.with_columns(out.select(
-        status=pl.when(worst == 2).then(pl.lit("error"))
-        .when(worst == 1).then(pl.lit("warning")).otherwise(pl.lit("pass"))
-    ).to_series())
+    status = (pl.when(worst == 2).then(pl.lit("error"))
+              .when(worst == 1).then(pl.lit("warning")).otherwise(pl.lit("pass")))
+    # (joined on the keys alone, the claims table is not copied; a slice of claims at a
+    # time, the joins' columns are not held for every claim at once)
+    parts = [claims.slice(at, STATUS_ROWS).select("claim_key", "st_key", "file_id")
+             .join(own, on="claim_key", how="left", maintain_order="left")
+             .join(txn, on="st_key", how="left", maintain_order="left")
+             .join(fil, on="file_id", how="left", maintain_order="left")
+             .select(status=status).to_series() for at in range(0, claims.height, STATUS_ROWS)]
+    return claims.with_columns(pl.concat(parts) if parts else pl.Series("status", [], pl.String))
 
 
 @dataclass

@@ -357,7 +357,7 @@ class Merge:
         skeleton = pl.concat(self.skeletons, how="vertical_relaxed")
         batches, self.batches, self.skeletons = self.batches, [], []
         transactions = _concat([unpack(b.transactions) for b in batches])
-        keys = pl.concat(self.keys, how="vertical_relaxed", rechunk=True) if self.keys else \
+        keys = pl.concat(self.keys, how="vertical_relaxed", rechunk=False) if self.keys else \
             self.store.empty(KEY_COLUMNS)
         self.keys = []
         base = [c for c in self.store.schema if c not in self.store.notes]

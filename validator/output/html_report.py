@@ -244,9 +244,8 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     rules = f["rule"].unique().sort()
     # Claims the page can show: those with findings, plus every claim a panel flags.
     keys = pl.concat([f["claim_key"].drop_nulls(), _flagged(result)]).unique(maintain_order=True)
-    claim_rows = result.claims.select("claim_key", "file_id", "segment_index").join(
-        pl.DataFrame({"claim_key": keys}), on="claim_key", how="semi").sort(
-        "file_id", "segment_index")
+    claim_rows = result.claim_frame(["claim_key", "file_id", "segment_index"], keys=keys).filter(
+        pl.col("file_id").is_not_null()).sort("file_id", "segment_index")
     keys = claim_rows["claim_key"]
     strings = _table([f[c] for c in ("message", "expected", "found", "element", "segment_id")])
     texts = _table([f["segment_text"]])  # the findings' segments (PHI masked unless show_phi)

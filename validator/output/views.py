@@ -93,11 +93,10 @@ def findings_view(result: Result, locations: bool = False,
     ``result.findings`` only (a slice: the view of the whole, a slice at a time)."""
     f = result.findings if findings is None else findings
     files = result.batch.files.select("file_id", file="path")
-    # (the claims of these findings first: a join with every claim's ID hashed the whole
-    # claims table, ~60 bytes a claim, for each slice of findings)
-    keys = f.get_column("claim_key").drop_nulls().unique().implode()
-    ids = result.batch.claims.select("claim_key", "claim_id").filter(
-        pl.col("claim_key").is_in(keys))
+    # (the IDs of these findings' claims only: a join with every claim's ID hashed the
+    # whole claims table, ~60 bytes a claim, for each slice of findings)
+    ids = result.claim_frame(["claim_key", "claim_id"],
+                             keys=f.get_column("claim_key").drop_nulls().unique())
     out = (f.join(files, on="file_id", how="left", maintain_order="left")
            .join(ids, on="claim_key", how="left", maintain_order="left"))
     extras = [c for c in f.columns if c not in FINDING_COLUMNS

@@ -273,7 +273,7 @@ def _run(path: Path, registry: Registry, res: CaseResult) -> None:
     unreadable = result.batch.files.filter(pl.col("status") != "parsed")
     if unreadable.height:
         res.diffs.append(f"case.edi: the file could not be read: {unreadable['error'][0]}")
-    claims = result.claims.select("claim_key", "claim_id")
+    claims = result.claim_frame(["claim_key", "claim_id"])
     keep = pl.any_horizontal([pl.col("rule").str.starts_with(p) for p in only]) if only else pl.lit(True)
     found = result.findings.filter(keep).select("claim_key", "rule", "severity")
     per_claim = (claims.join(found, on="claim_key", how="left", maintain_order="left")

@@ -187,7 +187,8 @@ def proposed(result: Result, registry: Registry, selection: Selection) -> pl.Dat
         pl.col("new").is_not_null() & (pl.col("new") != pl.col("old")))
     out = out.sort("_order", maintain_order=True).unique(
         ["file_id", "segment_index"], keep="first", maintain_order=True)
-    claims = result.batch.claims.select("claim_key", claim="claim_id")
+    claims = result.claim_frame(["claim_key", "claim_id"], keys=out.get_column(
+        "claim_key").drop_nulls().unique()).rename({"claim_id": "claim"})
     plain = (pl.col("seg_id").is_in(PLAIN_SEGMENTS)
              | pl.col("nm1").cast(pl.String).is_in(PLAIN_LOOPS).fill_null(False))
     return out.join(claims, on="claim_key", how="left").with_columns(phi=~plain).sort(

@@ -116,7 +116,7 @@ def held_by(result: Result, threshold: int) -> Held:
     for fid, ix in sets.join(txns, on="st_key").select("file_id", "st_index").iter_rows():
         out.sets.setdefault(fid, set()).add(ix)
     empty = pl.lit([], pl.List(pl.String))
-    claims = (result.claims.select("claim_key", "st_key", "file_id", "segment_index")
+    claims = (result.claim_frame(["claim_key", "st_key", "file_id", "segment_index"])
               .join(own, on="claim_key", how="left").join(sets, on="st_key", how="left")
               .join(whole, on="file_id", how="left")
               .select("file_id", "segment_index", rules=pl.concat_list(
@@ -193,8 +193,8 @@ def split(result: Result, out: Path, fail_on: str, roots: Sequence[str],
     held = held_by(result, threshold)
     numbers = ControlNumbers(input_control_numbers(result), held_control)
     by_file = _segments_by_file(result)
-    claim_ids = dict(((f, ix), cid) for f, ix, cid in result.claims.select(
-        "file_id", "segment_index", "claim_id").iter_rows())
+    claim_ids = dict(((f, ix), cid) for f, ix, cid in result.claim_frame(
+        ["file_id", "segment_index", "claim_id"]).iter_rows())
     rows: list[dict] = []
     summary = SplitSummary(files=files.height)
     for fid, path, status, error in files.select("file_id", "path", "status", "error").iter_rows():
