@@ -43,7 +43,7 @@ def run(text: str | Sequence[str], tmp_path: Path, select: Sequence[str] = GENER
         paths.append(p)
     rs = load_ruleset("kp-cigna")
     res = check(paths, rs, Selection(select=list(select)), RunOptions())
-    claims = res.batch.claims.select("claim_key", "claim_id")
+    claims = res.claim_frame(["claim_key", "claim_id"])
     return res.findings.join(claims, on="claim_key", how="left")
 
 

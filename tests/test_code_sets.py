@@ -37,7 +37,7 @@ def _check(texts: list[str], tmp: Path, ruleset=None, options: RunOptions | None
         paths[-1].write_text(t, encoding="ascii")
     res = check(paths, ruleset or load_ruleset("kp-cigna"), Selection(select=list(select)),
                 options or RunOptions())
-    ids = res.batch.claims.select("claim_key", "claim_id")
+    ids = res.claim_frame(["claim_key", "claim_id"])
     return res.findings.join(ids, on="claim_key", how="left")
 
 

@@ -53,7 +53,7 @@ def check_files(texts: Sequence[str], tmp: Path, select: Sequence[str]):
         paths.append(tmp / f"claims{i}.837")
         paths[-1].write_text(text, encoding="ascii")
     res = check(paths, ruleset, Selection(select=list(select)), RunOptions(), registry=reg)
-    ids = res.batch.claims.select("claim_key", "claim_id")
+    ids = res.claim_frame(["claim_key", "claim_id"])
     return res.findings.join(ids, on="claim_key", how="left"), res.batch
 
 

@@ -42,7 +42,7 @@ def rostered(ruleset):
 
 def _kp_codes(result) -> dict[str, set[str]]:
     f = result.findings.filter(pl.col("rule").str.starts_with("KP")).join(
-        result.batch.claims.select("claim_key", "claim_id"), on="claim_key", how="left")
+        result.claim_frame(["claim_key", "claim_id"]), on="claim_key", how="left")
     out: dict[str, set[str]] = {}
     for claim_id, code in f.select("claim_id", "rule").iter_rows():
         out.setdefault(claim_id, set()).add(code)
@@ -112,7 +112,7 @@ def test_messages_are_actionable_and_free_of_member_data(rostered):
         else:
             assert ("Kaiser Permanente Insurance Company Claims Administrator, P.O. Box 30547, "
                     "Salt Lake City, UT 84130-0547") in message
-    sf = kp100.join(rostered.batch.claims.select("claim_key", "claim_id"), on="claim_key")
+    sf = kp100.join(rostered.claim_frame(["claim_key", "claim_id"]), on="claim_key")
     row = sf.filter(pl.col("claim_id") == "P-KP100-SELF-FUNDED-TO-62308").row(0, named=True)
     assert (row["expected"], row["found"]) == ("94320", "62308")
     row = sf.filter(pl.col("claim_id") == "P-KP100-INSURED-TO-94320").row(0, named=True)
@@ -121,7 +121,7 @@ def test_messages_are_actionable_and_free_of_member_data(rostered):
 
 
 def test_multi_failure_messages_name_the_values_found(plain):
-    f = plain.findings.join(plain.batch.claims.select("claim_key", "claim_id"), on="claim_key")
+    f = plain.findings.join(plain.claim_frame(["claim_key", "claim_id"]), on="claim_key")
     multi = dict(f.filter(pl.col("claim_id") == "P-KP-MULTI-FAILURES")
                  .select("rule", "message").iter_rows())
     assert "payer ID 12345" in multi["KP100"]

@@ -10,6 +10,7 @@ import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -272,6 +273,29 @@ def test_large_payload_is_compressed(result, monkeypatch):
     block = packed.split('data-encoding="deflate-base64">', 1)[1].split("</script>", 1)[0]
     assert re.fullmatch(r"[A-Za-z0-9+/=]+", block)
     assert data_of(packed) == data_of(plain)
+
+
+def test_page_data_built_a_slice_at_a_time(result, monkeypatch):
+    """The page's findings, claims and lookup tables are built from slices of findings and
+    claims (a run in units reads them from disk): the same data whatever the slice."""
+    whole = data_of(render(result))
+    assert len(whole["f"]["rule"]) > 5
+    assert len(whole["c"]["cols"]["id"]) > 3
+    for rows in (1, 3):
+        monkeypatch.setattr(html_report, "FINDINGS_SLICE", rows)
+        monkeypatch.setattr(html_report, "CLAIMS_SLICE", rows)
+        monkeypatch.setattr(html_report, "LIST_SLICE", rows)
+        assert data_of(render(result)) == whole
+
+
+def test_script_json_in_pieces(monkeypatch):
+    """Series are written a slice of values at a time: the same text as at once."""
+    data = {"s": pl.Series(["a", None, "é\u2028", "</b>"]), "f": pl.Series([1.5, None, 2.0]),
+            "i": pl.Series([3, None, 4]), "e": pl.Series([], dtype=pl.String), "x": [1, "<"]}
+    whole = script_json(data)
+    assert json.loads(whole)["s"] == ["a", None, "é\u2028", "</b>"]
+    monkeypatch.setattr(html_report, "LIST_SLICE", 1)
+    assert script_json(data) == whole
 
 
 def test_no_findings_report(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,7 +13,7 @@ import polars as pl
 import pytest
 
 from tests.report_helpers import XSS_IMG, XSS_SCRIPT, run, with_kp, write_batch
-from validator.output import json_report
+from validator.output import flat, json_report
 from validator.output.atomic import _umask
 from validator.output.flat import findings_table
 from validator.output.views import FINDING_COLUMNS
@@ -141,6 +142,25 @@ def test_junit_strips_xml_illegal_characters(tmp_path):
     res = run([p])
     root = ET.parse(_write("junit", res, tmp_path / "ctl.xml")).getroot()  # parses
     assert any("CTL" in c.get("name") for c in root.iter("testcase"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_written_a_slice_of_findings_at_a_time(fmt, result, tmp_path, monkeypatch):
+    """A run in units reads its findings from disk a slice at a time: the CSV (header once)
+    and the Parquet (one schema) are the same whatever the slice."""
+    scratch = tmp_path / "scratch"  # (the Parquet's parts: removed when it is written)
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    whole = _write(fmt, result, tmp_path / f"whole.{fmt}").read_bytes()
+    for rows in (1, 3):
+        monkeypatch.setattr(flat, "FINDINGS_SLICE", rows)
+        sliced = _write(fmt, result, tmp_path / f"by{rows}.{fmt}")
+        if fmt == "csv":
+            assert sliced.read_bytes() == whole
+        else:
+            assert pl.read_parquet(sliced).equals(pl.read_parquet(tmp_path / f"whole.{fmt}"))
+            assert pl.read_parquet(sliced).schema == findings_table(result).schema
+    assert not list(scratch.iterdir())
 
 
 def test_json_writer_unchanged(result, tmp_path):

@@ -8,8 +8,11 @@ masked unless ``--show-phi`` (the file is then written for its owner only).
 
 from __future__ import annotations
 
+import itertools
 import re
+import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -49,7 +52,28 @@ def findings_table(result: Result, show_phi: bool | None = None) -> pl.DataFrame
     """One row per finding with its claim's key fields (and annotator fields, e.g. kp_*),
     then the finding's location (``line``, ``offset``, ``segment_text``: PHI masked unless
     ``show_phi``, which defaults to the run's option)."""
-    found = findings_view(result, locations=True, show_phi=show_phi)
+    return pl.concat(findings_table_parts(result, show_phi), how="vertical_relaxed")
+
+
+# Findings the CSV and Parquet are written from at a time (a run in units reads them from
+# disk: the table of 421k findings at once took ~1 KB a finding).
+FINDINGS_SLICE = 50_000
+
+
+def findings_table_parts(result: Result, show_phi: bool | None = None
+                         ) -> Iterator[pl.DataFrame]:
+    """:func:`findings_table` a slice of :data:`FINDINGS_SLICE` findings at a time (one
+    empty frame when there are none), every slice with the first one's columns."""
+    slices = result.finding_slices(FINDINGS_SLICE)
+    columns: list[str] = []
+    for f in itertools.chain([next(slices, None)], slices):  # (None: no findings)
+        table = _table(result, findings_view(result, locations=True, show_phi=show_phi,
+                                             findings=f))
+        columns = columns or table.columns
+        yield table.select(columns)
+
+
+def _table(result: Result, found: pl.DataFrame) -> pl.DataFrame:
     keys = found.get_column("claim_key").drop_nulls().unique(maintain_order=True)
     claims = claims_view(result, keys=keys).drop("file", "claim_id", "file_id")
     claims = claims.rename({k: v for k, v in CLAIM_FIELDS.items()})
@@ -74,13 +98,27 @@ def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_csv(result: Result, path: Path, show_phi: bool | None = None) -> None:
-    df = defuse_formulas(findings_table(result, show_phi))
-    atomic_via(path, lambda tmp: df.write_csv(tmp), private=_phi(result, show_phi))
+    def produce(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            for i, part in enumerate(findings_table_parts(result, show_phi)):
+                defuse_formulas(part).write_csv(fh, include_header=not i)
+
+    atomic_via(path, produce, private=_phi(result, show_phi))
 
 
 def write_parquet(result: Result, path: Path, show_phi: bool | None = None) -> None:
-    df = findings_table(result, show_phi)
-    atomic_via(path, lambda tmp: df.write_parquet(tmp), private=_phi(result, show_phi))
+    """The findings table a slice at a time into row groups of one Parquet file (through
+    parts in a private temporary folder, streamed into the file with one schema)."""
+    def produce(tmp: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="claims-validator-") as folder:
+            parts = []
+            for i, part in enumerate(findings_table_parts(result, show_phi)):
+                parts.append(Path(folder) / f"{i:06d}.parquet")
+                part.write_parquet(parts[-1], compression="lz4")
+            scans = [pl.scan_parquet(p) for p in parts]
+            pl.concat(scans, how="vertical_relaxed").sink_parquet(tmp)
+
+    atomic_via(path, produce, private=_phi(result, show_phi))
 
 
 def _phi(result: Result, show_phi: bool | None) -> bool:

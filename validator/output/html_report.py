@@ -16,6 +16,7 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -63,35 +64,58 @@ def _asset(name: str) -> str:
 
 def script_json(data: Any) -> str:
     """JSON safe inside ``<script type="application/json">``: ``</script>``, ``<!--`` and
-    line separators cannot appear literally. Integer ``pl.Series`` become JSON arrays
-    without a round trip through Python objects."""
-    text = _dumps(data)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    line separators cannot appear literally (see :func:`script_json_chunks`)."""
+    return "".join(script_json_chunks(data))
 
 
-def _dumps(obj: Any) -> str:
+def script_json_chunks(data: Any) -> Iterator[str]:
+    """:func:`script_json` in pieces: a large page's data (100+ MB of text) is never held
+    as one string. Integer ``pl.Series`` become JSON arrays without a round trip through
+    Python objects; other series are converted :data:`LIST_SLICE` values at a time."""
+    for text in _dumps(data):
+        yield (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+LIST_SLICE = 50_000
+
+
+def _dumps(obj: Any) -> Iterator[str]:
     if isinstance(obj, pl.Series) and obj.dtype.is_integer():
-        if not obj.len():
-            return "[]"
-        return "[" + obj.fill_null(-1).cast(pl.String).str.join(",").item() + "]"
-    if isinstance(obj, pl.Series):
-        obj = obj.to_list()
-    if isinstance(obj, dict):
-        return "{" + ",".join(json.dumps(str(k)) + ":" + _dumps(v) for k, v in obj.items()) + "}"
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        yield "[" + (obj.fill_null(-1).cast(pl.String).str.join(",").item() if obj.len() else "") + "]"
+    elif isinstance(obj, pl.Series):
+        yield "["
+        for at in range(0, obj.len(), LIST_SLICE):
+            text = json.dumps(obj.slice(at, LIST_SLICE).to_list(), ensure_ascii=False,
+                              separators=(",", ":"))
+            yield ("," if at else "") + text[1:-1]
+        yield "]"
+    elif isinstance(obj, dict):
+        yield "{"
+        for i, (k, v) in enumerate(obj.items()):
+            yield ("," if i else "") + json.dumps(str(k)) + ":"
+            yield from _dumps(v)
+        yield "}"
+    else:
+        yield json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def _table(columns: list[pl.Series]) -> pl.Series:
-    """Lookup table of the non-null values of ``columns``, most frequent first (so the
-    common values get the shortest indices)."""
+def _counts(columns: list[pl.Series]) -> pl.DataFrame:
+    """``v, n``: how often each non-null value of ``columns`` occurs."""
     if not columns:
-        return pl.Series([], dtype=pl.String)
+        return pl.DataFrame(schema={"v": pl.String, "n": pl.UInt32})
     allv = pl.concat(columns).drop_nulls().alias("v")
-    if not allv.len():
+    return allv.to_frame().group_by("v").len("n")
+
+
+def _lookup(counts: list[pl.DataFrame]) -> pl.Series:
+    """Lookup table of the values counted (in parts, see :func:`_counts`), most frequent
+    first (so the common values get the shortest indices)."""
+    counts = [c for c in counts if c.height]
+    if not counts:
         return pl.Series([], dtype=pl.String)
-    counts = allv.to_frame().group_by("v").len("n")
-    return counts.sort(["n", "v"], descending=[True, False])["v"]
+    total = pl.concat(counts).group_by("v").agg(pl.col("n").sum())
+    return total.sort(["n", "v"], descending=[True, False])["v"]
 
 
 def _codes(s: pl.Series, table: pl.Series) -> pl.Series:
@@ -101,13 +125,22 @@ def _codes(s: pl.Series, table: pl.Series) -> pl.Series:
     return out.cast(pl.Int32).fill_null(-1)
 
 
-def _envelope_rules(result: Result, claims: pl.DataFrame) -> pl.DataFrame:
-    """Per (st_key, file_id) of ``claims``: the codes of findings on the claims' transaction
-    set or file (they reject or flag the claim too), e.g. ``ENV101, ENV131``; else null."""
-    loose = result.findings.filter(pl.col("claim_key").is_null())
+def _envelope_findings(result: Result) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The codes of the findings on each transaction set (``st_key, _st``) and file
+    (``file_id, _fi``)."""
+    loose = result.finding_keys(["rule", "file_id", "st_key", "claim_key"]).filter(
+        pl.col("claim_key").is_null())
     rules = pl.col("rule").unique().sort()
-    by_st = loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(_st=rules)
-    by_file = loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules)
+    return (loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(_st=rules),
+            loose.filter(pl.col("st_key").is_null()).group_by("file_id").agg(_fi=rules))
+
+
+def _envelope_rules(envelope: tuple[pl.DataFrame, pl.DataFrame],
+                    claims: pl.DataFrame) -> pl.DataFrame:
+    """Per (st_key, file_id) of ``claims``: the codes of findings on the claims' transaction
+    set or file (they reject or flag the claim too; ``envelope``: see
+    :func:`_envelope_findings`), e.g. ``ENV101, ENV131``; else null."""
+    by_st, by_file = envelope
     empty = pl.lit([], pl.List(pl.String))
     pairs = (claims.select("st_key", "file_id").unique()
              .join(by_st, on="st_key", how="left", maintain_order="left")
@@ -117,14 +150,45 @@ def _envelope_rules(result: Result, claims: pl.DataFrame) -> pl.DataFrame:
     return pairs.select("st_key", "file_id", _env=pl.when(env == "").then(None).otherwise(env))
 
 
+CLAIMS_SLICE = 20_000  # claims of the page built at a time
+
+
 def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
                     file_ids: pl.Series) -> dict[str, Any]:
     """Columnar claim panel data for the claims in ``keys`` (in that order), with the
-    columns and descriptions of the plugins' panels (see :func:`_panel_columns`)."""
+    columns and descriptions of the plugins' panels (see :func:`_panel_columns`). Built
+    :data:`CLAIMS_SLICE` claims at a time, twice: for the lookup table, then coded (the
+    page's columns of 100k claims at once took ~2.4 KB a claim)."""
     panels = _panels(result)
     schema = result.claim_schema()
     wanted = [col for col in CLAIM_PANEL_COLUMNS if col in schema]
     wanted += [p.column for p in panels if p.column not in wanted]
+    envelope = _envelope_findings(result)
+
+    def pages() -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+        for at in range(0, max(keys.len(), 1), CLAIMS_SLICE):  # (one empty page: no claims)
+            yield _claim_page(result, keys.slice(at, CLAIMS_SLICE), wanted, panels, envelope,
+                              show_phi, file_ids)
+
+    # Repeated strings (payer, plan, provider, masked names, panel texts such as an appeal
+    # address…) are stored once in ``CS``; those columns hold indices into it (-1 = null).
+    counts, coded, described = [], [], []
+    for out, described in pages():  # noqa: B007 (the panels' descriptions: any page's)
+        coded = [n for n, t in out.schema.items() if t == pl.String and n != "id"]
+        counts.append(_counts([out[n] for n in coded]))
+    table = _lookup(counts)
+    del counts
+    cols = [{n: (_codes(out[n], table) if n in coded else out[n]) for n in out.columns}
+            for out, _ in pages()]
+    payload = {n: pl.concat([c[n] for c in cols]) for n in cols[0]}
+    return {"cols": payload, "CS": table, "coded": coded, "panels": described}
+
+
+def _claim_page(result: Result, keys: pl.Series, wanted: list[str], panels: list[Panel],
+                envelope: tuple[pl.DataFrame, pl.DataFrame], show_phi: bool,
+                file_ids: pl.Series) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """The page's columns of the claims ``keys`` (PHI masked unless ``show_phi``) and the
+    panels' descriptions."""
     c = result.claim_frame(wanted, keys)
     subscriber_is_patient = pl.col("patient_is_subscriber").fill_null(False) | (
         pl.col("patient_last").is_null() & pl.col("patient_first").is_null())
@@ -133,7 +197,7 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
     birth = pl.when(subscriber_is_patient).then(phi.birth_expr("subscriber_birth", show_phi)) \
         .otherwise(phi.birth_expr("patient_birth", show_phi))
     state = pl.coalesce("facility_state", "billing_state")
-    c = c.join(_envelope_rules(result, c), on=["st_key", "file_id"], how="left",
+    c = c.join(_envelope_rules(envelope, c), on=["st_key", "file_id"], how="left",
                maintain_order="left", nulls_equal=True)
     out = c.select(
         id=pl.col("claim_id"),
@@ -166,12 +230,7 @@ def _claims_payload(result: Result, keys: pl.Series, show_phi: bool,
         cols, desc = _panel_columns(panel, c, result)
         out = out.with_columns(cols)
         described.append(desc)
-    # Repeated strings (payer, plan, provider, masked names, panel texts such as an appeal
-    # address…) are stored once in ``CS``; those columns hold indices into it (-1 = null).
-    coded = [n for n, t in out.schema.items() if t == pl.String and n != "id"]
-    table = _table([out[n] for n in coded])
-    payload = {n: (_codes(out[n], table) if n in coded else out[n]) for n in out.columns}
-    return {"cols": payload, "CS": table, "coded": coded, "panels": described}
+    return out, described
 
 
 def _panels(result: Result) -> list[Panel]:
@@ -235,51 +294,82 @@ def _flagged(result: Result) -> pl.Series:
     return pl.concat(keys) if keys else result.claims["claim_key"].head(0)
 
 
+# Findings the page's data are built from at a time (a run in units reads them from disk:
+# the view of every finding at once took ~1 KB a finding).
+FINDINGS_SLICE = 20_000
+_STRING_COLUMNS = ("message", "expected", "found", "element", "segment_id")
+
+
+def _finding_views(result: Result, show_phi: bool) -> Iterator[pl.DataFrame]:
+    """The findings' view with locations (:func:`findings_view`), a slice at a time (one
+    empty slice when there are none)."""
+    empty = True
+    for part in result.finding_slices(FINDINGS_SLICE):
+        empty = False
+        yield findings_view(result, locations=True, show_phi=show_phi, findings=part)
+    if empty:
+        yield findings_view(result, locations=True, show_phi=show_phi)
+
+
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
-    """Everything the page's script renders, as compact columnar arrays with lookup tables."""
+    """Everything the page's script renders, as compact columnar arrays with lookup tables.
+    The findings are read twice, a slice at a time: for the lookup tables, then coded."""
     registry = _rules(result)
-    f = findings_view(result, locations=True, show_phi=show_phi)
+    rules, claimed, strings, texts = [], [], [], []
+    for f in _finding_views(result, show_phi):
+        rules.append(f["rule"].unique())
+        claimed.append(f["claim_key"].drop_nulls())
+        strings.append(_counts([f[c] for c in _STRING_COLUMNS]))
+        texts.append(_counts([f["segment_text"]]))  # (PHI masked unless show_phi)
     files = result.batch.files.sort("file_id")
     file_ids = files["file_id"]
-    rules = f["rule"].unique().sort()
+    rule_codes = pl.concat(rules).unique().sort()
     # Claims the page can show: those with findings, plus every claim a panel flags.
-    keys = pl.concat([f["claim_key"].drop_nulls(), _flagged(result)]).unique(maintain_order=True)
+    keys = pl.concat([*claimed, _flagged(result)]).unique(maintain_order=True)
     claim_rows = result.claim_frame(["claim_key", "file_id", "segment_index"], keys=keys).filter(
         pl.col("file_id").is_not_null()).sort("file_id", "segment_index")
     keys = claim_rows["claim_key"]
-    strings = _table([f[c] for c in ("message", "expected", "found", "element", "segment_id")])
-    texts = _table([f["segment_text"]])  # the findings' segments (PHI masked unless show_phi)
-    sev_idx = pl.Series(range(len(SEVERITIES)), dtype=pl.Int32)
+    string_table, text_table = _lookup(strings), _lookup(texts)
+    del rules, claimed, strings, texts
+    coded = [_coded(f, rule_codes, file_ids, keys, string_table, text_table)
+             for f in _finding_views(result, show_phi)]
     return {
         "v": 1,
         "phi": show_phi,
         "sev": list(SEVERITIES),
         "rules": {
-            "code": rules.to_list(),
-            "title": [registry[r].title if r in registry else r for r in rules],
+            "code": rule_codes.to_list(),
+            "title": [registry[r].title if r in registry else r for r in rule_codes],
         },
         "files": files["path"].to_list(),
-        "S": strings,
-        "T": texts,
-        "f": {
-            "sev": f["severity"].replace_strict(pl.Series(SEVERITIES), sev_idx, default=2,
-                                                return_dtype=pl.Int32),
-            "rule": _codes(f["rule"], rules),
-            "file": _codes(f["file_id"], file_ids),
-            "claim": _codes(f["claim_key"], keys),
-            "seg": f["segment_index"].cast(pl.Int64).fill_null(-1),
-            "sid": _codes(f["segment_id"], strings),
-            "el": _codes(f["element"], strings),
-            "msg": _codes(f["message"], strings),
-            "exp": _codes(f["expected"], strings),
-            "fnd": _codes(f["found"], strings),
-            # Where: the line, or the byte offset in a file without line breaks (-1: none).
-            "line": f["line"].fill_null(-1),
-            "off": f.select(pl.when(pl.col("line").is_null()).then(pl.col("offset"))
-                            .fill_null(-1)).to_series(),
-            "txt": _codes(f["segment_text"], texts),
-        },
+        "S": string_table,
+        "T": text_table,
+        "f": {k: pl.concat([c[k] for c in coded]) for k in coded[0]},
         "c": _claims_payload(result, keys, show_phi, file_ids),
+    }
+
+
+def _coded(f: pl.DataFrame, rules: pl.Series, file_ids: pl.Series, keys: pl.Series,
+           strings: pl.Series, texts: pl.Series) -> dict[str, pl.Series]:
+    """The page's columns of findings ``f``: indices into the lookup tables."""
+    sev_idx = pl.Series(range(len(SEVERITIES)), dtype=pl.Int32)
+    return {
+        "sev": f["severity"].replace_strict(pl.Series(SEVERITIES), sev_idx, default=2,
+                                            return_dtype=pl.Int32),
+        "rule": _codes(f["rule"], rules),
+        "file": _codes(f["file_id"], file_ids),
+        "claim": _codes(f["claim_key"], keys),
+        "seg": f["segment_index"].cast(pl.Int64).fill_null(-1),
+        "sid": _codes(f["segment_id"], strings),
+        "el": _codes(f["element"], strings),
+        "msg": _codes(f["message"], strings),
+        "exp": _codes(f["expected"], strings),
+        "fnd": _codes(f["found"], strings),
+        # Where: the line, or the byte offset in a file without line breaks (-1: none).
+        "line": f["line"].fill_null(-1),
+        "off": f.select(pl.when(pl.col("line").is_null()).then(pl.col("offset"))
+                        .fill_null(-1)).to_series(),
+        "txt": _codes(f["segment_text"], texts),
     }
 
 
@@ -340,7 +430,7 @@ def _more(rest: pl.DataFrame, noun: str) -> dict[str, Any]:
 
 
 def _charts(result: Result) -> tuple[Markup, Markup]:
-    f = result.findings
+    f = result.finding_keys(["rule", "severity", "file_id"])
     rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=2,
                                              return_dtype=pl.Int8)
     by_rule = f.group_by("rule").agg(n=pl.len(), s=rank.min()).sort(["n", "rule"],
@@ -366,7 +456,7 @@ def _charts(result: Result) -> tuple[Markup, Markup]:
 def _claims_hit(result: Result) -> pl.DataFrame:
     """Per rule: the number of claims it rejects or flags. A finding inside a claim counts
     that claim; one on a transaction set or file counts every claim inside it."""
-    f = result.findings.select("rule", "file_id", "st_key", "claim_key")
+    f = result.finding_keys(["rule", "file_id", "st_key", "claim_key"])
     c = result.claims.select("claim_key", "st_key", "file_id")
     own = f.filter(pl.col("claim_key").is_not_null()).select("rule", "claim_key")
     loose = f.filter(pl.col("claim_key").is_null())
@@ -379,7 +469,7 @@ def _claims_hit(result: Result) -> pl.DataFrame:
 
 def _fix_first(result: Result) -> list[dict[str, Any]]:
     """Rules ordered by what blocks the most claims: errors first, then claims affected."""
-    f = result.findings
+    f = result.finding_keys(["rule", "severity", "file_id"])
     if not f.height:
         return []
     rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=2,
@@ -401,7 +491,8 @@ def _fix_first(result: Result) -> list[dict[str, Any]]:
 def _glossary(result: Result) -> list[dict[str, Any]]:
     out = []
     # The severities this run gave each rule (a ruleset may override the default).
-    used = dict(result.findings.group_by("rule").agg(pl.col("severity").unique()).iter_rows())
+    used = dict(result.finding_keys(["rule", "severity"]).group_by("rule").agg(
+        pl.col("severity").unique()).iter_rows())
     for code in sorted(used):
         r = _rules(result).get(code)
         if r is None:
@@ -433,7 +524,7 @@ def render(result: Result, show_phi: bool = False) -> str:
     """The whole report as one HTML string."""
     s = summary(result)
     files = files_view(result)
-    counts = findings_view(result).group_by("file_id").agg(
+    counts = result.finding_keys(["file_id", "severity"]).group_by("file_id").agg(
         errors=(pl.col("severity") == "error").sum(), warnings=(pl.col("severity") == "warning").sum())
     files = files.join(counts, on="file_id", how="left", maintain_order="left").with_columns(
         pl.col("errors", "warnings").fill_null(0))
@@ -459,14 +550,27 @@ def render(result: Result, show_phi: bool = False) -> str:
         glossary=_glossary(result),
         css=Markup(_asset("report.css")),
         script=Markup(script), script_hash=script_hash,
-        **_data_block(script_json(report_data(result, show_phi))),
+        **_data_block(script_json_chunks(report_data(result, show_phi))),
     )
 
 
-def _data_block(payload: str) -> dict[str, Any]:
-    """Template variables of the data block: plain JSON, or deflate+base64 when large."""
-    if len(payload) <= COMPRESS_ABOVE:
-        return {"data": Markup(payload), "data_type": "application/json", "data_encoding": None}
-    packed = base64.b64encode(zlib.compress(payload.encode("utf-8"), 3)).decode("ascii")
-    return {"data": Markup(packed), "data_type": "application/octet-stream",
-            "data_encoding": "deflate-base64"}
+def _data_block(chunks: Iterable[str]) -> dict[str, Any]:
+    """Template variables of the data block: plain JSON, or deflate+base64 when longer
+    than :data:`COMPRESS_ABOVE` characters (compressed as the pieces come)."""
+    pieces, size = iter(chunks), 0
+    head: list[str] = []
+    for text in pieces:
+        head.append(text)
+        size += len(text)
+        if size > COMPRESS_ABOVE:
+            break
+    else:
+        return {"data": Markup("".join(head)), "data_type": "application/json",
+                "data_encoding": None}
+    deflate = zlib.compressobj(3)
+    packed = [deflate.compress(text.encode("utf-8")) for text in head]
+    del head
+    packed += [deflate.compress(text.encode("utf-8")) for text in pieces]
+    packed.append(deflate.flush())
+    return {"data": Markup(base64.b64encode(b"".join(packed)).decode("ascii")),
+            "data_type": "application/octet-stream", "data_encoding": "deflate-base64"}
