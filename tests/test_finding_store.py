@@ -102,6 +102,10 @@ def test_a_run_in_units_reads_its_findings_from_disk(tmp_path):
     assert len(units.finding_store.parts.parts) > 3 and one.findings.height > 50
     assert units.worst() == one.worst() and units.finding_count == one.findings.height
     assert units._findings is None  # (the index answered)
+    keep = (pl.col("severity") == "error") & pl.col("segment_index").is_not_null()
+    assert_frame_equal(units.findings_where(keep, rows=7), one.findings.filter(keep))
+    assert units.findings_where(pl.col("rule") == "NONE").height == 0
+    assert units._findings is None  # (read a slice at a time, not whole)
     assert_frame_equal(units.findings, one.findings)
 
 

@@ -163,6 +163,30 @@ def test_written_a_slice_of_findings_at_a_time(fmt, result, tmp_path, monkeypatc
     assert not list(scratch.iterdir())
 
 
+def test_junit_written_a_slice_of_claims_at_a_time(result, tmp_path, monkeypatch):
+    """The JUnit document is written in pieces, a slice of each file's claims at a time:
+    the same bytes whatever the slice, and those of the whole tree indented by ElementTree."""
+    whole = _write("junit", result, tmp_path / "whole.xml").read_bytes()
+    root = ET.fromstring(whole)
+    assert len(root.findall("testsuite")) > 1 and len(root.findall(".//testcase")) > 3
+    tree = ET.fromstring(whole)
+    for elem in tree.iter():  # (the whitespace ET.indent adds, removed and added again)
+        if elem.text is not None and not elem.text.strip():
+            elem.text = None
+        elem.tail = None
+    ET.indent(tree)
+    assert ET.tostring(tree, encoding="utf-8", xml_declaration=True) == whole
+    for rows in (1, 2):
+        monkeypatch.setattr(flat, "CLAIMS_SLICE", rows)
+        assert _write("junit", result, tmp_path / f"by{rows}.xml").read_bytes() == whole
+
+
+def test_junit_of_no_files_is_one_empty_element(tmp_path):
+    res = run([])
+    root = ET.parse(_write("junit", res, tmp_path / "none.xml")).getroot()
+    assert root.tag == "testsuites" and root.get("tests") == "0" and not len(root)
+
+
 def test_json_writer_unchanged(result, tmp_path):
     path = _write("json", result, tmp_path / "out.json")
     assert path.read_text() == json_report.render(result)

@@ -60,6 +60,14 @@ class Result:
             return self.finding_store.keys(columns)
         return self.findings.select(columns)
 
+    def findings_where(self, predicate: pl.Expr, rows: int = 50_000) -> pl.DataFrame:
+        """The findings ``predicate`` keeps, in order: a run in units reads its findings
+        ``rows`` at a time and keeps only those."""
+        if self._findings is not None or self.finding_store is None:
+            return self.findings.filter(predicate)
+        kept = [part.filter(predicate) for part in self.finding_store.slices(rows)]
+        return pl.concat(kept, how="vertical") if kept else self.findings
+
     @property
     def finding_count(self) -> int:
         return self.finding_keys(["rule"]).height

@@ -177,16 +177,19 @@ def _structure(env: pl.DataFrame) -> tuple[dict[int, list[_Interchange]], pl.Dat
     return files, pl.DataFrame(rows, schema=schema, orient="row")
 
 
+# The findings a 999 reports: SNIP 1-2, error or warning, about the data.
+COUNTED = ((pl.col("snip_level") <= 2) & pl.col("severity").is_in(["error", "warning"])
+           & ~pl.col("rule").is_in(NOT_ACKNOWLEDGED) & ~pl.col("rule").str.starts_with("INT"))
+
+
 def counted(findings: pl.DataFrame) -> pl.DataFrame:
-    """The findings a 999 reports: SNIP 1-2, error or warning, about the data."""
-    return findings.filter(
-        (pl.col("snip_level") <= 2) & pl.col("severity").is_in(["error", "warning"])
-        & ~pl.col("rule").is_in(NOT_ACKNOWLEDGED) & ~pl.col("rule").str.starts_with("INT"))
+    """The findings a 999 reports (:data:`COUNTED`)."""
+    return findings.filter(COUNTED)
 
 
 def _placed(result: Result, places: pl.DataFrame) -> pl.DataFrame:
     """The counted findings with the ISA, GS and ST (seg_index) each belongs to."""
-    f = counted(result.findings).filter(pl.col("segment_index").is_not_null())
+    f = result.findings_where(COUNTED & pl.col("segment_index").is_not_null())
     tx = result.batch.transactions.select("st_key", tx_st=pl.col("st_index").cast(pl.UInt32))
     f = f.join(tx, on="st_key", how="left").with_columns(
         pl.col("segment_index").cast(pl.UInt32)).sort("file_id", "segment_index")

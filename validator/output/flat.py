@@ -150,67 +150,121 @@ def _line(r: dict) -> str:
     return _x(f"[{r['severity']}] {r['rule']}{where}{sid}: {r['message']}{exp}")
 
 
-def junit(result: Result) -> ET.Element:
-    """``testsuites`` > one ``testsuite`` per file > one ``testcase`` per claim.
+# Claims of a file whose test cases are built and written at a time.
+CLAIMS_SLICE = 20_000
+_CASE_FINDING = ["rule", "severity", "segment_index", "segment_id", "message", "expected",
+                 "found"]
+_CASE_CLAIM = ["claim_key", "st_key", "claim_id", "segment_index", "transaction_type",
+               "status"]
+
+
+def junit(result: Result) -> Iterator[str]:
+    """The JUnit XML document in pieces: ``testsuites`` > one ``testsuite`` per file > one
+    ``testcase`` per claim, indented as ``ET.indent`` indents the whole tree.
 
     A claim fails when its status is ``error`` (its own error findings, or an envelope error
     of its transaction set or file, which rejects it too). Warnings go to ``system-out``.
-    Findings not tied to a claim form the file's ``envelope`` test case.
+    Findings not tied to a claim form the file's ``envelope`` test case. A file's claim
+    cases are built :data:`CLAIMS_SLICE` claims at a time (the tree of every claim at once
+    took ~1.4 KB a claim); the counts that head the document come from the claims' status.
     """
-    files = files_view(result)
     f = result.findings.with_columns(pl.col("segment_index").cast(pl.Int64))
-    cols = ["rule", "severity", "segment_index", "segment_id", "message", "expected", "found"]
     own = f.filter(pl.col("claim_key").is_not_null()).group_by("claim_key").agg(
-        _f=pl.struct(cols))
+        _f=pl.struct(_CASE_FINDING))
     loose = f.filter(pl.col("claim_key").is_null())
-    by_file = loose.group_by("file_id").agg(_f=pl.struct(cols))
     by_txn = loose.filter(pl.col("st_key").is_not_null()).group_by("st_key").agg(
-        _t=pl.struct(cols))
-    claims = (result.claim_frame(["claim_key", "file_id", "st_key", "claim_id", "segment_index",
-                                  "transaction_type", "status"])
-              .join(own, on="claim_key", how="left", maintain_order="left")
-              .join(by_txn, on="st_key", how="left", maintain_order="left")
-              .sort("file_id", "segment_index"))
-    per_file = {k[0]: g for k, g in claims.group_by("file_id", maintain_order=True)}
-    file_findings = dict(by_file.iter_rows())
+        _t=pl.struct(_CASE_FINDING))
+    by_file = dict(loose.group_by("file_id").agg(_f=pl.struct(_CASE_FINDING)).iter_rows())
+    del f, loose
+    claims = result.claims.select("file_id", "claim_key", "status").sort("file_id", "claim_key")
+    per_file = claims.partition_by("file_id", as_dict=True, include_key=False)
+    del claims
     root = ET.Element("testsuites", name="claims-validator")
     root.set("tool_version", __version__)
     root.set("code_sets", codesets.summary_line())
-    total_tests = total_failures = 0
-    for frow in files.iter_rows(named=True):
-        fid = frow["file_id"]
-        suite = ET.SubElement(root, "testsuite", name=_x(frow["path"]))
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="code_sets", value=codesets.summary_line())
-        for k in ("status", "error"):
-            if frow[k] is not None:
-                ET.SubElement(props, "property", name=k, value=_x(frow[k]))
-        tests = failures = 0
-        env = file_findings.get(fid) or []
-        if env or frow["status"] != "parsed":
-            tests += 1
-            case = ET.SubElement(suite, "testcase", classname=_x(frow["path"]), name="envelope")
-            failures += _outcome(case, env, [])
-        group = per_file.get(fid)
-        if group is not None:
-            for c in group.iter_rows(named=True):
-                tests += 1
-                name = _x(f"claim {_or(c['claim_id'], '(no CLM01)')} "
-                          f"(CLM at segment {c['segment_index']})")
-                case = ET.SubElement(suite, "testcase", classname=_x(frow["path"]), name=name)
-                ET.SubElement(ET.SubElement(case, "properties"), "property",
-                              name="transaction_type", value=_or(c["transaction_type"]))
-                failures += _outcome(case, c["_f"] or [], c["_t"] or [],
-                                     rejected=c["status"] == "error")
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        suite.set("errors", "0")
-        total_tests += tests
-        total_failures += failures
-    root.set("tests", str(total_tests))
-    root.set("failures", str(total_failures))
+    suites = [_suite(frow, by_file.get(frow["file_id"]) or [], per_file.get((frow["file_id"],)))
+              for frow in files_view(result).iter_rows(named=True)]
+    root.set("tests", str(sum(int(suite.get("tests", 0)) for suite, _, _ in suites)))
+    root.set("failures", str(sum(int(suite.get("failures", 0)) for suite, _, _ in suites)))
     root.set("errors", "0")
-    return root
+    if not suites:
+        yield ET.tostring(root, encoding="unicode")
+        return
+    yield _open_tag(root)
+    for suite, head, claims_of_file in suites:
+        yield "\n  " + _open_tag(suite)
+        for cases in itertools.chain([head], _claim_cases(result, suite, claims_of_file, own,
+                                                           by_txn)):
+            yield _serialized(cases)
+        yield "\n  </testsuite>"
+    yield "\n</testsuites>"
+
+
+def _suite(frow: dict, env: list[dict], claims: pl.DataFrame | None
+           ) -> tuple[ET.Element, list[ET.Element], pl.DataFrame | None]:
+    """A file's ``testsuite`` (its counts set), the cases that head it (``properties``, and
+    the ``envelope`` case when the file has loose findings or was not parsed) and its
+    claims' keys."""
+    suite = ET.Element("testsuite", name=_x(frow["path"]))
+    props = ET.Element("properties")
+    ET.SubElement(props, "property", name="code_sets", value=codesets.summary_line())
+    for k in ("status", "error"):
+        if frow[k] is not None:
+            ET.SubElement(props, "property", name=k, value=_x(frow[k]))
+    head, tests, failures = [props], 0, 0
+    if env or frow["status"] != "parsed":
+        tests += 1
+        case = ET.Element("testcase", classname=_x(frow["path"]), name="envelope")
+        failures += _outcome(case, env, [])
+        head.append(case)
+    if claims is not None:
+        tests += claims.height
+        failures += int((claims["status"] == "error").sum())
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    return suite, head, claims
+
+
+def _claim_cases(result: Result, suite: ET.Element, claims: pl.DataFrame | None,
+                 own: pl.DataFrame, by_txn: pl.DataFrame) -> Iterator[list[ET.Element]]:
+    """The ``testcase`` of each claim of a file, in segment order, a slice at a time."""
+    if claims is None:
+        return
+    path = suite.get("name", "")
+    keys = claims.get_column("claim_key")
+    for at in range(0, keys.len(), CLAIMS_SLICE):
+        c = (result.claim_frame(_CASE_CLAIM, keys.slice(at, CLAIMS_SLICE))
+             .join(own, on="claim_key", how="left", maintain_order="left")
+             .join(by_txn, on="st_key", how="left", maintain_order="left")
+             .sort("segment_index", maintain_order=True))
+        cases = []
+        for row in c.iter_rows(named=True):
+            name = _x(f"claim {_or(row['claim_id'], '(no CLM01)')} "
+                      f"(CLM at segment {row['segment_index']})")
+            case = ET.Element("testcase", classname=path, name=name)
+            ET.SubElement(ET.SubElement(case, "properties"), "property",
+                          name="transaction_type", value=_or(row["transaction_type"]))
+            _outcome(case, row["_f"] or [], row["_t"] or [], rejected=row["status"] == "error")
+            cases.append(case)
+        yield cases
+
+
+def _open_tag(elem: ET.Element) -> str:
+    """``elem``'s start tag with its attributes, escaped as ElementTree escapes them."""
+    empty = ET.Element(elem.tag, elem.attrib)
+    text = ET.tostring(empty, encoding="unicode", short_empty_elements=False)
+    return text[: -len(f"</{elem.tag}>")]
+
+
+def _serialized(cases: list[ET.Element]) -> str:
+    """Children of a ``testsuite``, each after the newline and indent ``ET.indent`` gives
+    it in the whole tree (the elements are indented in a stand-in parent at that depth)."""
+    holder = ET.Element("x")
+    holder.extend(cases)
+    ET.indent(holder, level=1)
+    text = ET.tostring(holder, encoding="unicode")  # <x>\n    case…\n    case\n  </x>
+    return text[len("<x>"): -len("\n  </x>")]
 
 
 def _outcome(case: ET.Element, own: list[dict], inherited: list[dict],
@@ -235,6 +289,5 @@ def _outcome(case: ET.Element, own: list[dict], inherited: list[dict],
 
 
 def write_junit(result: Result, path: Path) -> None:
-    root = junit(result)
-    ET.indent(root)
-    atomic_write(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
+    atomic_write(path, itertools.chain(["<?xml version='1.0' encoding='utf-8'?>\n"],
+                                       junit(result)))

@@ -275,7 +275,8 @@ def _run(path: Path, registry: Registry, res: CaseResult) -> None:
         res.diffs.append(f"case.edi: the file could not be read: {unreadable['error'][0]}")
     claims = result.claim_frame(["claim_key", "claim_id"])
     keep = pl.any_horizontal([pl.col("rule").str.starts_with(p) for p in only]) if only else pl.lit(True)
-    found = result.findings.filter(keep).select("claim_key", "rule", "severity")
+    found = result.finding_keys(["claim_key", "rule", "severity"]).filter(keep).select(
+        "claim_key", "rule", "severity")
     per_claim = (claims.join(found, on="claim_key", how="left", maintain_order="left")
                  .group_by("claim_key", "claim_id", maintain_order=True)
                  .agg(pl.struct("rule", "severity").filter(pl.col("rule").is_not_null())

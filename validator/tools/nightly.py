@@ -223,7 +223,7 @@ def file_outcomes(result: Result, threshold: int) -> dict[Path, str]:
     findings is at or above ``threshold`` (severity rank)."""
     rank = pl.col("severity").replace_strict({"info": 0, "warning": 1, "error": 2},
                                              return_dtype=pl.Int8)
-    worst = result.findings.group_by("file_id").agg(w=rank.max())
+    worst = result.finding_keys(["file_id", "severity"]).group_by("file_id").agg(w=rank.max())
     files = result.batch.files.join(worst, on="file_id", how="left")
     held = (pl.col("status") != "parsed") | (pl.col("w").fill_null(-1) >= threshold)
     return {Path(p): "held" if h else "ready"

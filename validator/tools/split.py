@@ -103,7 +103,7 @@ class Held:
 def held_by(result: Result, threshold: int) -> Held:
     """Which claims, sets and files the findings at or above ``threshold`` hold: a claim
     by its own findings and those of its set and file (as the check's claim status)."""
-    f = result.findings.filter(
+    f = result.finding_keys(["file_id", "rule", "claim_key", "st_key", "severity"]).filter(
         pl.col("severity").replace_strict(RANK, default=-1, return_dtype=pl.Int8) >= threshold)
     out = Held()
     txns = result.batch.transactions.select("st_key", "st_index", "file_id")
