@@ -22,7 +22,7 @@ from ..data import codesets
 from ..engine.result import Result
 from .atomic import atomic_via, atomic_write
 from .locations import LOCATION_COLUMNS
-from .views import claims_view, files_view, findings_view
+from .views import claims_view, files_view, findings_view_slices
 
 # Claim fields added to every finding row (prefixed ``claim_`` where the name would clash).
 CLAIM_FIELDS = {
@@ -64,11 +64,9 @@ def findings_table_parts(result: Result, show_phi: bool | None = None
                          ) -> Iterator[pl.DataFrame]:
     """:func:`findings_table` a slice of :data:`FINDINGS_SLICE` findings at a time (one
     empty frame when there are none), every slice with the first one's columns."""
-    slices = result.finding_slices(FINDINGS_SLICE)
     columns: list[str] = []
-    for f in itertools.chain([next(slices, None)], slices):  # (None: no findings)
-        table = _table(result, findings_view(result, locations=True, show_phi=show_phi,
-                                             findings=f))
+    for found in findings_view_slices(result, FINDINGS_SLICE, show_phi):
+        table = _table(result, found)
         columns = columns or table.columns
         yield table.select(columns)
 

@@ -32,7 +32,7 @@ from ..rules.api import Rule
 from ..rules.plugin import Panel
 from ..rules.registry import Registry, discover
 from . import phi
-from .views import files_view, findings_view, summary
+from .views import files_view, findings_view_slices, summary
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SEVERITIES = ("error", "warning", "info")
@@ -300,23 +300,12 @@ FINDINGS_SLICE = 20_000
 _STRING_COLUMNS = ("message", "expected", "found", "element", "segment_id")
 
 
-def _finding_views(result: Result, show_phi: bool) -> Iterator[pl.DataFrame]:
-    """The findings' view with locations (:func:`findings_view`), a slice at a time (one
-    empty slice when there are none)."""
-    empty = True
-    for part in result.finding_slices(FINDINGS_SLICE):
-        empty = False
-        yield findings_view(result, locations=True, show_phi=show_phi, findings=part)
-    if empty:
-        yield findings_view(result, locations=True, show_phi=show_phi)
-
-
 def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     """Everything the page's script renders, as compact columnar arrays with lookup tables.
     The findings are read twice, a slice at a time: for the lookup tables, then coded."""
     registry = _rules(result)
     rules, claimed, strings, texts = [], [], [], []
-    for f in _finding_views(result, show_phi):
+    for f in findings_view_slices(result, FINDINGS_SLICE, show_phi):
         rules.append(f["rule"].unique())
         claimed.append(f["claim_key"].drop_nulls())
         strings.append(_counts([f[c] for c in _STRING_COLUMNS]))
@@ -332,7 +321,7 @@ def report_data(result: Result, show_phi: bool = False) -> dict[str, Any]:
     string_table, text_table = _lookup(strings), _lookup(texts)
     del rules, claimed, strings, texts
     coded = [_coded(f, rule_codes, file_ids, keys, string_table, text_table)
-             for f in _finding_views(result, show_phi)]
+             for f in findings_view_slices(result, FINDINGS_SLICE, show_phi)]
     return {
         "v": 1,
         "phi": show_phi,

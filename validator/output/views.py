@@ -110,6 +110,18 @@ def findings_view(result: Result, locations: bool = False,
     )
 
 
+def findings_view_slices(result: Result, rows: int, show_phi: bool | None = None
+                         ) -> Iterator[pl.DataFrame]:
+    """:func:`findings_view` with locations, ``rows`` findings at a time (a run in units
+    reads them from disk); one empty view when there are none."""
+    empty = True
+    for part in result.finding_slices(rows):
+        empty = False
+        yield findings_view(result, locations=True, show_phi=show_phi, findings=part)
+    if empty:
+        yield findings_view(result, locations=True, show_phi=show_phi)
+
+
 def summary(result: Result) -> dict:
     sev = result.finding_keys(["severity"]).group_by("severity").agg(n=pl.len())
     counts = {s: 0 for s in ("error", "warning", "info")}
