@@ -249,6 +249,32 @@ def test_external_cluster_equals_local_run(batch, external):
 
 
 @needs_dask
+def test_a_night_on_the_cluster_equals_one_pass(batch, external):
+    """``--state`` on a cluster: the client hashes each unit's claims by their DUP401/DUP402
+    keys as they come back; the findings against earlier nights' claims and the keys kept
+    for the record equal a single local pass's."""
+    from datetime import date
+
+    from validator.rules.api import Context
+    from validator.rules.earlier import EarlierClaims
+    from validator.rules.generic.duplicates import claim_keys
+
+    salt = bytes(range(16))
+    one = _run(batch)
+    mine = claim_keys(Context(one.batch, one.ruleset), salt)
+    sent = mine.filter(pl.col("claim_key") % 5 == 0)  # passed on an earlier night
+    earlier = EarlierClaims(salt, sent.select(
+        "id_key", "dup_key", "claim_id", path=pl.lit("/old/night.837").cast(pl.Categorical),
+        sent=pl.lit(date.today())))
+    whole = _run(batch, earlier=earlier)
+    parts = _run(batch, 200 << 10, earlier=earlier, executor="dask", scheduler=external)
+    assert _doc(parts) == _doc(whole) != _doc(one)
+    assert any("/old/night.837" in f["message"] for f in _doc(parts)["findings"])
+    assert parts.state_keys is not None and parts.state_keys.sort("claim_key").equals(
+        mine.select("claim_key", "file_id", "id_key", "dup_key").sort("claim_key"))
+
+
+@needs_dask
 def test_scheduler_from_the_environment(external, monkeypatch):
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", external)
 

@@ -19,7 +19,7 @@ from helpers import SAMPLES, load_ruleset
 from validator.cli import main
 from validator.engine import Selection, check
 from validator.output.json_report import chunks as json_chunks
-from validator.rules.api import RunOptions
+from validator.rules.api import Context, RunOptions
 from validator.rules.earlier import KEY_SCHEMA, EarlierClaims, empty_keys
 from validator.tools import nightly
 
@@ -201,6 +201,55 @@ def test_a_chunked_night_equals_one_pass(tmp_path):
     assert got[0] == got[1]
     assert sorted((f["rule"], f["claim_id"]) for f in got[0][1]) == [
         ("DUP401", "PCN001"), ("DUP401", "PCN003"), ("DUP402", "PCN002")]
+    stores = [_store(tmp_path / f"s{chunk}.json").sort("claim_id", "path") for chunk in "01"]
+    assert stores[0].height >= 2 and stores[0].equals(stores[1])
+
+
+def test_a_night_in_units_keeps_only_the_claims_keys(tmp_path):
+    """A ``--state`` run in units no longer reads every claim for DUP401/DUP402: each unit's
+    claims are hashed as they come, those an earlier run passed are read with those the
+    batch shares a key with, and the record of the claims passed is made from the hashes.
+    Findings, JSON and record equal a single pass."""
+    import sys
+
+    from helpers import REPO
+
+    from validator.rules.generic.duplicates import claim_keys
+
+    sys.path.insert(0, str(REPO))
+    from bench.generate import write
+
+    path = tmp_path / "today.837"
+    write("P", 600, str(path), seed=11, claims_per_st=40)
+    rs, salt = load_ruleset(), bytes(range(16))
+    one = check([path], rs, Selection.build(rs), RunOptions(chunk_bytes=0))
+    mine = claim_keys(Context(one.batch, rs), salt)
+    some = mine.filter(pl.col("claim_key") % 7 == 0)  # sent before, from another file
+    earlier = EarlierClaims(salt, some.select(
+        "id_key", "dup_key", "claim_id", path=pl.lit("/elsewhere/old.837").cast(pl.Categorical),
+        sent=pl.lit(nightly._utc_today() - timedelta(days=3))))
+
+    def night(chunk: int):
+        r = check([path], rs, Selection.build(rs), RunOptions(chunk_bytes=chunk, earlier=earlier))
+        doc = {k: v for k, v in json.loads(b"".join(json_chunks(r))).items() if k != "run"}
+        return r, doc
+
+    whole, whole_doc = night(0)
+    units, units_doc = night(30_000)
+    assert units.store is not None and len(units.store.parts) > 3
+    assert units_doc == whole_doc
+    dups = [f for f in units_doc["findings"] if f["rule"] in ("DUP401", "DUP402")]
+    named = [f for f in dups if "old.837" in f["message"]]  # (replacements and voids aside)
+    assert 0.9 * some.height <= len(named) <= some.height
+    assert set(units.claims.columns) <= {"claim_key", "file_id", "st_key", "status"}
+    assert units.state_keys is not None and whole.state_keys is None
+    assert units.state_keys.sort("claim_key").equals(
+        mine.select("claim_key", "file_id", "id_key", "dup_key").sort("claim_key"))
+    ids = [0]
+    cols = ["claim_key", "file_id", "id_key", "dup_key", "claim_id"]
+    recorded = [nightly._passed_keys(r, salt, ids).select(cols).sort("claim_key")
+                for r in (whole, units)]
+    assert recorded[0].height == mine.height and recorded[1].equals(recorded[0])
 
 
 def test_without_earlier_keys_the_findings_are_unchanged(tmp_path):

@@ -57,7 +57,7 @@ def check(paths: Sequence[Path], ruleset: Ruleset, selection: Selection,
         claims = with_note(claims, extra)
     return Result(ctx.batch, found, claims, ruleset, list(inputs), started,
                   time.perf_counter() - t0, failed, plan.registry, options, selection,
-                  m.located, m.store, m.findings)
+                  m.located, m.store, m.findings, m.state_keys)
 
 
 def _check_here(plan: Plan, paths: Sequence[Path], chunk_bytes: int) -> Merged:

@@ -42,6 +42,9 @@ class Result:
     located: dict[int, tuple[Any, Future]] = field(default_factory=dict)
     store: ClaimStore | None = None  # the claims' other columns, in a run in units
     finding_store: FindingStore | None = None  # the findings, in a run in units
+    # ``--state`` in units: each claim's hashed DUP401/DUP402 keys (claim_key, file_id,
+    # id_key, dup_key; see duplicates.claim_keys), for the record of the claims passed
+    state_keys: pl.DataFrame | None = None
 
     def finding_slices(self, rows: int) -> Iterator[pl.DataFrame]:
         """Every finding, in order, ``rows`` at a time (from disk in a run in units)."""

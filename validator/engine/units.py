@@ -208,6 +208,8 @@ class Merged:
     located: dict = field(default_factory=dict)  # (single pass: see run.locate_early)
     findings: FindingStore | None = None  # in units: every finding, finished
     failed: list[str] = field(default_factory=list)  # in units: the rules that raised
+    # in units with ``--state``: each claim's hashed DUP401/DUP402 keys (see _keep)
+    state_keys: pl.DataFrame | None = None
 
 
 @dataclass
@@ -233,26 +235,48 @@ class Merge:
     keys: list[pl.DataFrame] = field(default_factory=list)  # the claims' key columns
     hashes: list[pl.DataFrame] = field(default_factory=list)  # the batch rules' keys, hashed
     batch_keys: list[pl.Expr] | None = None  # None: the batch rules read every claim
+    state_keys: list[pl.DataFrame] = field(default_factory=list)  # (with --state)
 
     def __post_init__(self) -> None:
         batch = [r for r in self.plan.rules if r.batch]
-        if self.plan.options.earlier is None and all(r.batch_keys for r in batch):
+        if all(r.batch_keys for r in batch):
             self.batch_keys = [e for r in batch for e in r.batch_keys()]  # type: ignore[misc]
 
     def _keep(self, claims: pl.DataFrame, lines: pl.DataFrame,
               notes: dict[str, pl.DataFrame]) -> None:
         """A unit's claims (keys shifted) into the store, its keys into memory."""
         self.keys.append(for_client(claims, KEY_COLUMNS))
+        earlier = self.plan.options.earlier
+        mine = None  # (--state: the claims' hashed keys, for the record of those passed)
+        if earlier is not None and self.batch_keys is not None and claims.height:
+            mine = self._state_keys(claims, lines, earlier.salt)
         if self.batch_keys and claims.height:
             k = claims.select("claim_key", *(e.alias(f"_k{i}") for i, e in
                                              enumerate(self.batch_keys)))
-            self.hashes.append(k.with_columns(
+            k = k.with_columns(
                 pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash()).alias(c)
-                for c, t in k.schema.items() if c != "claim_key" and t != pl.Boolean))
+                for c, t in k.schema.items() if c != "claim_key" and t != pl.Boolean)
+            if mine is not None:  # a claim an earlier run passed is read by DUP401/DUP402
+                seen = (mine["id_key"].is_in(earlier.keys["id_key"].drop_nulls().implode())
+                        | mine["dup_key"].is_in(earlier.keys["dup_key"].drop_nulls().implode()))
+                k = k.with_columns(_kS=seen.fill_null(False))
+            self.hashes.append(k)
         for note in notes.values():
             claims = with_note(claims, note)
         self.store.add(claims, notes=list(notes_columns(notes)))
         self.line_store.add(lines)
+
+    def _state_keys(self, claims: pl.DataFrame, lines: pl.DataFrame, salt: bytes
+                    ) -> pl.DataFrame:
+        """The unit's claims' hashed DUP401/DUP402 keys (``check --state``), kept for the
+        record of the claims the run passes (~24 B a claim instead of every claim's
+        columns)."""
+        unit = Batch(files=pl.DataFrame(), segments=pl.DataFrame(),
+                     transactions=pl.DataFrame(), claims=claims, lines=lines,
+                     load_findings=F.empty())
+        keys = duplicates.claim_keys(self.plan.context(unit), salt)
+        self.state_keys.append(keys.select("claim_key", "file_id", "id_key", "dup_key"))
+        return keys
 
     def _findings(self, load: pl.DataFrame | None, results: dict[str, pl.DataFrame],
                   skeleton: pl.DataFrame) -> None:
@@ -325,15 +349,15 @@ class Merge:
     def checkpoint(self) -> tuple:
         """Where the merge stands (see :meth:`rollback`)."""
         return (len(self.batches), len(self.skeletons), self.findings.checkpoint(),
-                len(self.keys), len(self.hashes), len(self.store.parts),
+                len(self.keys), len(self.hashes), len(self.state_keys), len(self.store.parts),
                 len(self.line_store.parts), {k: len(v) for k, v in self.faults.items()},
                 dict(self.offsets.seen), set(self.failed))
 
     def rollback(self, mark: tuple) -> None:
         """Forget what was merged since ``mark`` (the pieces of a file that then failed)."""
-        nb, ns, found, nk, nh, nc, nl, nf, seen, failed = mark
+        nb, ns, found, nk, nh, nsk, nc, nl, nf, seen, failed = mark
         for items, n in ((self.batches, nb), (self.skeletons, ns), (self.keys, nk),
-                         (self.hashes, nh), (self.store.parts, nc),
+                         (self.hashes, nh), (self.state_keys, nsk), (self.store.parts, nc),
                          (self.line_store.parts, nl),
                          *((v, nf.get(k, 0)) for k, v in self.faults.items())):
             del items[n:]
@@ -397,7 +421,14 @@ class Merge:
             loose.append(finish(self.plan, F.concat(late), sort=False))
         self.findings.close(F.concat(loose) if loose else tagged(F.empty(), 0))
         failed = [r.code for r in self.plan.rules if r.code in self.failed]
-        return Merged(ctx, {}, faults, self.store, findings=self.findings, failed=failed)
+        state = None
+        if self.plan.options.earlier is not None and self.batch_keys is not None:
+            state = (pl.concat(self.state_keys, how="vertical_relaxed") if self.state_keys else
+                     keys.select("claim_key", "file_id").with_columns(
+                         id_key=pl.lit(None, pl.UInt64), dup_key=pl.lit(None, pl.UInt64)))
+            self.state_keys = []
+        return Merged(ctx, {}, faults, self.store, findings=self.findings, failed=failed,
+                      state_keys=state)
 
 
 def _candidates(keys: pl.DataFrame) -> pl.Series:

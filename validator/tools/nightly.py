@@ -143,10 +143,9 @@ class State:
                 ready.append(file_id)
         self._pending = None
         if self.days and ready:
-            keys = claim_keys(Context(result.batch, result.ruleset), self.earlier.salt)
             real = parsed.select("file_id").with_columns(path=pl.Series(
                 [self._real[str(Path(p))] for p in parsed["path"]], dtype=pl.String))
-            self._pending = keys.filter(pl.col("file_id").is_in(ready)).join(
+            self._pending = _passed_keys(result, self.earlier.salt, ready).join(
                 real, on="file_id").select("id_key", "dup_key", "claim_id", "path",
                                            sent=pl.lit(_utc_date(result.started), pl.Date))
 
@@ -175,6 +174,17 @@ class State:
         except OSError as exc:
             raise UsageError(f"cannot write the state {exc.filename or self.path}: "
                              f"{exc.strerror or exc}") from None
+
+
+def _passed_keys(result: Result, salt: bytes, files: list[int]) -> pl.DataFrame:
+    """The hashed DUP401/DUP402 keys and claim IDs of the claims of ``files``: those a run
+    in units kept as it went (its claims' columns are on disk), else worked out now."""
+    if result.state_keys is None:
+        keys = claim_keys(Context(result.batch, result.ruleset), salt)
+        return keys.filter(pl.col("file_id").is_in(files))
+    keys = result.state_keys.filter(pl.col("file_id").is_in(files))
+    ids = result.claim_frame(["claim_key", "claim_id"], keys["claim_key"])
+    return keys.with_columns(claim_id=ids["claim_id"])
 
 
 def _utc_today() -> date:
