@@ -30,6 +30,7 @@ from ..model import chunking
 from ..model.batch import Batch
 from ..rules import findings as F
 from ..rules.api import Context
+from ..rules.earlier import EarlierClaims
 from ..rules.generic import codesets, duplicates
 from ..x12.cut import Piece, cut
 from ..x12.segments import SplitSegments
@@ -247,20 +248,14 @@ class Merge:
         """A unit's claims (keys shifted) into the store, its keys into memory."""
         self.keys.append(for_client(claims, KEY_COLUMNS))
         earlier = self.plan.options.earlier
-        mine = None  # (--state: the claims' hashed keys, for the record of those passed)
         if earlier is not None and self.batch_keys is not None and claims.height:
-            mine = self._state_keys(claims, lines, earlier.salt)
+            self.state_keys.append(self._state_keys(claims, lines, earlier.salt))
         if self.batch_keys and claims.height:
             k = claims.select("claim_key", *(e.alias(f"_k{i}") for i, e in
                                              enumerate(self.batch_keys)))
-            k = k.with_columns(
+            self.hashes.append(k.with_columns(
                 pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash()).alias(c)
-                for c, t in k.schema.items() if c != "claim_key" and t != pl.Boolean)
-            if mine is not None:  # a claim an earlier run passed is read by DUP401/DUP402
-                seen = (mine["id_key"].is_in(earlier.keys["id_key"].drop_nulls().implode())
-                        | mine["dup_key"].is_in(earlier.keys["dup_key"].drop_nulls().implode()))
-                k = k.with_columns(_kS=seen.fill_null(False))
-            self.hashes.append(k)
+                for c, t in k.schema.items() if c != "claim_key" and t != pl.Boolean))
         for note in notes.values():
             claims = with_note(claims, note)
         self.store.add(claims, notes=list(notes_columns(notes)))
@@ -268,15 +263,14 @@ class Merge:
 
     def _state_keys(self, claims: pl.DataFrame, lines: pl.DataFrame, salt: bytes
                     ) -> pl.DataFrame:
-        """The unit's claims' hashed DUP401/DUP402 keys (``check --state``), kept for the
-        record of the claims the run passes (~24 B a claim instead of every claim's
-        columns)."""
+        """The unit's claims' hashed DUP401/DUP402 keys (``check --state``): what the batch
+        rules read of earlier runs' claims, and the record of the claims the run passes
+        (~24 B a claim instead of every claim's columns)."""
         unit = Batch(files=pl.DataFrame(), segments=pl.DataFrame(),
                      transactions=pl.DataFrame(), claims=claims, lines=lines,
                      load_findings=F.empty())
         keys = duplicates.claim_keys(self.plan.context(unit), salt)
-        self.state_keys.append(keys.select("claim_key", "file_id", "id_key", "dup_key"))
-        return keys
+        return keys.select("claim_key", "file_id", "id_key", "dup_key")
 
     def _findings(self, load: pl.DataFrame | None, results: dict[str, pl.DataFrame],
                   skeleton: pl.DataFrame) -> None:
@@ -384,14 +378,22 @@ class Merge:
         keys = pl.concat(self.keys, how="vertical_relaxed", rechunk=False) if self.keys else \
             self.store.empty(KEY_COLUMNS)
         self.keys = []
+        earlier, state = self.plan.options.earlier, None
+        if earlier is not None and self.batch_keys is not None:
+            state = (pl.concat(self.state_keys, how="vertical_relaxed") if self.state_keys else
+                     keys.select("claim_key", "file_id").with_columns(
+                         id_key=pl.lit(None, pl.UInt64), dup_key=pl.lit(None, pl.UInt64)))
+            self.state_keys = []
         base = [c for c in self.store.schema if c not in self.store.notes]
-        if self.batch_keys is None:  # every claim, for a batch rule without keys (--state)
+        if self.batch_keys is None:  # every claim, for a batch rule without keys (a plugin's)
             claims = self.store.frame(base)
             lines = self.line_store.frame(list(self.line_store.schema))
         else:
             wanted = _candidates(pl.concat(self.hashes, how="vertical_relaxed") if self.hashes
                                  else pl.DataFrame())
             self.hashes = []
+            if state is not None and self.batch_keys:  # (DUP401/DUP402 read those too)
+                wanted = pl.concat([wanted, _seen_before(state, earlier)])
             claims = self.store.frame(base, wanted)
             lines = self.line_store.frame(list(self.line_store.schema), wanted)
             log.info("the batch-wide rules read %d of the %d claims (those their keys select)",
@@ -421,12 +423,6 @@ class Merge:
             loose.append(finish(self.plan, F.concat(late), sort=False))
         self.findings.close(F.concat(loose) if loose else tagged(F.empty(), 0))
         failed = [r.code for r in self.plan.rules if r.code in self.failed]
-        state = None
-        if self.plan.options.earlier is not None and self.batch_keys is not None:
-            state = (pl.concat(self.state_keys, how="vertical_relaxed") if self.state_keys else
-                     keys.select("claim_key", "file_id").with_columns(
-                         id_key=pl.lit(None, pl.UInt64), dup_key=pl.lit(None, pl.UInt64)))
-            self.state_keys = []
         return Merged(ctx, {}, faults, self.store, findings=self.findings, failed=failed,
                       state_keys=state)
 
@@ -451,6 +447,14 @@ def _candidates(keys: pl.DataFrame) -> pl.Series:
         if len(shared):
             hit |= present & np.isin(values, shared)
     return keys.get_column("claim_key").filter(pl.Series(hit))
+
+
+def _seen_before(state: pl.DataFrame, earlier: EarlierClaims) -> pl.Series:
+    """The claims whose DUP401 or DUP402 key (hashed, see Merge._state_keys) an earlier run
+    passed: matched once over the batch, not unit by unit against every earlier key."""
+    seen = (state["id_key"].is_in(earlier.keys["id_key"].drop_nulls().implode())
+            | state["dup_key"].is_in(earlier.keys["dup_key"].drop_nulls().implode()))
+    return state["claim_key"].filter(seen.fill_null(False))
 
 
 def notes_columns(notes: dict[str, pl.DataFrame]) -> list[str]:
